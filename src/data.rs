@@ -1,0 +1,86 @@
+//! The reference's data pipeline: pixels scaled to [−1, 1], a full shuffle redrawn every epoch,
+//! batches without dropping the remainder; plus the seeded normal noise fed to the generator.
+//!
+//! Every random draw comes from a ChaCha stream named by (seed, epoch) or (seed, step), so the
+//! position in training alone fixes the next batch and noise: resuming needs no RNG state.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use crate::idx::{IMAGE_PIXELS, IdxImages};
+
+/// The reference's scaling: `(x − 127.5) / 127.5`, so 0 → −1 and 255 → +1.
+pub fn scale_pixel(pixel: u8) -> f32 {
+    (f32::from(pixel) - 127.5) / 127.5
+}
+
+/// The inverse of [`scale_pixel`] for display, clamped to a byte.
+pub fn unscale_pixel(value: f32) -> u8 {
+    (value * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8
+}
+
+/// Training images kept as bytes (47 MB for MNIST, a quarter of f32); batches are scaled on demand.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    images: IdxImages,
+}
+
+impl Dataset {
+    /// Wraps parsed images.
+    pub fn new(images: IdxImages) -> Self {
+        Self { images }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.images.count
+    }
+
+    /// Whether there are no images (a parsed IDX file never is).
+    pub fn is_empty(&self) -> bool {
+        self.images.count == 0
+    }
+
+    /// The raw pixels of image `index`.
+    pub fn image(&self, index: usize) -> &[u8] {
+        self.images.image(index)
+    }
+
+    /// Batches per epoch: `ceil(len / batch_size)` (the last one may be smaller).
+    pub fn batches_per_epoch(&self, batch_size: usize) -> usize {
+        self.len().div_ceil(batch_size)
+    }
+
+    /// The images of batch `batch` of an epoch whose order is `order`, scaled, as a flat
+    /// `[n, 784]` row-major buffer (n = batch size, or the remainder for the last batch).
+    pub fn batch(&self, order: &[u32], batch: usize, batch_size: usize) -> Vec<f32> {
+        let start = batch * batch_size;
+        let end = (start + batch_size).min(order.len());
+        let mut out = Vec::with_capacity((end - start) * IMAGE_PIXELS);
+        for &index in &order[start..end] {
+            out.extend(self.image(index as usize).iter().map(|&p| scale_pixel(p)));
+        }
+        out
+    }
+}
+
+/// The order in which epoch `epoch` (0-based) visits `len` images: a full Fisher–Yates shuffle
+/// from the ChaCha stream `epoch` of `seed`. The same seed and epoch give the same order.
+pub fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<u32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch as u64);
+    let mut order: Vec<u32> = (0..len as u32).collect();
+    order.shuffle(&mut rng);
+    order
+}
+
+/// `rows × dim` standard-normal values from the ChaCha stream `stream` of `seed`.
+pub fn normal_noise(seed: u64, stream: u64, rows: usize, dim: usize) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    (0..rows * dim)
+        .map(|_| rng.sample::<f32, _>(StandardNormal))
+        .collect()
+}

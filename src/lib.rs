@@ -1,0 +1,17 @@
+//! A vanilla GAN on MNIST, faithful to the reference TensorFlow 2 tutorial, on Burn.
+//!
+//! The core (everything but `web`) is plain Rust on a runtime Burn [`burn::tensor::Device`]:
+//! it takes bytes and returns tensors, knows nothing of the browser, and is tested natively.
+
+pub mod config;
+pub mod data;
+pub mod idx;
+pub mod model;
+pub mod optim;
+pub mod train;
+pub mod weights;
+
+pub use config::{ConfigError, TrainingConfig};
+pub use data::Dataset;
+pub use train::{Gan, Progress, StepStats, StepValues, TrainError, Trainer};
+pub use weights::{Checkpoint, WeightsError};

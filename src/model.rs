@@ -1,0 +1,176 @@
+//! The reference's two multilayer perceptrons, in Keras' layout (`y = x · kernel + bias`,
+//! kernel `[in, out]`), so weights move to and from Keras unchanged.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::{leaky_relu, tanh};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::idx::IMAGE_PIXELS;
+
+/// LeakyReLU's slope for negative inputs in both networks.
+pub const LEAKY_SLOPE: f64 = 0.01;
+
+/// Hidden and output widths of the generator's Dense layers (its input is the noise).
+pub const GENERATOR_UNITS: [usize; 5] = [100, 128, 128, 256, IMAGE_PIXELS];
+/// Hidden and output widths of the discriminator's Dense layers (its input is 784 pixels).
+pub const DISCRIMINATOR_UNITS: [usize; 4] = [128, 128, 128, 1];
+
+/// A Keras `Dense` layer without its activation.
+#[derive(Module, Debug)]
+pub struct Dense {
+    /// `[in, out]`.
+    pub kernel: Param<Tensor<2>>,
+    /// `[out]`.
+    pub bias: Param<Tensor<1>>,
+}
+
+impl Dense {
+    /// Glorot-uniform kernel (limit `sqrt(6 / (in + out))`) and zero bias, as Keras initialises.
+    fn glorot(inputs: usize, outputs: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let limit = (6.0 / (inputs + outputs) as f64).sqrt() as f32;
+        let values: Vec<f32> = (0..inputs * outputs)
+            .map(|_| rng.random_range(-limit..limit))
+            .collect();
+        Self::from_values(
+            TensorData::new(values, [inputs, outputs]),
+            TensorData::new(vec![0.0f32; outputs], [outputs]),
+            device,
+        )
+    }
+
+    /// A layer holding the given kernel `[in, out]` and bias `[out]`.
+    pub fn from_values(kernel: TensorData, bias: TensorData, device: &Device) -> Self {
+        Self {
+            kernel: Param::from_data(kernel, device),
+            bias: Param::from_data(bias, device),
+        }
+    }
+
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.kernel.dims()[0]
+    }
+
+    /// Number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.kernel.dims()[1]
+    }
+
+    fn apply(x: Tensor<2>, kernel: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
+        x.matmul(kernel) + bias.unsqueeze::<2>()
+    }
+
+    /// `x · kernel + bias`, gradients flowing to the parameters.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        Self::apply(x, self.kernel.val(), self.bias.val())
+    }
+
+    /// The same with the parameters held constant: gradients reach `x` but not this layer.
+    pub fn forward_frozen(&self, x: Tensor<2>) -> Tensor<2> {
+        Self::apply(x, self.kernel.val().detach(), self.bias.val().detach())
+    }
+}
+
+/// Builds Glorot-initialised layers of the given widths after an input of `inputs`.
+fn glorot_layers(inputs: usize, units: &[usize], rng: &mut ChaCha8Rng, device: &Device) -> Vec<Dense> {
+    let mut layers = Vec::with_capacity(units.len());
+    let mut fan_in = inputs;
+    for &fan_out in units {
+        layers.push(Dense::glorot(fan_in, fan_out, rng, device));
+        fan_in = fan_out;
+    }
+    layers
+}
+
+/// Noise `[n, noise_dim]` → image `[n, 784]` in [−1, 1]: Dense(100) linear, three LeakyReLU
+/// layers (128, 128, 256), Dense(784) tanh.
+#[derive(Module, Debug)]
+pub struct Generator {
+    /// `dense0` … `dense4`.
+    pub layers: Vec<Dense>,
+}
+
+impl Generator {
+    /// Number of Dense layers.
+    pub const DEPTH: usize = GENERATOR_UNITS.len();
+
+    /// The generator for noise of size `noise_dim`, Glorot-initialised from `rng`.
+    pub fn glorot(noise_dim: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        Self {
+            layers: glorot_layers(noise_dim, &GENERATOR_UNITS, rng, device),
+        }
+    }
+
+    /// The generator's images for `noise`.
+    pub fn forward(&self, noise: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        let mut x = noise;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            x = match i {
+                0 => x,
+                i if i == last => tanh(x),
+                _ => leaky_relu(x, LEAKY_SLOPE),
+            };
+        }
+        x
+    }
+
+    /// Size of the noise vector it takes.
+    pub fn noise_dim(&self) -> usize {
+        self.layers[0].inputs()
+    }
+}
+
+/// Image `[n, 784]` → logit `[n, 1]`: three LeakyReLU layers of 128, then a linear Dense(1).
+#[derive(Module, Debug)]
+pub struct Discriminator {
+    /// `dense0` … `dense3`.
+    pub layers: Vec<Dense>,
+}
+
+impl Discriminator {
+    /// Number of Dense layers.
+    pub const DEPTH: usize = DISCRIMINATOR_UNITS.len();
+
+    /// The discriminator, Glorot-initialised from `rng`.
+    pub fn glorot(rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        Self {
+            layers: glorot_layers(IMAGE_PIXELS, &DISCRIMINATOR_UNITS, rng, device),
+        }
+    }
+
+    fn run(&self, images: Tensor<2>, frozen: bool) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        let mut x = images;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = if frozen {
+                layer.forward_frozen(x)
+            } else {
+                layer.forward(x)
+            };
+            if i != last {
+                x = leaky_relu(x, LEAKY_SLOPE);
+            }
+        }
+        x
+    }
+
+    /// Logits for `images`, gradients flowing to the discriminator's parameters.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        self.run(images, false)
+    }
+
+    /// Logits with the parameters held constant: the generator's loss goes through the
+    /// discriminator as it is, without producing gradients for it.
+    pub fn forward_frozen(&self, images: Tensor<2>) -> Tensor<2> {
+        self.run(images, true)
+    }
+}
+
+/// Seeds the Glorot initialisation of both networks (generator first, as Keras builds them).
+pub fn init_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}

@@ -1,0 +1,334 @@
+//! One training step of the reference, and the loop position around it.
+//!
+//! Both gradients come from one forward pass through the pre-update networks: the
+//! discriminator's loss sees G(z) detached, the generator's loss goes through a frozen copy of
+//! the discriminator's parameters, so a single backward pass yields exactly the two gradients of
+//! the reference. D is updated first, then G. Nothing here reads a tensor back synchronously.
+
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Gradients, Tensor, TensorData, Transaction};
+use thiserror::Error;
+
+use crate::config::{ConfigError, TrainingConfig};
+use crate::data::{Dataset, epoch_order, normal_noise};
+use crate::idx::IMAGE_PIXELS;
+use crate::model::{Discriminator, Generator, init_rng};
+use crate::optim::{KerasAdam, KerasRmsProp, OptimError};
+
+/// Why training could not go on.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TrainError {
+    /// The configuration is invalid.
+    #[error("invalid setting {0}")]
+    Config(#[from] ConfigError),
+    /// An optimizer step failed.
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// Reading a tensor back from the device failed (for example a lost GPU device).
+    #[error("reading from the device failed: {0}")]
+    Read(String),
+    /// All configured epochs are done.
+    #[error("training is finished: all {0} epochs are done")]
+    Finished(usize),
+    /// The dataset holds no images.
+    #[error("the dataset is empty")]
+    EmptyDataset,
+}
+
+/// Mean binary cross-entropy of `logits` against a constant `target`, as TensorFlow computes it
+/// from logits: `max(x, 0) − x·t + log(1 + exp(−|x|))`.
+pub fn bce_with_logits(logits: Tensor<2>, target: f32) -> Tensor<1> {
+    let positive = logits.clone().clamp_min(0.0f32);
+    let soft = logits.clone().abs().neg().exp().log1p();
+    (positive - logits.mul_scalar(target) + soft).mean()
+}
+
+/// A step's statistics, still on the device: read them with [`StepStats::read`].
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    /// Discriminator loss.
+    pub d_loss: Tensor<1>,
+    /// Generator loss.
+    pub g_loss: Tensor<1>,
+    /// Mean D(x) over the real batch, as a probability.
+    pub d_real: Tensor<1>,
+    /// Mean D(G(z)) over the fake batch, as a probability.
+    pub d_fake: Tensor<1>,
+}
+
+/// A step's statistics read back to the host.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepValues {
+    /// Discriminator loss.
+    pub d_loss: f32,
+    /// Generator loss.
+    pub g_loss: f32,
+    /// Mean D(x).
+    pub d_real: f32,
+    /// Mean D(G(z)).
+    pub d_fake: f32,
+}
+
+impl StepValues {
+    /// Whether every value is a finite number (a diverged run gives NaN or infinity).
+    pub fn is_finite(&self) -> bool {
+        [self.d_loss, self.g_loss, self.d_real, self.d_fake]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+fn first_value(data: &TensorData) -> Result<f32, TrainError> {
+    data.as_slice::<f32>()
+        .ok()
+        .and_then(|s| s.first().copied())
+        .ok_or_else(|| TrainError::Read(format!("expected a float, got {:?}", data.dtype())))
+}
+
+impl StepStats {
+    /// Reads the four values in one asynchronous transfer (synchronous reads panic on WebGPU).
+    pub async fn read(self) -> Result<StepValues, TrainError> {
+        let data = Transaction::default()
+            .register(self.d_loss)
+            .register(self.g_loss)
+            .register(self.d_real)
+            .register(self.d_fake)
+            .execute_async()
+            .await
+            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        if data.len() != 4 {
+            return Err(TrainError::Read(format!("expected 4 values, got {}", data.len())));
+        }
+        Ok(StepValues {
+            d_loss: first_value(&data[0])?,
+            g_loss: first_value(&data[1])?,
+            d_real: first_value(&data[2])?,
+            d_fake: first_value(&data[3])?,
+        })
+    }
+}
+
+/// The two networks and their optimizers, on one autodiff device.
+#[derive(Debug)]
+pub struct Gan {
+    /// The generator.
+    pub generator: Generator,
+    /// The discriminator.
+    pub discriminator: Discriminator,
+    /// The generator's Adam.
+    pub generator_optim: KerasAdam,
+    /// The discriminator's RMSprop.
+    pub discriminator_optim: KerasRmsProp,
+    /// Target for real images.
+    pub real_label: f32,
+    device: Device,
+}
+
+impl Gan {
+    /// Glorot-initialised networks and fresh optimizers for `config` on `device` (autodiff is
+    /// enabled on it here).
+    pub fn new(config: &TrainingConfig, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        let mut rng = init_rng(config.init_seed);
+        let generator = Generator::glorot(config.noise_dim, &mut rng, &device);
+        let discriminator = Discriminator::glorot(&mut rng, &device);
+        Self::from_networks(config, generator, discriminator, &device)
+    }
+
+    /// Given networks with fresh optimizers for `config`.
+    pub fn from_networks(
+        config: &TrainingConfig,
+        generator: Generator,
+        discriminator: Discriminator,
+        device: &Device,
+    ) -> Self {
+        let generator_optim = KerasAdam::new(
+            config.generator_lr,
+            config.adam_beta1,
+            config.adam_beta2,
+            config.adam_epsilon,
+            &generator.layers,
+        );
+        let discriminator_optim = KerasRmsProp::new(
+            config.discriminator_lr,
+            config.rmsprop_rho,
+            config.rmsprop_epsilon,
+            &discriminator.layers,
+        );
+        Self {
+            generator,
+            discriminator,
+            generator_optim,
+            discriminator_optim,
+            real_label: config.real_label as f32,
+            device: device.clone().autodiff(),
+        }
+    }
+
+    /// The (autodiff) device the networks live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Uploads `[rows, cols]` host values to the device.
+    pub fn upload(&self, values: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
+    }
+
+    /// Both losses of a step and their gradients, from one forward pass through the current
+    /// networks: `D` gradients come from the discriminator loss alone, `G` gradients from the
+    /// generator loss alone.
+    pub fn gradients(&self, real: Tensor<2>, noise: Tensor<2>) -> (StepStats, Gradients) {
+        let [n_real, _] = real.dims();
+        let [n_fake, _] = noise.dims();
+        let fake = self.generator.forward(noise);
+
+        // One discriminator pass over real and (detached) fake images together.
+        let images = Tensor::cat(vec![real, fake.clone().detach()], 0);
+        let logits = self.discriminator.forward(images);
+        let real_logits = logits.clone().narrow(0, 0, n_real);
+        let fake_logits = logits.narrow(0, n_real, n_fake);
+        let d_loss = bce_with_logits(real_logits.clone(), self.real_label)
+            + bce_with_logits(fake_logits.clone(), 0.0);
+
+        // The generator's loss through the discriminator as it is before its update.
+        let g_loss = bce_with_logits(self.discriminator.forward_frozen(fake), 1.0);
+
+        let grads = (d_loss.clone() + g_loss.clone()).backward();
+        let stats = StepStats {
+            d_loss: d_loss.inner(),
+            g_loss: g_loss.inner(),
+            d_real: sigmoid(real_logits.inner()).mean(),
+            d_fake: sigmoid(fake_logits.inner()).mean(),
+        };
+        (stats, grads)
+    }
+
+    /// One reference step on a batch of real images `[n, 784]` and noise `[batch, noise_dim]`:
+    /// D is updated, then G, both from the gradients of the pre-update networks.
+    pub fn train_step(&mut self, real: Tensor<2>, noise: Tensor<2>) -> Result<StepStats, TrainError> {
+        let (stats, grads) = self.gradients(real, noise);
+        self.discriminator_optim
+            .step(&mut self.discriminator.layers, &grads)?;
+        self.generator_optim.step(&mut self.generator.layers, &grads)?;
+        Ok(stats)
+    }
+
+    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
+    pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
+        self.generator.forward(noise.detach()).inner()
+    }
+}
+
+/// Where training stands: epochs done, the next batch in the current epoch, steps taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Index of the next batch within the current epoch.
+    pub batch: usize,
+    /// Optimizer steps taken (a batch counts `k` steps).
+    pub step: u64,
+}
+
+/// What one call of [`Trainer::step`] did.
+#[derive(Debug, Clone)]
+pub struct StepOutcome {
+    /// Statistics of the batch's last repetition.
+    pub stats: StepStats,
+    /// `Some(n)` when this batch completed epoch `n` (1-based).
+    pub finished_epoch: Option<usize>,
+}
+
+/// A [`Gan`] with its configuration and its position in the data: the whole training loop,
+/// one batch at a time, so the caller decides how many batches fit a frame.
+#[derive(Debug)]
+pub struct Trainer {
+    /// The configuration it was built with.
+    pub config: TrainingConfig,
+    /// The networks and optimizers.
+    pub gan: Gan,
+    /// Where training stands.
+    pub progress: Progress,
+    order: Option<(usize, Vec<u32>)>,
+}
+
+impl Trainer {
+    /// A fresh trainer for a valid `config` on `device`.
+    pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
+        config.validate()?;
+        let gan = Gan::new(&config, device);
+        Ok(Self::from_parts(config, gan, Progress::default()))
+    }
+
+    /// A trainer resuming `gan` at `progress`.
+    pub fn from_parts(config: TrainingConfig, gan: Gan, progress: Progress) -> Self {
+        Self {
+            config,
+            gan,
+            progress,
+            order: None,
+        }
+    }
+
+    /// Whether all configured epochs are done.
+    pub fn is_finished(&self) -> bool {
+        self.progress.epoch >= self.config.epochs
+    }
+
+    /// The noise of optimizer step `step` (0-based): `[batch_size, noise_dim]`, host-side.
+    pub fn step_noise(&self, step: u64) -> Vec<f32> {
+        normal_noise(
+            self.config.noise_seed,
+            step,
+            self.config.batch_size,
+            self.config.noise_dim,
+        )
+    }
+
+    /// `rows` fixed noise vectors for snapshots (row 0 is the reference's `seed`) and the grid.
+    pub fn sample_noise(&self, rows: usize) -> Tensor<2> {
+        let values = normal_noise(self.config.sample_seed, 0, rows, self.config.noise_dim);
+        self.gan.upload(values, rows, self.config.noise_dim)
+    }
+
+    /// Trains on the next batch (k repetitions) and advances the position.
+    pub fn step(&mut self, data: &Dataset) -> Result<StepOutcome, TrainError> {
+        if self.is_finished() {
+            return Err(TrainError::Finished(self.config.epochs));
+        }
+        if data.is_empty() {
+            return Err(TrainError::EmptyDataset);
+        }
+        let epoch = self.progress.epoch;
+        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            self.order = Some((epoch, epoch_order(self.config.shuffle_seed, epoch, data.len())));
+        }
+        let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
+        let batch_size = self.config.batch_size;
+        let pixels = data.batch(order, self.progress.batch, batch_size);
+        let rows = pixels.len() / IMAGE_PIXELS;
+        let real = self.gan.upload(pixels, rows, IMAGE_PIXELS);
+
+        let mut stats = None;
+        for _ in 0..self.config.k {
+            let noise = self.step_noise(self.progress.step);
+            let noise = self.gan.upload(noise, batch_size, self.config.noise_dim);
+            stats = Some(self.gan.train_step(real.clone(), noise)?);
+            self.progress.step += 1;
+        }
+
+        self.progress.batch += 1;
+        let finished_epoch = if self.progress.batch >= data.batches_per_epoch(batch_size) {
+            self.progress.batch = 0;
+            self.progress.epoch += 1;
+            Some(self.progress.epoch)
+        } else {
+            None
+        };
+        Ok(StepOutcome {
+            stats: stats.expect("k is at least 1"),
+            finished_epoch,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the native integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use safetensors::SafeTensors;
+
+/// The CPU device every native test runs on.
+pub fn device() -> Device {
+    Device::flex()
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn read_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("cannot read fixture {name}: {e}"))
+}
+
+/// The decompressed bytes of one of the committed MNIST files.
+pub fn mnist(name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("www/data/mnist")
+        .join(format!("{name}.gz"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .expect("gunzip");
+    bytes
+}
+
+/// A float32 tensor of a safetensors file, with its shape.
+pub fn tensor(file: &SafeTensors, name: &str) -> (Vec<f32>, Vec<usize>) {
+    let view = file
+        .tensor(name)
+        .unwrap_or_else(|_| panic!("fixture tensor {name} is missing"));
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (values, view.shape().to_vec())
+}
+
+/// The largest absolute difference between two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Runs a future to completion on the test thread (the core's reads are asynchronous).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}

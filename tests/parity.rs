@@ -1,0 +1,111 @@
+//! "Faithful": three steps of the reference recorded in TensorFlow 2, replayed on Burn's CPU
+//! backend from the same initialisation and inputs.
+
+mod common;
+
+use burn::tensor::{Tensor, TensorData};
+use common::{block_on, device, max_abs_diff, read_fixture, tensor};
+use mnist_gan_web::weights::HostDense;
+use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
+use safetensors::SafeTensors;
+
+const LOSS_REL_TOL: f32 = 1e-5;
+const GRAD_ABS_TOL: f32 = 1e-5;
+const WEIGHT_ABS_TOL: f32 = 1e-4;
+
+fn layers_by_name(checkpoint: &Checkpoint) -> Vec<(String, &HostDense)> {
+    let gen_layers = checkpoint.generator.iter().enumerate();
+    let disc_layers = checkpoint.discriminator.iter().enumerate();
+    gen_layers
+        .map(|(i, l)| (format!("gen.dense{i}"), l))
+        .chain(disc_layers.map(|(i, l)| (format!("disc.dense{i}"), l)))
+        .collect()
+}
+
+fn upload(trainer: &Trainer, file: &SafeTensors, name: &str) -> Tensor<2> {
+    let (values, shape) = tensor(file, name);
+    Tensor::from_data(TensorData::new(values, [shape[0], shape[1]]), trainer.gan.device())
+}
+
+fn assert_loss(name: &str, actual: f32, file: &SafeTensors) {
+    let (expected, _) = tensor(file, name);
+    let relative = ((actual - expected[0]) / expected[0]).abs();
+    assert!(
+        relative <= LOSS_REL_TOL,
+        "{name}: Burn {actual} vs TensorFlow {} (relative error {relative:e})",
+        expected[0]
+    );
+}
+
+fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
+    let bytes = read_fixture(fixture);
+    let file = SafeTensors::deserialize(&bytes).expect("fixture parses");
+    let init = Checkpoint::from_bytes(&bytes, "init.", &config).expect("init.* loads");
+    assert!(init.optimizers.is_none(), "the fixture has no optimizer state");
+    let mut trainer = init.into_trainer(&device());
+
+    // Step-1 gradients, from the same forward pass the step uses.
+    let x = upload(&trainer, &file, "step1.x");
+    let z = upload(&trainer, &file, "step1.z");
+    let (_, grads) = trainer.gan.gradients(x, z);
+    let networks = [
+        ("gen", &trainer.gan.generator.layers),
+        ("disc", &trainer.gan.discriminator.layers),
+    ];
+    for (net, layers) in networks {
+        for (i, layer) in layers.iter().enumerate() {
+            let kernel = layer.kernel.grad(&grads).expect("kernel gradient");
+            let bias = layer.bias.grad(&grads).expect("bias gradient");
+            for (part, data) in [
+                ("kernel", kernel.into_data()),
+                ("bias", bias.into_data()),
+            ] {
+                let name = format!("step1.grad.{net}.dense{i}.{part}");
+                let (expected, _) = tensor(&file, &name);
+                let diff = max_abs_diff(data.as_slice::<f32>().unwrap(), &expected);
+                assert!(diff <= GRAD_ABS_TOL, "{name}: max abs difference {diff:e}");
+            }
+        }
+    }
+
+    for step in 1..=3 {
+        let x = upload(&trainer, &file, &format!("step{step}.x"));
+        let z = upload(&trainer, &file, &format!("step{step}.z"));
+        let stats = trainer.gan.train_step(x, z).expect("step runs");
+        let values = block_on(stats.read()).expect("stats read back");
+        assert_loss(&format!("step{step}.d_loss"), values.d_loss, &file);
+        assert_loss(&format!("step{step}.g_loss"), values.g_loss, &file);
+
+        let after = block_on(Checkpoint::capture(&trainer)).expect("weights read back");
+        for (name, layer) in layers_by_name(&after) {
+            for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
+                let full = format!("after{step}.{name}.{part}");
+                let (expected, _) = tensor(&file, &full);
+                let diff = max_abs_diff(actual, &expected);
+                assert!(diff <= weight_tol, "{full}: max abs difference {diff:e}");
+            }
+        }
+    }
+    assert_eq!(trainer.gan.generator_optim.iterations, 3);
+    assert_eq!(trainer.gan.discriminator_optim.iterations, 3);
+}
+
+#[test]
+fn three_steps_match_tensorflow_with_keras_default_epsilon() {
+    replay(
+        "keras_3_steps.safetensors",
+        TrainingConfig::default(),
+        WEIGHT_ABS_TOL,
+    );
+}
+
+#[test]
+fn three_steps_match_tensorflow_with_adam_epsilon_1e_12() {
+    // With ε this small, where Adam adds it no longer matters: a mismatch here would point at
+    // the update order or the losses rather than the optimizer's formula.
+    let config = TrainingConfig {
+        adam_epsilon: 1e-12,
+        ..TrainingConfig::default()
+    };
+    replay("keras_3_steps_adam_eps1e-12.safetensors", config, 4e-5);
+}
