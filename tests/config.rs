@@ -1,0 +1,73 @@
+//! Configuration defaults and validation.
+
+use mnist_gan_web::TrainingConfig;
+
+#[test]
+fn defaults_are_the_reference_numbers() {
+    let c = TrainingConfig::default();
+    assert_eq!((c.epochs, c.batch_size, c.noise_dim, c.k), (300, 256, 100, 1));
+    assert_eq!((c.generator_lr, c.discriminator_lr), (2e-4, 2e-4));
+    assert_eq!((c.adam_beta1, c.adam_beta2, c.adam_epsilon), (0.9, 0.999, 1e-7));
+    assert_eq!((c.rmsprop_rho, c.rmsprop_epsilon), (0.9, 1e-7));
+    assert_eq!((c.real_label, c.snapshot_every), (0.9, 50));
+    c.validate().unwrap();
+}
+
+#[test]
+fn snapshots_fall_on_epochs_1_51_101() {
+    let c = TrainingConfig::default();
+    let epochs: Vec<usize> = (0..=300).filter(|&e| c.is_snapshot_epoch(e)).collect();
+    assert_eq!(epochs, [1, 51, 101, 151, 201, 251]);
+}
+
+#[test]
+fn json_round_trips_and_fills_defaults() {
+    let c = TrainingConfig {
+        batch_size: 64,
+        ..TrainingConfig::default()
+    };
+    assert_eq!(TrainingConfig::from_json(&c.to_json()).unwrap(), c);
+    let partial = TrainingConfig::from_json(r#"{"epochs": 5}"#).unwrap();
+    assert_eq!(partial.epochs, 5);
+    assert_eq!(partial.batch_size, 256);
+}
+
+#[test]
+fn unknown_fields_and_bad_json_are_refused() {
+    let err = TrainingConfig::from_json(r#"{"batchsize": 5}"#).unwrap_err();
+    assert!(err.to_string().contains("batchsize"), "{err}");
+    assert!(TrainingConfig::from_json("{").is_err());
+    let err = TrainingConfig::from_json(r#"{"epochs": -1}"#).unwrap_err();
+    assert_eq!(err.field, "config");
+}
+
+#[test]
+fn each_invalid_value_names_its_field() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut TrainingConfig)>)> = vec![
+        ("epochs", Box::new(|c| c.epochs = 0)),
+        ("epochs", Box::new(|c| c.epochs = 1_000_000)),
+        ("batch_size", Box::new(|c| c.batch_size = 0)),
+        ("batch_size", Box::new(|c| c.batch_size = 1 << 20)),
+        ("noise_dim", Box::new(|c| c.noise_dim = 0)),
+        ("k", Box::new(|c| c.k = 0)),
+        ("snapshot_every", Box::new(|c| c.snapshot_every = 0)),
+        ("generator_lr", Box::new(|c| c.generator_lr = -1e-3)),
+        ("generator_lr", Box::new(|c| c.generator_lr = f64::NAN)),
+        ("discriminator_lr", Box::new(|c| c.discriminator_lr = 0.0)),
+        ("discriminator_lr", Box::new(|c| c.discriminator_lr = f64::INFINITY)),
+        ("adam_beta1", Box::new(|c| c.adam_beta1 = 1.0)),
+        ("adam_beta2", Box::new(|c| c.adam_beta2 = -0.1)),
+        ("adam_epsilon", Box::new(|c| c.adam_epsilon = 0.0)),
+        ("rmsprop_rho", Box::new(|c| c.rmsprop_rho = 1.5)),
+        ("rmsprop_epsilon", Box::new(|c| c.rmsprop_epsilon = f64::NAN)),
+        ("real_label", Box::new(|c| c.real_label = 0.0)),
+        ("real_label", Box::new(|c| c.real_label = 1.1)),
+    ];
+    for (field, spoil) in cases {
+        let mut c = TrainingConfig::default();
+        spoil(&mut c);
+        let err = c.validate().expect_err(field);
+        assert_eq!(err.field, field);
+        assert!(err.to_string().starts_with(field), "{err}");
+    }
+}

@@ -1,0 +1,70 @@
+//! The data pipeline: scaling, per-epoch shuffles, batch sizes, noise.
+
+use mnist_gan_web::Dataset;
+use mnist_gan_web::data::{epoch_order, normal_noise, scale_pixel, unscale_pixel};
+use mnist_gan_web::idx::IdxImages;
+
+fn dataset(count: usize) -> Dataset {
+    // Image i is filled with the byte i, so a batch shows which images it holds.
+    let pixels = (0..count).flat_map(|i| vec![i as u8; 784]).collect();
+    Dataset::new(IdxImages { count, pixels })
+}
+
+#[test]
+fn pixels_scale_to_minus_one_plus_one() {
+    assert_eq!(scale_pixel(0), -1.0);
+    assert_eq!(scale_pixel(255), 1.0);
+    assert!(scale_pixel(127).abs() < 0.01 && scale_pixel(127) < 0.0);
+    for p in 0..=255u8 {
+        assert_eq!(unscale_pixel(scale_pixel(p)), p);
+    }
+}
+
+#[test]
+fn each_epoch_is_a_permutation_and_seeds_reproduce() {
+    let a = epoch_order(7, 0, 60_000);
+    let mut sorted = a.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..60_000).collect::<Vec<u32>>());
+    assert_eq!(a, epoch_order(7, 0, 60_000), "same seed, same epoch, same order");
+    assert_ne!(a, epoch_order(7, 1, 60_000), "the shuffle is redrawn each epoch");
+    assert_ne!(a, epoch_order(8, 0, 60_000), "another seed, another order");
+    assert_ne!(a[..100], (0..100).collect::<Vec<u32>>()[..], "it is shuffled");
+}
+
+#[test]
+fn mnist_epoch_is_234_batches_of_256_and_one_of_96() {
+    let data = dataset(60_000);
+    assert_eq!(data.batches_per_epoch(256), 235);
+    let order = epoch_order(1, 0, data.len());
+    assert_eq!(data.batch(&order, 0, 256).len(), 256 * 784);
+    assert_eq!(data.batch(&order, 233, 256).len(), 256 * 784);
+    assert_eq!(data.batch(&order, 234, 256).len(), 96 * 784);
+}
+
+#[test]
+fn batches_follow_the_order_and_cover_every_image_once() {
+    let data = dataset(10);
+    let order = epoch_order(3, 0, data.len());
+    let mut seen = Vec::new();
+    for b in 0..data.batches_per_epoch(4) {
+        let batch = data.batch(&order, b, 4);
+        for image in batch.chunks(784) {
+            seen.push(unscale_pixel(image[0]) as u32);
+        }
+    }
+    assert_eq!(seen, order, "batches visit images in the epoch's order");
+    assert_eq!(data.batch(&order, 2, 4).len(), 2 * 784, "last batch keeps the remainder");
+}
+
+#[test]
+fn noise_is_standard_normal_and_seeded() {
+    let noise = normal_noise(5, 0, 256, 100);
+    assert_eq!(noise.len(), 25_600);
+    let mean = noise.iter().sum::<f32>() / noise.len() as f32;
+    let var = noise.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / noise.len() as f32;
+    assert!(mean.abs() < 0.03, "mean {mean}");
+    assert!((var - 1.0).abs() < 0.05, "variance {var}");
+    assert_eq!(noise, normal_noise(5, 0, 256, 100));
+    assert_ne!(noise, normal_noise(5, 1, 256, 100), "each step draws new noise");
+}

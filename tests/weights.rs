@@ -1,0 +1,271 @@
+//! Weights files: round trips, the fixture through the same loader, and hostile files.
+
+mod common;
+
+use common::{block_on, device, read_fixture};
+use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig, WeightsError};
+use safetensors::{Dtype, SafeTensors};
+
+fn small_config() -> TrainingConfig {
+    TrainingConfig {
+        batch_size: 8,
+        epochs: 2,
+        ..TrainingConfig::default()
+    }
+}
+
+fn small_dataset() -> Dataset {
+    let pixels = (0..20 * 784).map(|i| (i * 7 % 256) as u8).collect();
+    Dataset::new(IdxImages { count: 20, pixels })
+}
+
+/// A trainer that has taken a few steps, so its optimizer state is not zero.
+fn trained() -> Trainer {
+    let mut trainer = Trainer::new(small_config(), &device()).unwrap();
+    let data = small_dataset();
+    for _ in 0..2 {
+        trainer.step(&data).unwrap();
+    }
+    trainer
+}
+
+fn export(trainer: &Trainer) -> Vec<u8> {
+    block_on(Checkpoint::capture(trainer)).unwrap().to_bytes()
+}
+
+fn import(bytes: &[u8]) -> Result<Checkpoint, WeightsError> {
+    Checkpoint::from_bytes(bytes, "", &TrainingConfig::default())
+}
+
+/// Rewrites a file's tensors through `edit(name, dtype, shape, data)`; `None` drops a tensor.
+fn rewrite(
+    bytes: &[u8],
+    edit: impl Fn(&str, Dtype, Vec<usize>, Vec<u8>) -> Option<(Dtype, Vec<usize>, Vec<u8>)>,
+) -> Vec<u8> {
+    let file = SafeTensors::deserialize(bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+    let kept: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .filter_map(|(name, view)| {
+            edit(&name, view.dtype(), view.shape().to_vec(), view.data().to_vec())
+                .map(|(d, s, b)| (name, d, s, b))
+        })
+        .collect();
+    let views = kept.iter().map(|(name, dtype, shape, data)| {
+        (
+            name.clone(),
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap(),
+        )
+    });
+    safetensors::serialize(views, header.metadata().clone()).unwrap()
+}
+
+#[test]
+fn export_then_import_is_bit_identical() {
+    let trainer = trained();
+    let original = block_on(Checkpoint::capture(&trainer)).unwrap();
+    assert_eq!(original.progress.step, 2);
+    let loaded = import(&original.to_bytes()).unwrap();
+    assert_eq!(loaded, original, "weights, optimizer state, config and position");
+    let optimizers = loaded.optimizers.as_ref().unwrap();
+    assert_eq!(optimizers.generator.iterations, 2);
+    assert!(optimizers.generator.slots[1][0].kernel.iter().any(|&v| v != 0.0));
+
+    // Through a fresh trainer and back: still identical, to the bit.
+    let again = block_on(Checkpoint::capture(&loaded.clone().into_trainer(&device()))).unwrap();
+    assert_eq!(again, original);
+}
+
+#[test]
+fn file_has_keras_names_layout_and_metadata() {
+    let bytes = export(&trained());
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let kernel = file.tensor("gen.dense0.kernel").unwrap();
+    assert_eq!(kernel.shape(), [100, 100]);
+    assert_eq!(file.tensor("gen.dense4.kernel").unwrap().shape(), [256, 784]);
+    assert_eq!(file.tensor("disc.dense0.kernel").unwrap().shape(), [784, 128]);
+    assert_eq!(file.tensor("disc.dense3.bias").unwrap().shape(), [1]);
+    assert_eq!(file.tensor("optim.gen.m.dense4.kernel").unwrap().shape(), [256, 784]);
+    assert_eq!(file.tensor("optim.disc.v.dense3.kernel").unwrap().shape(), [128, 1]);
+    let model_names = file.names().into_iter().filter(|n| !n.starts_with("optim.")).count();
+    assert_eq!(model_names, 18);
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = header.metadata().clone().unwrap();
+    assert_eq!(meta["format_version"], "1");
+    assert_eq!(meta["step"], "2");
+    assert_eq!(meta["epoch"], "0");
+    assert!(meta["config"].contains("\"noise_seed\":3"));
+    assert_eq!(meta["optim.gen.iterations"], "2");
+}
+
+#[test]
+fn golden_fixture_init_loads_through_the_same_loader() {
+    let bytes = read_fixture("keras_3_steps.safetensors");
+    let init = Checkpoint::from_bytes(&bytes, "init.", &TrainingConfig::default()).unwrap();
+    assert_eq!(init.generator.len(), 5);
+    assert_eq!(init.discriminator[0].kernel.len(), 784 * 128);
+    assert!(init.optimizers.is_none());
+    // Without a prefix the fixture's other tensors are foreign to the app.
+    assert!(matches!(import(&bytes), Err(WeightsError::UnexpectedTensor(_))));
+}
+
+#[test]
+fn a_file_without_optimizer_state_loads_with_fresh_optimizers() {
+    let bytes = rewrite(&export(&trained()), |name, d, s, b| {
+        (!name.starts_with("optim.")).then_some((d, s, b))
+    });
+    let checkpoint = import(&bytes).unwrap();
+    assert!(checkpoint.optimizers.is_none());
+    let trainer = checkpoint.into_trainer(&device());
+    assert_eq!(trainer.gan.generator_optim.iterations, 0);
+}
+
+/// Each hostile file is refused with its own error.
+#[test]
+fn hostile_files_are_refused() {
+    let good = export(&trained());
+    let check = |bytes: &[u8], what: &str, expected: fn(&WeightsError) -> bool| {
+        let err = import(bytes).expect_err(what);
+        assert!(expected(&err), "{what}: unexpected error {err:?}");
+        assert!(!err.to_string().is_empty());
+    };
+    check(b"PK\x03\x04 this is a zip", "not safetensors", |e| {
+        matches!(e, WeightsError::NotSafetensors(_))
+    });
+    check(&[], "empty", |e| matches!(e, WeightsError::NotSafetensors(_)));
+    check(&good[..good.len() / 2], "truncated", |e| {
+        matches!(e, WeightsError::NotSafetensors(_))
+    });
+    let mut beyond = good.clone();
+    beyond[..8].copy_from_slice(&(good.len() as u64 * 2).to_le_bytes());
+    check(&beyond, "header length beyond the file", |e| {
+        matches!(e, WeightsError::NotSafetensors(_))
+    });
+    let mut absurd = good.clone();
+    absurd[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    check(&absurd, "absurd header length", |e| {
+        matches!(e, WeightsError::NotSafetensors(_))
+    });
+    let f16 = rewrite(&good, |name, d, s, b| {
+        Some(if name == "gen.dense1.bias" {
+            (Dtype::F16, vec![s[0] * 2], b)
+        } else {
+            (d, s, b)
+        })
+    });
+    check(&f16, "wrong dtype", |e| {
+        matches!(e, WeightsError::WrongDtype { name, .. } if name == "gen.dense1.bias")
+    });
+    let reshaped = rewrite(&good, |name, d, s, b| {
+        Some(if name == "disc.dense0.kernel" {
+            (d, vec![128, 784], b)
+        } else {
+            (d, s, b)
+        })
+    });
+    check(&reshaped, "wrong shape", |e| {
+        matches!(e, WeightsError::WrongShape { expected, .. } if expected == &[784, 128])
+    });
+    let missing = rewrite(&good, |name, d, s, b| (name != "gen.dense2.kernel").then_some((d, s, b)));
+    check(&missing, "missing tensor", |e| {
+        matches!(e, WeightsError::MissingTensor(n) if n == "gen.dense2.kernel")
+    });
+    let half_optim = rewrite(&good, |name, d, s, b| {
+        (name != "optim.gen.v.dense0.bias").then_some((d, s, b))
+    });
+    check(&half_optim, "partial optimizer state", |e| {
+        matches!(e, WeightsError::MissingTensor(n) if n == "optim.gen.v.dense0.bias")
+    });
+    let extra = {
+        // Add one unknown tensor next to the real ones.
+        let file = SafeTensors::deserialize(&good).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&good).unwrap();
+        let mut views: Vec<_> = file.tensors();
+        let unknown = 1f32.to_le_bytes();
+        views.push((
+            "gen.dense5.kernel".into(),
+            safetensors::tensor::TensorView::new(Dtype::F32, vec![1], &unknown).unwrap(),
+        ));
+        safetensors::serialize(views, header.metadata().clone()).unwrap()
+    };
+    check(&extra, "extra tensor", |e| {
+        matches!(e, WeightsError::UnexpectedTensor(n) if n == "gen.dense5.kernel")
+    });
+    let nan = rewrite(&good, |name, d, s, mut b| {
+        if name == "gen.dense3.kernel" {
+            b[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
+        }
+        Some((d, s, b))
+    });
+    check(&nan, "NaN", |e| {
+        matches!(e, WeightsError::NonFinite { name, index: 10, .. } if name == "gen.dense3.kernel")
+    });
+    let inf = rewrite(&good, |name, d, s, mut b| {
+        if name == "optim.disc.v.dense0.bias" {
+            b[..4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        }
+        Some((d, s, b))
+    });
+    check(&inf, "infinity in optimizer state", |e| {
+        matches!(e, WeightsError::NonFinite { .. })
+    });
+}
+
+fn with_metadata(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
+    let file = SafeTensors::deserialize(bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    meta.insert(key.into(), value.into());
+    safetensors::serialize(file.tensors(), Some(meta)).unwrap()
+}
+
+#[test]
+fn bad_metadata_is_refused() {
+    let good = export(&trained());
+    assert_eq!(
+        import(&with_metadata(&good, "format_version", "2")).unwrap_err(),
+        WeightsError::NewerFormat { found: 2 }
+    );
+    assert!(matches!(
+        import(&with_metadata(&good, "step", "many")).unwrap_err(),
+        WeightsError::BadMetadata { key, .. } if key == "step"
+    ));
+    assert!(matches!(
+        import(&with_metadata(&good, "config", r#"{"batch_size": 0}"#)).unwrap_err(),
+        WeightsError::BadConfig(e) if e.field == "batch_size"
+    ));
+    assert!(matches!(
+        import(&with_metadata(&good, "batch", "100000")).unwrap_err(),
+        WeightsError::BadMetadata { key, .. } if key == "batch"
+    ));
+    // A stored noise size that disagrees with the tensors is a shape error.
+    let config = TrainingConfig {
+        noise_dim: 64,
+        ..small_config()
+    };
+    assert!(matches!(
+        import(&with_metadata(&good, "config", &config.to_json())).unwrap_err(),
+        WeightsError::WrongShape { .. }
+    ));
+}
+
+#[test]
+fn a_refused_file_leaves_the_model_exactly_as_it_was() {
+    let trainer = trained();
+    let before = block_on(Checkpoint::capture(&trainer)).unwrap();
+    let mut slot = Some(trainer);
+    let corrupt = {
+        let mut bytes = export(slot.as_ref().unwrap());
+        let n = bytes.len();
+        bytes[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+        bytes
+    };
+    // The app's load path: parse first, swap in only on success.
+    if let Ok(checkpoint) = import(&corrupt) {
+        slot = Some(checkpoint.into_trainer(&device()));
+    }
+    let after = block_on(Checkpoint::capture(slot.as_ref().unwrap())).unwrap();
+    assert_eq!(after, before);
+}
