@@ -182,6 +182,6 @@ impl TrainingConfig {
 
     /// Whether the snapshot of G(seed) is due after `epoch` (1-based): epochs 1, 1 + n, 1 + 2n, …
     pub fn is_snapshot_epoch(&self, epoch: usize) -> bool {
-        epoch >= 1 && (epoch - 1) % self.snapshot_every == 0
+        epoch >= 1 && (epoch - 1).is_multiple_of(self.snapshot_every)
     }
 }

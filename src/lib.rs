@@ -11,6 +11,9 @@ pub mod optim;
 pub mod train;
 pub mod weights;
 
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
 pub use config::{ConfigError, TrainingConfig};
 pub use data::Dataset;
 pub use train::{Gan, Progress, StepStats, StepValues, TrainError, Trainer};

@@ -74,7 +74,12 @@ impl Dense {
 }
 
 /// Builds Glorot-initialised layers of the given widths after an input of `inputs`.
-fn glorot_layers(inputs: usize, units: &[usize], rng: &mut ChaCha8Rng, device: &Device) -> Vec<Dense> {
+fn glorot_layers(
+    inputs: usize,
+    units: &[usize],
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Vec<Dense> {
     let mut layers = Vec::with_capacity(units.len());
     let mut fan_in = inputs;
     for &fan_out in units {

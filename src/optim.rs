@@ -40,8 +40,12 @@ impl LayerSlots {
 
 /// One update rule: the new parameter value from the old one, its gradient and its slots.
 trait UpdateRule {
-    fn apply<const D: usize>(&self, param: Tensor<D>, grad: Tensor<D>, slots: &mut [Tensor<D>])
-    -> Tensor<D>;
+    fn apply<const D: usize>(
+        &self,
+        param: Tensor<D>,
+        grad: Tensor<D>,
+        slots: &mut [Tensor<D>],
+    ) -> Tensor<D>;
 }
 
 fn update_param<const D: usize, R: UpdateRule>(

@@ -97,7 +97,10 @@ impl StepStats {
             .await
             .map_err(|e| TrainError::Read(format!("{e:?}")))?;
         if data.len() != 4 {
-            return Err(TrainError::Read(format!("expected 4 values, got {}", data.len())));
+            return Err(TrainError::Read(format!(
+                "expected 4 values, got {}",
+                data.len()
+            )));
         }
         Ok(StepValues {
             d_loss: first_value(&data[0])?,
@@ -206,11 +209,16 @@ impl Gan {
 
     /// One reference step on a batch of real images `[n, 784]` and noise `[batch, noise_dim]`:
     /// D is updated, then G, both from the gradients of the pre-update networks.
-    pub fn train_step(&mut self, real: Tensor<2>, noise: Tensor<2>) -> Result<StepStats, TrainError> {
+    pub fn train_step(
+        &mut self,
+        real: Tensor<2>,
+        noise: Tensor<2>,
+    ) -> Result<StepStats, TrainError> {
         let (stats, grads) = self.gradients(real, noise);
         self.discriminator_optim
             .step(&mut self.discriminator.layers, &grads)?;
-        self.generator_optim.step(&mut self.generator.layers, &grads)?;
+        self.generator_optim
+            .step(&mut self.generator.layers, &grads)?;
         Ok(stats)
     }
 
@@ -302,7 +310,10 @@ impl Trainer {
         }
         let epoch = self.progress.epoch;
         if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            self.order = Some((epoch, epoch_order(self.config.shuffle_seed, epoch, data.len())));
+            self.order = Some((
+                epoch,
+                epoch_order(self.config.shuffle_seed, epoch, data.len()),
+            ));
         }
         let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
         let batch_size = self.config.batch_size;

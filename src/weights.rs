@@ -195,7 +195,10 @@ impl Layout {
             entries.extend(layer_entries(&format!("optim.gen.{slot}"), &self.generator));
         }
         for slot in KerasRmsProp::SLOT_NAMES {
-            entries.extend(layer_entries(&format!("optim.disc.{slot}"), &self.discriminator));
+            entries.extend(layer_entries(
+                &format!("optim.disc.{slot}"),
+                &self.discriminator,
+            ));
         }
         entries
     }
@@ -233,7 +236,11 @@ fn little_endian_floats(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Reads and checks one tensor named `prefix + entry.name`.
-fn read_tensor(tensors: &SafeTensors, prefix: &str, entry: &Entry) -> Result<Vec<f32>, WeightsError> {
+fn read_tensor(
+    tensors: &SafeTensors,
+    prefix: &str,
+    entry: &Entry,
+) -> Result<Vec<f32>, WeightsError> {
     let name = format!("{prefix}{}", entry.name);
     let view = tensors
         .tensor(&name)
@@ -283,10 +290,10 @@ impl Checkpoint {
             .map_err(|e| WeightsError::NotSafetensors(e.to_string()))?;
         let metadata = header.metadata().clone().unwrap_or_default();
 
-        if let Some(found) = parse_number::<u32>(&metadata, "format_version")? {
-            if found > FORMAT_VERSION {
-                return Err(WeightsError::NewerFormat { found });
-            }
+        if let Some(found) = parse_number::<u32>(&metadata, "format_version")?
+            && found > FORMAT_VERSION
+        {
+            return Err(WeightsError::NewerFormat { found });
         }
         let config = match metadata.get("config") {
             Some(json) => TrainingConfig::from_json(json)?,
@@ -412,7 +419,11 @@ impl Checkpoint {
     }
 
     /// Reads the trainer's model and optimizer state from the device with asynchronous reads.
-    pub async fn capture(trainer: &Trainer) -> Result<Self, WeightsError> {
+    /// The tensors are taken when this is called (after every step queued so far); the future
+    /// borrows nothing, so the trainer may go on training while it completes.
+    pub fn capture(
+        trainer: &Trainer,
+    ) -> impl std::future::Future<Output = Result<Self, WeightsError>> + 'static {
         let gan = &trainer.gan;
         let mut transaction = Transaction::default();
         let mut register_layers = |kernels: Vec<Tensor<2>>, biases: Vec<Tensor<1>>| {
@@ -448,39 +459,47 @@ impl Checkpoint {
             let (k, b) = slot_layers(&rmsprop.slots, s);
             register_layers(k, b);
         }
-        let data = transaction
-            .execute_async()
-            .await
-            .map_err(|e| WeightsError::Read(format!("{e:?}")))?;
-        let floats = data
-            .into_iter()
-            .map(|d| d.try_into_vec::<f32>().map_err(|e| WeightsError::Read(format!("{e:?}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut values = floats.into_iter();
-        let generator = into_layers(&mut values, Generator::DEPTH);
-        let discriminator = into_layers(&mut values, Discriminator::DEPTH);
-        let adam_slots = (0..KerasAdam::SLOT_NAMES.len())
-            .map(|_| into_layers(&mut values, Generator::DEPTH))
-            .collect();
-        let rmsprop_slots = (0..KerasRmsProp::SLOT_NAMES.len())
-            .map(|_| into_layers(&mut values, Discriminator::DEPTH))
-            .collect();
-        Ok(Self {
-            config: trainer.config.clone(),
-            progress: trainer.progress,
-            generator,
-            discriminator,
-            optimizers: Some(HostOptimizers {
-                generator: HostOptimizer {
-                    iterations: adam.iterations,
-                    slots: adam_slots,
-                },
-                discriminator: HostOptimizer {
-                    iterations: rmsprop.iterations,
-                    slots: rmsprop_slots,
-                },
-            }),
-        })
+        let config = trainer.config.clone();
+        let progress = trainer.progress;
+        let (adam_iterations, rmsprop_iterations) = (adam.iterations, rmsprop.iterations);
+        async move {
+            let data = transaction
+                .execute_async()
+                .await
+                .map_err(|e| WeightsError::Read(format!("{e:?}")))?;
+            let floats = data
+                .into_iter()
+                .map(|d| {
+                    d.try_into_vec::<f32>()
+                        .map_err(|e| WeightsError::Read(format!("{e:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut values = floats.into_iter();
+            let generator = into_layers(&mut values, Generator::DEPTH);
+            let discriminator = into_layers(&mut values, Discriminator::DEPTH);
+            let adam_slots = (0..KerasAdam::SLOT_NAMES.len())
+                .map(|_| into_layers(&mut values, Generator::DEPTH))
+                .collect();
+            let rmsprop_slots = (0..KerasRmsProp::SLOT_NAMES.len())
+                .map(|_| into_layers(&mut values, Discriminator::DEPTH))
+                .collect();
+            Ok(Self {
+                config,
+                progress,
+                generator,
+                discriminator,
+                optimizers: Some(HostOptimizers {
+                    generator: HostOptimizer {
+                        iterations: adam_iterations,
+                        slots: adam_slots,
+                    },
+                    discriminator: HostOptimizer {
+                        iterations: rmsprop_iterations,
+                        slots: rmsprop_slots,
+                    },
+                }),
+            })
+        }
     }
 
     /// A trainer holding this checkpoint's model, optimizer state and position, on `device`.

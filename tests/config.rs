@@ -5,9 +5,15 @@ use mnist_gan_web::TrainingConfig;
 #[test]
 fn defaults_are_the_reference_numbers() {
     let c = TrainingConfig::default();
-    assert_eq!((c.epochs, c.batch_size, c.noise_dim, c.k), (300, 256, 100, 1));
+    assert_eq!(
+        (c.epochs, c.batch_size, c.noise_dim, c.k),
+        (300, 256, 100, 1)
+    );
     assert_eq!((c.generator_lr, c.discriminator_lr), (2e-4, 2e-4));
-    assert_eq!((c.adam_beta1, c.adam_beta2, c.adam_epsilon), (0.9, 0.999, 1e-7));
+    assert_eq!(
+        (c.adam_beta1, c.adam_beta2, c.adam_epsilon),
+        (0.9, 0.999, 1e-7)
+    );
     assert_eq!((c.rmsprop_rho, c.rmsprop_epsilon), (0.9, 1e-7));
     assert_eq!((c.real_label, c.snapshot_every), (0.9, 50));
     c.validate().unwrap();
@@ -43,7 +49,8 @@ fn unknown_fields_and_bad_json_are_refused() {
 
 #[test]
 fn each_invalid_value_names_its_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut TrainingConfig)>)> = vec![
+    type Spoil = Box<dyn Fn(&mut TrainingConfig)>;
+    let cases: Vec<(&str, Spoil)> = vec![
         ("epochs", Box::new(|c| c.epochs = 0)),
         ("epochs", Box::new(|c| c.epochs = 1_000_000)),
         ("batch_size", Box::new(|c| c.batch_size = 0)),
@@ -54,12 +61,18 @@ fn each_invalid_value_names_its_field() {
         ("generator_lr", Box::new(|c| c.generator_lr = -1e-3)),
         ("generator_lr", Box::new(|c| c.generator_lr = f64::NAN)),
         ("discriminator_lr", Box::new(|c| c.discriminator_lr = 0.0)),
-        ("discriminator_lr", Box::new(|c| c.discriminator_lr = f64::INFINITY)),
+        (
+            "discriminator_lr",
+            Box::new(|c| c.discriminator_lr = f64::INFINITY),
+        ),
         ("adam_beta1", Box::new(|c| c.adam_beta1 = 1.0)),
         ("adam_beta2", Box::new(|c| c.adam_beta2 = -0.1)),
         ("adam_epsilon", Box::new(|c| c.adam_epsilon = 0.0)),
         ("rmsprop_rho", Box::new(|c| c.rmsprop_rho = 1.5)),
-        ("rmsprop_epsilon", Box::new(|c| c.rmsprop_epsilon = f64::NAN)),
+        (
+            "rmsprop_epsilon",
+            Box::new(|c| c.rmsprop_epsilon = f64::NAN),
+        ),
         ("real_label", Box::new(|c| c.real_label = 0.0)),
         ("real_label", Box::new(|c| c.real_label = 1.1)),
     ];

@@ -26,10 +26,22 @@ fn each_epoch_is_a_permutation_and_seeds_reproduce() {
     let mut sorted = a.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, (0..60_000).collect::<Vec<u32>>());
-    assert_eq!(a, epoch_order(7, 0, 60_000), "same seed, same epoch, same order");
-    assert_ne!(a, epoch_order(7, 1, 60_000), "the shuffle is redrawn each epoch");
+    assert_eq!(
+        a,
+        epoch_order(7, 0, 60_000),
+        "same seed, same epoch, same order"
+    );
+    assert_ne!(
+        a,
+        epoch_order(7, 1, 60_000),
+        "the shuffle is redrawn each epoch"
+    );
     assert_ne!(a, epoch_order(8, 0, 60_000), "another seed, another order");
-    assert_ne!(a[..100], (0..100).collect::<Vec<u32>>()[..], "it is shuffled");
+    assert_ne!(
+        a[..100],
+        (0..100).collect::<Vec<u32>>()[..],
+        "it is shuffled"
+    );
 }
 
 #[test]
@@ -54,7 +66,11 @@ fn batches_follow_the_order_and_cover_every_image_once() {
         }
     }
     assert_eq!(seen, order, "batches visit images in the epoch's order");
-    assert_eq!(data.batch(&order, 2, 4).len(), 2 * 784, "last batch keeps the remainder");
+    assert_eq!(
+        data.batch(&order, 2, 4).len(),
+        2 * 784,
+        "last batch keeps the remainder"
+    );
 }
 
 #[test]
@@ -66,5 +82,9 @@ fn noise_is_standard_normal_and_seeded() {
     assert!(mean.abs() < 0.03, "mean {mean}");
     assert!((var - 1.0).abs() < 0.05, "variance {var}");
     assert_eq!(noise, normal_noise(5, 0, 256, 100));
-    assert_ne!(noise, normal_noise(5, 1, 256, 100), "each step draws new noise");
+    assert_ne!(
+        noise,
+        normal_noise(5, 1, 256, 100),
+        "each step draws new noise"
+    );
 }

@@ -37,7 +37,7 @@ fn real_training_and_test_sets_parse() {
     );
     // The first training image is a 5 with ink in the middle.
     assert_eq!(labels[0], 5);
-    assert!(train.image(0).iter().any(|&p| p == 255));
+    assert!(train.image(0).contains(&255));
 
     let test = parse_images(&mnist("t10k-images-idx3-ubyte")).unwrap();
     let test_labels = parse_labels(&mnist("t10k-labels-idx1-ubyte")).unwrap();
@@ -62,7 +62,10 @@ fn empty_input_is_refused() {
 fn wrong_magic_is_refused() {
     let mut bytes = images_file(1);
     bytes[0] = 0x1f; // a gzip header, say: the page forgot to decompress
-    assert!(matches!(parse_images(&bytes), Err(IdxError::BadMagic { .. })));
+    assert!(matches!(
+        parse_images(&bytes),
+        Err(IdxError::BadMagic { .. })
+    ));
     let mut bytes = images_file(1);
     bytes[2] = 0x0d; // float elements
     assert_eq!(
@@ -73,14 +76,25 @@ fn wrong_magic_is_refused() {
 
 #[test]
 fn labels_file_given_as_images_is_refused_by_rank() {
-    let labels = header(0x08, 1, &[2]).into_iter().chain([1, 2]).collect::<Vec<_>>();
+    let labels = header(0x08, 1, &[2])
+        .into_iter()
+        .chain([1, 2])
+        .collect::<Vec<_>>();
     assert!(matches!(
         parse_images(&labels),
-        Err(IdxError::WrongRank { expected: 3, found: 1, .. })
+        Err(IdxError::WrongRank {
+            expected: 3,
+            found: 1,
+            ..
+        })
     ));
     assert!(matches!(
         parse_labels(&images_file(1)),
-        Err(IdxError::WrongRank { expected: 1, found: 3, .. })
+        Err(IdxError::WrongRank {
+            expected: 1,
+            found: 3,
+            ..
+        })
     ));
 }
 
@@ -89,7 +103,10 @@ fn truncated_header_and_data_are_refused() {
     let bytes = images_file(2);
     assert!(matches!(
         parse_images(&bytes[..10]),
-        Err(IdxError::TruncatedHeader { needed: 16, actual: 10 })
+        Err(IdxError::TruncatedHeader {
+            needed: 16,
+            actual: 10
+        })
     ));
     assert!(matches!(
         parse_images(&bytes[..3]),
@@ -147,12 +164,18 @@ fn labels_outside_digits_and_unpaired_counts_are_refused() {
     bytes.extend([1, 12, 3]);
     assert_eq!(
         parse_labels(&bytes),
-        Err(IdxError::LabelOutOfRange { index: 1, value: 12 })
+        Err(IdxError::LabelOutOfRange {
+            index: 1,
+            value: 12
+        })
     );
     let images = parse_images(&images_file(2)).unwrap();
     assert_eq!(
         check_pairing(&images, &[1, 2, 3]),
-        Err(IdxError::CountMismatch { images: 2, labels: 3 })
+        Err(IdxError::CountMismatch {
+            images: 2,
+            labels: 3
+        })
     );
 }
 

@@ -25,7 +25,10 @@ fn kernels_are_glorot_uniform_and_biases_zero() {
         assert!(values.iter().all(|v| v.abs() <= limit));
         // Uniform on [−l, l] has variance l²/3.
         let var = values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32;
-        assert!((var / (limit * limit / 3.0) - 1.0).abs() < 0.1, "variance {var}");
+        assert!(
+            (var / (limit * limit / 3.0) - 1.0).abs() < 0.1,
+            "variance {var}"
+        );
         let bias = layer.bias.val().into_data();
         assert!(bias.as_slice::<f32>().unwrap().iter().all(|&b| b == 0.0));
     }
@@ -40,13 +43,19 @@ fn generator_output_is_an_image_in_minus_one_plus_one() {
     let data = images.into_data();
     let values = data.as_slice::<f32>().unwrap();
     assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)));
-    assert!(values.iter().any(|v| v.abs() > 0.99), "large noise reaches tanh's ends");
+    assert!(
+        values.iter().any(|v| v.abs() > 0.99),
+        "large noise reaches tanh's ends"
+    );
 }
 
 #[test]
 fn discriminator_gives_one_logit_per_image() {
     let trainer = Trainer::new(TrainingConfig::default(), &device()).unwrap();
-    let images = Tensor::<2>::from_data(TensorData::new(vec![0.5f32; 3 * 784], [3, 784]), trainer.gan.device());
+    let images = Tensor::<2>::from_data(
+        TensorData::new(vec![0.5f32; 3 * 784], [3, 784]),
+        trainer.gan.device(),
+    );
     assert_eq!(trainer.gan.discriminator.forward(images).dims(), [3, 1]);
 }
 

@@ -24,7 +24,10 @@ fn layers_by_name(checkpoint: &Checkpoint) -> Vec<(String, &HostDense)> {
 
 fn upload(trainer: &Trainer, file: &SafeTensors, name: &str) -> Tensor<2> {
     let (values, shape) = tensor(file, name);
-    Tensor::from_data(TensorData::new(values, [shape[0], shape[1]]), trainer.gan.device())
+    Tensor::from_data(
+        TensorData::new(values, [shape[0], shape[1]]),
+        trainer.gan.device(),
+    )
 }
 
 fn assert_loss(name: &str, actual: f32, file: &SafeTensors) {
@@ -41,7 +44,10 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
     let bytes = read_fixture(fixture);
     let file = SafeTensors::deserialize(&bytes).expect("fixture parses");
     let init = Checkpoint::from_bytes(&bytes, "init.", &config).expect("init.* loads");
-    assert!(init.optimizers.is_none(), "the fixture has no optimizer state");
+    assert!(
+        init.optimizers.is_none(),
+        "the fixture has no optimizer state"
+    );
     let mut trainer = init.into_trainer(&device());
 
     // Step-1 gradients, from the same forward pass the step uses.
@@ -56,10 +62,7 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
         for (i, layer) in layers.iter().enumerate() {
             let kernel = layer.kernel.grad(&grads).expect("kernel gradient");
             let bias = layer.bias.grad(&grads).expect("bias gradient");
-            for (part, data) in [
-                ("kernel", kernel.into_data()),
-                ("bias", bias.into_data()),
-            ] {
+            for (part, data) in [("kernel", kernel.into_data()), ("bias", bias.into_data())] {
                 let name = format!("step1.grad.{net}.dense{i}.{part}");
                 let (expected, _) = tensor(&file, &name);
                 let diff = max_abs_diff(data.as_slice::<f32>().unwrap(), &expected);

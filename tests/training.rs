@@ -3,8 +3,8 @@
 mod common;
 
 use common::{block_on, device, mnist};
-use mnist_gan_web::idx::parse_images;
 use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::idx::parse_images;
 use mnist_gan_web::{Checkpoint, Dataset, StepValues, TrainError, Trainer, TrainingConfig};
 
 fn config() -> TrainingConfig {
@@ -67,7 +67,10 @@ fn resuming_from_a_saved_file_continues_exactly() {
     let tail = run(&mut resumed, &data, 3);
 
     let joined: Vec<StepValues> = head.into_iter().chain(tail).collect();
-    assert_eq!(joined, expected, "same batches, same noise, same losses, to the bit");
+    assert_eq!(
+        joined, expected,
+        "same batches, same noise, same losses, to the bit"
+    );
     let a = block_on(Checkpoint::capture(&straight)).unwrap();
     let b = block_on(Checkpoint::capture(&resumed)).unwrap();
     assert_eq!(a, b);

@@ -49,8 +49,13 @@ fn rewrite(
         .tensors()
         .into_iter()
         .filter_map(|(name, view)| {
-            edit(&name, view.dtype(), view.shape().to_vec(), view.data().to_vec())
-                .map(|(d, s, b)| (name, d, s, b))
+            edit(
+                &name,
+                view.dtype(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            )
+            .map(|(d, s, b)| (name, d, s, b))
         })
         .collect();
     let views = kept.iter().map(|(name, dtype, shape, data)| {
@@ -68,10 +73,18 @@ fn export_then_import_is_bit_identical() {
     let original = block_on(Checkpoint::capture(&trainer)).unwrap();
     assert_eq!(original.progress.step, 2);
     let loaded = import(&original.to_bytes()).unwrap();
-    assert_eq!(loaded, original, "weights, optimizer state, config and position");
+    assert_eq!(
+        loaded, original,
+        "weights, optimizer state, config and position"
+    );
     let optimizers = loaded.optimizers.as_ref().unwrap();
     assert_eq!(optimizers.generator.iterations, 2);
-    assert!(optimizers.generator.slots[1][0].kernel.iter().any(|&v| v != 0.0));
+    assert!(
+        optimizers.generator.slots[1][0]
+            .kernel
+            .iter()
+            .any(|&v| v != 0.0)
+    );
 
     // Through a fresh trainer and back: still identical, to the bit.
     let again = block_on(Checkpoint::capture(&loaded.clone().into_trainer(&device()))).unwrap();
@@ -84,12 +97,28 @@ fn file_has_keras_names_layout_and_metadata() {
     let file = SafeTensors::deserialize(&bytes).unwrap();
     let kernel = file.tensor("gen.dense0.kernel").unwrap();
     assert_eq!(kernel.shape(), [100, 100]);
-    assert_eq!(file.tensor("gen.dense4.kernel").unwrap().shape(), [256, 784]);
-    assert_eq!(file.tensor("disc.dense0.kernel").unwrap().shape(), [784, 128]);
+    assert_eq!(
+        file.tensor("gen.dense4.kernel").unwrap().shape(),
+        [256, 784]
+    );
+    assert_eq!(
+        file.tensor("disc.dense0.kernel").unwrap().shape(),
+        [784, 128]
+    );
     assert_eq!(file.tensor("disc.dense3.bias").unwrap().shape(), [1]);
-    assert_eq!(file.tensor("optim.gen.m.dense4.kernel").unwrap().shape(), [256, 784]);
-    assert_eq!(file.tensor("optim.disc.v.dense3.kernel").unwrap().shape(), [128, 1]);
-    let model_names = file.names().into_iter().filter(|n| !n.starts_with("optim.")).count();
+    assert_eq!(
+        file.tensor("optim.gen.m.dense4.kernel").unwrap().shape(),
+        [256, 784]
+    );
+    assert_eq!(
+        file.tensor("optim.disc.v.dense3.kernel").unwrap().shape(),
+        [128, 1]
+    );
+    let model_names = file
+        .names()
+        .into_iter()
+        .filter(|n| !n.starts_with("optim."))
+        .count();
     assert_eq!(model_names, 18);
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let meta = header.metadata().clone().unwrap();
@@ -108,7 +137,10 @@ fn golden_fixture_init_loads_through_the_same_loader() {
     assert_eq!(init.discriminator[0].kernel.len(), 784 * 128);
     assert!(init.optimizers.is_none());
     // Without a prefix the fixture's other tensors are foreign to the app.
-    assert!(matches!(import(&bytes), Err(WeightsError::UnexpectedTensor(_))));
+    assert!(matches!(
+        import(&bytes),
+        Err(WeightsError::UnexpectedTensor(_))
+    ));
 }
 
 #[test]
@@ -134,7 +166,9 @@ fn hostile_files_are_refused() {
     check(b"PK\x03\x04 this is a zip", "not safetensors", |e| {
         matches!(e, WeightsError::NotSafetensors(_))
     });
-    check(&[], "empty", |e| matches!(e, WeightsError::NotSafetensors(_)));
+    check(&[], "empty", |e| {
+        matches!(e, WeightsError::NotSafetensors(_))
+    });
     check(&good[..good.len() / 2], "truncated", |e| {
         matches!(e, WeightsError::NotSafetensors(_))
     });
@@ -155,9 +189,11 @@ fn hostile_files_are_refused() {
             (d, s, b)
         })
     });
-    check(&f16, "wrong dtype", |e| {
-        matches!(e, WeightsError::WrongDtype { name, .. } if name == "gen.dense1.bias")
-    });
+    check(
+        &f16,
+        "wrong dtype",
+        |e| matches!(e, WeightsError::WrongDtype { name, .. } if name == "gen.dense1.bias"),
+    );
     let reshaped = rewrite(&good, |name, d, s, b| {
         Some(if name == "disc.dense0.kernel" {
             (d, vec![128, 784], b)
@@ -165,19 +201,27 @@ fn hostile_files_are_refused() {
             (d, s, b)
         })
     });
-    check(&reshaped, "wrong shape", |e| {
-        matches!(e, WeightsError::WrongShape { expected, .. } if expected == &[784, 128])
+    check(
+        &reshaped,
+        "wrong shape",
+        |e| matches!(e, WeightsError::WrongShape { expected, .. } if expected == &[784, 128]),
+    );
+    let missing = rewrite(&good, |name, d, s, b| {
+        (name != "gen.dense2.kernel").then_some((d, s, b))
     });
-    let missing = rewrite(&good, |name, d, s, b| (name != "gen.dense2.kernel").then_some((d, s, b)));
-    check(&missing, "missing tensor", |e| {
-        matches!(e, WeightsError::MissingTensor(n) if n == "gen.dense2.kernel")
-    });
+    check(
+        &missing,
+        "missing tensor",
+        |e| matches!(e, WeightsError::MissingTensor(n) if n == "gen.dense2.kernel"),
+    );
     let half_optim = rewrite(&good, |name, d, s, b| {
         (name != "optim.gen.v.dense0.bias").then_some((d, s, b))
     });
-    check(&half_optim, "partial optimizer state", |e| {
-        matches!(e, WeightsError::MissingTensor(n) if n == "optim.gen.v.dense0.bias")
-    });
+    check(
+        &half_optim,
+        "partial optimizer state",
+        |e| matches!(e, WeightsError::MissingTensor(n) if n == "optim.gen.v.dense0.bias"),
+    );
     let extra = {
         // Add one unknown tensor next to the real ones.
         let file = SafeTensors::deserialize(&good).unwrap();
@@ -190,18 +234,22 @@ fn hostile_files_are_refused() {
         ));
         safetensors::serialize(views, header.metadata().clone()).unwrap()
     };
-    check(&extra, "extra tensor", |e| {
-        matches!(e, WeightsError::UnexpectedTensor(n) if n == "gen.dense5.kernel")
-    });
+    check(
+        &extra,
+        "extra tensor",
+        |e| matches!(e, WeightsError::UnexpectedTensor(n) if n == "gen.dense5.kernel"),
+    );
     let nan = rewrite(&good, |name, d, s, mut b| {
         if name == "gen.dense3.kernel" {
             b[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
         }
         Some((d, s, b))
     });
-    check(&nan, "NaN", |e| {
-        matches!(e, WeightsError::NonFinite { name, index: 10, .. } if name == "gen.dense3.kernel")
-    });
+    check(
+        &nan,
+        "NaN",
+        |e| matches!(e, WeightsError::NonFinite { name, index: 10, .. } if name == "gen.dense3.kernel"),
+    );
     let inf = rewrite(&good, |name, d, s, mut b| {
         if name == "optim.disc.v.dense0.bias" {
             b[..4].copy_from_slice(&f32::INFINITY.to_le_bytes());

@@ -1,0 +1,184 @@
+//! The reference run, natively: `cargo run --release --example train -- [--epochs N] [--out DIR]`.
+//!
+//! Trains the same core the browser runs, prints each epoch's wall time as the tutorial does,
+//! writes the snapshots of G(seed) after epochs 1, 51, 101, … as `N.png` into DIR, and the final
+//! weights file. It doubles as the native benchmark: `--bench-steps N` times N steps after a
+//! warm-up and prints ms/step.
+//!
+//! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
+//! `--device cpu|wgpu|ndarray` (wgpu needs the `wgpu` feature and an adapter; ndarray, Burn's
+//! deprecated CPU backend, the `ndarray` feature).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::tensor::Device;
+use mnist_gan_web::data::unscale_pixel;
+use mnist_gan_web::idx::{IMAGE_SIDE, parse_images};
+use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig};
+
+struct Args {
+    config: TrainingConfig,
+    out: PathBuf,
+    data: PathBuf,
+    device: String,
+    bench_steps: Option<usize>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        config: TrainingConfig::default(),
+        out: PathBuf::from("out"),
+        data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/www/data/mnist")),
+        device: "cpu".into(),
+        bench_steps: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        let number = |v: String| v.parse::<usize>().unwrap_or_else(|_| usage());
+        match flag.as_str() {
+            "--epochs" => args.config.epochs = number(value()),
+            "--batch" => args.config.batch_size = number(value()),
+            "--out" => args.out = value().into(),
+            "--data" => args.data = value().into(),
+            "--device" => args.device = value(),
+            "--bench-steps" => args.bench_steps = Some(number(value())),
+            _ => usage(),
+        }
+    }
+    if let Err(e) = args.config.validate() {
+        eprintln!("invalid setting {e}");
+        std::process::exit(2);
+    }
+    args
+}
+
+fn device(name: &str) -> Device {
+    match name {
+        "cpu" => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // measured against flex only
+        "ndarray" => Device::ndarray(),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu_options().init().unwrap_or_else(|e| {
+            eprintln!("no wgpu adapter: {e}");
+            std::process::exit(1)
+        }),
+        other => {
+            eprintln!("unknown or disabled device `{other}` (wgpu needs --features wgpu)");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| {
+        eprintln!("{}: {e}", path.display());
+        std::process::exit(1)
+    });
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .expect("the training images decompress");
+    bytes
+}
+
+fn write_png(path: &Path, pixels: &[f32]) {
+    let bytes: Vec<u8> = pixels.iter().map(|&v| unscale_pixel(v)).collect();
+    let file = std::fs::File::create(path).expect("the output folder is writable");
+    let side = IMAGE_SIDE as u32;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("PNG header");
+    writer.write_image_data(&bytes).expect("PNG data");
+}
+
+fn snapshot(trainer: &Trainer, out: &Path, epoch: usize) {
+    let image = trainer.gan.generate(trainer.sample_noise(1)).into_data();
+    let path = out.join(format!("{epoch}.png"));
+    write_png(&path, image.as_slice::<f32>().expect("float pixels"));
+    println!("  saved {}", path.display());
+}
+
+fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) {
+    const WARM_UP: usize = 5;
+    let mut times = Vec::with_capacity(steps);
+    for i in 0..WARM_UP + steps {
+        let start = Instant::now();
+        let outcome = trainer.step(data).expect("a step runs");
+        pollster::block_on(outcome.stats.read()).expect("stats read back");
+        if i >= WARM_UP {
+            times.push(start.elapsed());
+        }
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    let total: Duration = times.iter().sum();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "bench device={device} batch={} steps={steps}: median {:.2} ms/step, mean {:.2} ms/step, {:.1} steps/s",
+        trainer.config.batch_size,
+        ms(median),
+        ms(total) / steps as f64,
+        steps as f64 / total.as_secs_f64()
+    );
+}
+
+fn main() {
+    let args = parse_args();
+    let images = parse_images(&gunzip(&args.data.join("train-images-idx3-ubyte.gz")))
+        .unwrap_or_else(|e| {
+            eprintln!("the training images are malformed: {e}");
+            std::process::exit(1)
+        });
+    let data = Dataset::new(images);
+    let device = device(&args.device);
+    let mut trainer = Trainer::new(args.config.clone(), &device).expect("a validated config");
+
+    if let Some(steps) = args.bench_steps {
+        benchmark(&mut trainer, &data, steps, &args.device);
+        return;
+    }
+
+    std::fs::create_dir_all(&args.out).expect("the output folder can be created");
+    let steps_per_epoch = data.batches_per_epoch(args.config.batch_size);
+    while !trainer.is_finished() {
+        let start = Instant::now();
+        let (epoch, last_stats) = loop {
+            let outcome = trainer.step(&data).expect("a step runs");
+            if let Some(epoch) = outcome.finished_epoch {
+                break (epoch, outcome.stats);
+            }
+        };
+        let stats = pollster::block_on(last_stats.read()).expect("stats read back");
+        let seconds = start.elapsed().as_secs_f64();
+        println!(
+            "time for epoch {epoch} is {seconds:.3} sec ({:.2} ms/step; D loss {:.4}, G loss {:.4}, D(x) {:.3}, D(G(z)) {:.3})",
+            seconds * 1e3 / steps_per_epoch as f64,
+            stats.d_loss,
+            stats.g_loss,
+            stats.d_real,
+            stats.d_fake
+        );
+        if args.config.is_snapshot_epoch(epoch) {
+            snapshot(&trainer, &args.out, epoch);
+        }
+    }
+    let checkpoint = pollster::block_on(Checkpoint::capture(&trainer)).expect("weights read back");
+    let path = args.out.join(format!(
+        "weights-epoch-{}.safetensors",
+        trainer.progress.epoch
+    ));
+    std::fs::write(&path, checkpoint.to_bytes()).expect("the weights file can be written");
+    println!("wrote {}", path.display());
+}

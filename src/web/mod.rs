@@ -1,0 +1,40 @@
+//! The browser layer: everything `#[wasm_bindgen]` lives here, over the pure core.
+//!
+//! One `start` function installs the panic hook and the logger, then boots the page's
+//! [`app::App`]. Errors are typed inside and become `JsError` only where JavaScript sees them.
+
+pub mod app;
+pub mod dataset;
+pub mod dom;
+pub mod frame;
+pub mod gpu;
+pub mod render;
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    // The page's one app; dropping it would cancel its frame and remove its listeners.
+    static APP: RefCell<Option<app::App>> = const { RefCell::new(None) };
+}
+
+/// Installs the panic hook and the logger, then starts the app if the page has one.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    // A second logger (tests start the module more than once) is harmless: keep the first.
+    let _ = console_log::init_with_level(log::Level::Info);
+    if dom::document().get_element_by_id("app").is_none() {
+        return; // loaded by the browser tests, not by the page
+    }
+    wasm_bindgen_futures::spawn_local(async {
+        match app::App::boot().await {
+            Ok(app) => APP.with(|slot| *slot.borrow_mut() = Some(app)),
+            Err(e) => {
+                log::error!("the app could not start: {e}");
+                dom::show_fatal(&e.to_string());
+            }
+        }
+    });
+}

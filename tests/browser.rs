@@ -1,0 +1,207 @@
+//! Browser tests: `wasm-bindgen-test` in headless Chromium, WebGPU on SwiftShader.
+//! SwiftShader is slow (seconds per batch-256 step, shaders compiled on first use), so the
+//! tests are few and share one batch size, 256, the golden fixture's.
+#![cfg(target_arch = "wasm32")]
+
+use burn::tensor::{Tensor, TensorData};
+use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
+use mnist_gan_web::web::{gpu, render};
+use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
+use safetensors::SafeTensors;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const GOLDEN: &[u8] = include_bytes!("fixtures/keras_3_steps.safetensors");
+const LABELS_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-labels-idx1-ubyte.gz");
+const IMAGES_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-images-idx3-ubyte.gz");
+
+fn fixture(name: &str) -> (Vec<f32>, Vec<usize>) {
+    let file = SafeTensors::deserialize(GOLDEN).unwrap();
+    let view = file.tensor(name).unwrap();
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (values, view.shape().to_vec())
+}
+
+fn upload(trainer: &Trainer, name: &str) -> Tensor<2> {
+    let (values, shape) = fixture(name);
+    Tensor::from_data(
+        TensorData::new(values, [shape[0], shape[1]]),
+        trainer.gan.device(),
+    )
+}
+
+async fn golden_trainer() -> Trainer {
+    let device = gpu::device().await.expect("WebGPU device");
+    Checkpoint::from_bytes(GOLDEN, "init.", &TrainingConfig::default())
+        .expect("init.* loads")
+        .into_trainer(&device)
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_initialises_with_an_adapter() {
+    let info = gpu::probe().await.expect("an adapter");
+    web_sys::console::log_1(&format!("adapter: {}", info.summary()).into());
+    let device = gpu::device().await.expect("a device");
+    let x = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]),
+        &device,
+    );
+    let data = (x.clone().matmul(x)).into_data_async().await.unwrap();
+    assert_eq!(data.as_slice::<f32>().unwrap(), &[7.0, 10.0, 15.0, 22.0]);
+}
+
+#[wasm_bindgen_test]
+async fn golden_first_step_matches_tensorflow_on_webgpu() {
+    let mut trainer = golden_trainer().await;
+    let (x, z) = (upload(&trainer, "step1.x"), upload(&trainer, "step1.z"));
+    let stats = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
+    for (name, actual) in [
+        ("step1.d_loss", stats.d_loss),
+        ("step1.g_loss", stats.g_loss),
+    ] {
+        let expected = fixture(name).0[0];
+        let relative = ((actual - expected) / expected).abs();
+        assert!(
+            relative <= 1e-4,
+            "{name}: WebGPU {actual} vs TensorFlow {expected}"
+        );
+    }
+    let after = Checkpoint::capture(&trainer).await.unwrap();
+    let layers = after
+        .generator
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("gen.dense{i}"), l))
+        .chain(
+            after
+                .discriminator
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (format!("disc.dense{i}"), l)),
+        );
+    for (name, layer) in layers {
+        for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
+            let (expected, _) = fixture(&format!("after1.{name}.{part}"));
+            let diff = actual
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                diff <= 1e-4,
+                "after1.{name}.{part}: max abs difference {diff:e}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn weights_export_with_async_reads_and_reimport() {
+    let mut trainer = golden_trainer().await;
+    let (x, z) = (upload(&trainer, "step1.x"), upload(&trainer, "step1.z"));
+    trainer.gan.train_step(x, z).unwrap();
+    let saved = Checkpoint::capture(&trainer).await.unwrap();
+    let bytes = saved.to_bytes();
+    let loaded = Checkpoint::from_bytes(&bytes, "", &TrainingConfig::default()).unwrap();
+    assert_eq!(loaded, saved);
+    let device = gpu::device().await.unwrap();
+    let again = Checkpoint::capture(&loaded.into_trainer(&device))
+        .await
+        .unwrap();
+    assert_eq!(again, saved, "through the GPU and back, bit for bit");
+    assert_eq!(again.optimizers.unwrap().generator.iterations, 1);
+    // A corrupt file is refused.
+    assert!(Checkpoint::from_bytes(&bytes[..1000], "", &TrainingConfig::default()).is_err());
+}
+
+/// An object URL serving `bytes`, fetched like any other URL.
+fn object_url(bytes: &[u8]) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    web_sys::Url::create_object_url_with_blob(&blob).unwrap()
+}
+
+async fn fetch(url: &str, expected: &DataFile) -> Result<Vec<u8>, LoadError> {
+    let mut chunks = 0u64;
+    let mut total = 0u64;
+    let result =
+        dataset::fetch_verified(url, expected, &mut |n| chunks += n, &mut |t| total = t).await;
+    if let Ok(bytes) = &result {
+        assert_eq!(chunks, bytes.len() as u64, "progress counts every byte");
+    }
+    result
+}
+
+#[wasm_bindgen_test]
+async fn mnist_bytes_are_fetched_verified_decompressed_and_parsed() {
+    let labels = dataset::data_file("t10k-labels-idx1-ubyte.gz");
+    let url = object_url(LABELS_GZ);
+    let gz = fetch(&url, &labels).await.expect("fetched and verified");
+    let idx = dataset::gunzip(&labels.name, &gz).await.expect("gunzipped");
+    let parsed = mnist_gan_web::idx::parse_labels(&idx).unwrap();
+    assert_eq!(parsed.len(), 10_000);
+    assert_eq!(parsed[0], 7);
+
+    let images = dataset::data_file("t10k-images-idx3-ubyte.gz");
+    let gz = fetch(&object_url(IMAGES_GZ), &images).await.unwrap();
+    let parsed =
+        mnist_gan_web::idx::parse_images(&dataset::gunzip(&images.name, &gz).await.unwrap())
+            .unwrap();
+    assert_eq!(parsed.count, 10_000);
+}
+
+#[wasm_bindgen_test]
+async fn each_dataset_failure_gives_its_error() {
+    let labels = dataset::data_file("t10k-labels-idx1-ubyte.gz");
+    // The wrong file: the checksum catches it.
+    let wrong = fetch(&object_url(IMAGES_GZ), &labels).await.unwrap_err();
+    assert!(matches!(wrong, LoadError::Checksum { .. }), "{wrong}");
+    // A missing file: the test server answers 404.
+    let missing = fetch("/no-such-file.gz", &labels).await.unwrap_err();
+    assert!(
+        matches!(missing, LoadError::Http { status: 404, .. }),
+        "{missing}"
+    );
+    // A truncated gzip stream.
+    let truncated = dataset::gunzip("cut.gz", &LABELS_GZ[..LABELS_GZ.len() / 2])
+        .await
+        .unwrap_err();
+    assert!(matches!(truncated, LoadError::Gzip { .. }), "{truncated}");
+    // Gzip that holds no IDX: the parser says so.
+    let idx = dataset::gunzip("labels", LABELS_GZ).await.unwrap();
+    assert!(mnist_gan_web::idx::parse_images(&idx).is_err());
+}
+
+#[wasm_bindgen_test]
+async fn the_sample_canvas_is_drawn() {
+    let trainer = golden_trainer().await;
+    let images = trainer
+        .gan
+        .generate(upload(&trainer, "step1.z"))
+        .into_data_async()
+        .await
+        .unwrap();
+    let pixels = images.try_to_vec::<f32>().unwrap();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement =
+        document.create_element("canvas").unwrap().unchecked_into();
+    render::draw_images(&canvas, &pixels, 8, 8).unwrap();
+    assert_eq!((canvas.width(), canvas.height()), (224, 224));
+    let drawn = render::context(&canvas)
+        .unwrap()
+        .get_image_data(0.0, 0.0, 224.0, 224.0)
+        .unwrap()
+        .data();
+    let first = drawn[0];
+    assert!(
+        drawn.iter().step_by(4).any(|&v| v != first),
+        "the grid is not blank"
+    );
+    assert!(drawn.iter().skip(3).step_by(4).all(|&a| a == 255), "opaque");
+}
