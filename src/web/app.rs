@@ -255,6 +255,7 @@ impl App {
         shared.fill_settings(&TrainingConfig::default());
         let listeners = wire(&shared, &frames);
         shared.render_controls();
+        shared.render_chart();
 
         let boot = shared.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -584,6 +585,14 @@ impl Shared {
                             1,
                         );
                     }
+                    // Stopped, but the model moved on while this was drawn: draw it as it is.
+                    let state = shared.state.borrow();
+                    let behind = state.phase != Phase::Running
+                        && state.trainer.as_ref().is_some_and(|t| t.progress.step != step);
+                    drop(state);
+                    if behind {
+                        shared.refresh_samples(false);
+                    }
                 }
                 Ok(Err(e)) => log::error!("grid has unexpected data: {e:?}"),
                 Err(e) => shared.device_failed(&format!("{e:?}")),
@@ -615,6 +624,10 @@ impl Shared {
                 state.phase = Phase::Running;
                 state.run_started = true;
                 state.message = None;
+                set_text(
+                    &self.ui.settings_status,
+                    "Locked during the run: only epochs and the snapshot interval can change.",
+                );
                 if !document().hidden() {
                     state.clock.resume(now);
                 }
@@ -937,6 +950,7 @@ impl Shared {
             &format!("{} / {}", trainer.progress.epoch, config.epochs),
         );
         set_text(&ui.step, &done.to_string());
+        let _ = ui.root.set_attribute("data-in-flight", &state.in_flight.to_string());
         let rate = match (state.completions.front(), state.completions.back()) {
             (Some(first), Some(last)) if state.completions.len() > 1 && last > first => {
                 (state.completions.len() - 1) as f64 / ((last - first) / 1000.0)

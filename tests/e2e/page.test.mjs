@@ -1,0 +1,133 @@
+// The real page, as a user drives it: trunk's release build served on 127.0.0.1, headless
+// Chromium through chromedriver, WebGPU on SwiftShader. Build first: `trunk build --release`.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Browser } from './webdriver.mjs';
+import { serve } from './serve.mjs';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DIST = join(ROOT, 'dist');
+const OUT = join(ROOT, 'target/e2e');
+const DOWNLOADS = join(OUT, 'downloads');
+const BATCH = 16; // small: SwiftShader runs WebGPU on the CPU
+
+let server, browser;
+
+before(async () => {
+  assert.ok(existsSync(join(DIST, 'index.html')), 'dist/ is missing: run `trunk build --release` first');
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(DOWNLOADS, { recursive: true });
+  server = await serve(DIST);
+  browser = await Browser.launch({ downloadDir: DOWNLOADS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const attr = name => `return document.getElementById('app').getAttribute(${JSON.stringify(name)});`;
+const text = id => `return document.getElementById(${JSON.stringify(id)}).textContent;`;
+const canvasUrl = id => `return document.getElementById(${JSON.stringify(id)}).toDataURL();`;
+
+async function openPage() {
+  await browser.goto(server.url);
+  await browser.waitFor('MNIST to load', `
+    const s = document.getElementById('data-status').textContent;
+    if (s.includes('failed') || document.getElementById('data-status').classList.contains('error')) throw new Error(s);
+    return s.includes('MNIST ready') && document.getElementById('app').dataset.phase;`, { timeout: 240_000 });
+}
+
+async function severeConsoleEntries() {
+  return (await browser.logs()).filter(entry => entry.level === 'SEVERE');
+}
+
+function parseSafetensors(bytes) {
+  const length = Number(bytes.readBigUInt64LE(0));
+  assert.ok(length > 0 && 8 + length <= bytes.length, 'header length within the file');
+  const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8'));
+  const dataLength = bytes.length - 8 - length;
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    assert.equal(info.dtype, 'F32', `${name} is float32`);
+    const [begin, end] = info.data_offsets;
+    assert.equal(end - begin, 4 * info.shape.reduce((a, b) => a * b, 1), `${name} size matches its shape`);
+    assert.ok(end <= dataLength, `${name} lies within the file`);
+  }
+  return header;
+}
+
+test('a visitor loads MNIST, trains, downloads the weights and loads them back', { timeout: 1_200_000 }, async () => {
+  await openPage();
+  assert.equal(await browser.run(text('train-label')), 'label 5', 'the first training image is shown');
+  assert.deepEqual(await severeConsoleEntries(), [], 'no console errors while loading');
+  const progress = await browser.run(`const p = document.getElementById('data-progress'); return [p.value, p.max];`);
+  assert.ok(progress[1] > 1e6 && progress[0] === progress[1], `the progress bar completes: ${progress}`);
+
+  // A small batch keeps SwiftShader's steps short.
+  await browser.run(`const input = document.getElementById('setting-batch_size');
+    input.value = '${BATCH}'; input.dispatchEvent(new Event('input', { bubbles: true }));`);
+  await browser.waitFor('the untrained grid', attr('data-grid-step'));
+  const untrainedGrid = await browser.run(canvasUrl('grid'));
+  const emptyChart = await browser.run(canvasUrl('chart'));
+
+  await browser.click('#train');
+  assert.equal(await browser.run(attr('data-phase')), 'running');
+  await browser.waitFor('ten steps', `return Number(document.getElementById('step').textContent) >= 10;`, { timeout: 600_000 });
+  await browser.waitFor('the grid to change', `return document.getElementById('grid').toDataURL() !== ${JSON.stringify(untrainedGrid)};`, { timeout: 60_000 });
+  await browser.waitFor('the chart to change', `return document.getElementById('chart').toDataURL() !== ${JSON.stringify(emptyChart)};`, { timeout: 60_000 });
+  assert.match(await browser.run(text('latest')), /D loss \d/);
+  assert.match(await browser.run(text('steps-per-second')), /^\d/);
+
+  // Pause, and wait for the grid to show the model exactly as it is.
+  await browser.click('#train');
+  const step = Number(await browser.waitFor('every step to be read back', `
+    const app = document.getElementById('app');
+    const shown = document.getElementById('step').textContent;
+    return app.dataset.phase === 'paused' && app.dataset.inFlight === '0' && app.dataset.gridStep === shown && shown;`, { timeout: 120_000 }));
+  assert.ok(step >= 10);
+  await sleep(500);
+  const trainedGrid = await browser.run(canvasUrl('grid'));
+  writeFileSync(join(OUT, 'screenshot.png'), await browser.screenshot());
+
+  await browser.click('#download-weights');
+  const file = join(DOWNLOADS, 'mnist-gan-epoch-0.safetensors');
+  for (let i = 0; i < 240 && !existsSync(file); i++) await sleep(250);
+  assert.ok(existsSync(file), `the weights file is downloaded (found: ${readdirSync(DOWNLOADS)})`);
+  const header = parseSafetensors(readFileSync(file));
+  assert.deepEqual(header['gen.dense0.kernel'].shape, [100, 100]);
+  assert.deepEqual(header['gen.dense4.kernel'].shape, [256, 784]);
+  assert.deepEqual(header['disc.dense0.kernel'].shape, [784, 128]);
+  assert.deepEqual(header['disc.dense3.bias'].shape, [1]);
+  const modelNames = Object.keys(header).filter(n => n !== '__metadata__' && !n.startsWith('optim.'));
+  assert.equal(modelNames.length, 18);
+  assert.equal(header.__metadata__.format_version, '1');
+  assert.equal(header.__metadata__.step, String(step));
+  assert.equal(JSON.parse(header.__metadata__.config).batch_size, BATCH);
+
+  // A reload starts over; loading the file restores the very same generator.
+  await openPage();
+  assert.equal(await browser.run(attr('data-phase')), 'ready');
+  await browser.sendKeys('#load-weights', file);
+  await browser.waitFor('the weights to load', `
+    const s = document.getElementById('weights-status').textContent;
+    if (s.includes('not loaded')) throw new Error(s);
+    return s.startsWith('Loaded') && document.getElementById('app').dataset.gridStep === '${step}';`);
+  assert.equal(await browser.run(canvasUrl('grid')), trainedGrid, 'the grid is restored exactly');
+  assert.equal(await browser.run(attr('data-phase')), 'paused', 'ready to continue training');
+  assert.equal(await browser.run(`return document.getElementById('setting-batch_size').value;`), String(BATCH));
+
+  // A file that is not safetensors is refused and the model stays.
+  const junk = join(OUT, 'junk.safetensors');
+  writeFileSync(junk, 'this is not a weights file');
+  await browser.sendKeys('#load-weights', junk);
+  await browser.waitFor('the refusal', `return document.getElementById('weights-status').textContent.includes('not loaded');`);
+  assert.equal(await browser.run(canvasUrl('grid')), trainedGrid, 'the model is unchanged');
+
+  assert.deepEqual(await severeConsoleEntries(), [], 'no console errors');
+  const foreign = server.requests.filter(url => !url.startsWith('/'));
+  assert.deepEqual(foreign, [], 'every request is same-origin');
+});
