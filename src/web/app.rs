@@ -588,7 +588,10 @@ impl Shared {
                     // Stopped, but the model moved on while this was drawn: draw it as it is.
                     let state = shared.state.borrow();
                     let behind = state.phase != Phase::Running
-                        && state.trainer.as_ref().is_some_and(|t| t.progress.step != step);
+                        && state
+                            .trainer
+                            .as_ref()
+                            .is_some_and(|t| t.progress.step != step);
                     drop(state);
                     if behind {
                         shared.refresh_samples(false);
@@ -950,7 +953,9 @@ impl Shared {
             &format!("{} / {}", trainer.progress.epoch, config.epochs),
         );
         set_text(&ui.step, &done.to_string());
-        let _ = ui.root.set_attribute("data-in-flight", &state.in_flight.to_string());
+        let _ = ui
+            .root
+            .set_attribute("data-in-flight", &state.in_flight.to_string());
         let rate = match (state.completions.front(), state.completions.back()) {
             (Some(first), Some(last)) if state.completions.len() > 1 && last > first => {
                 (state.completions.len() - 1) as f64 / ((last - first) / 1000.0)
