@@ -167,6 +167,44 @@ impl TrainingConfig {
         Ok(())
     }
 
+    /// Builds a configuration from form text, field by field (`(name, text)` pairs; fields not
+    /// given keep their defaults), then validates it. The error names the first bad field.
+    pub fn from_fields<'a>(
+        fields: impl IntoIterator<Item = (&'static str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        let serde_json::Value::Object(mut values) =
+            serde_json::to_value(Self::default()).expect("a config serialises")
+        else {
+            unreachable!("a config serialises to an object")
+        };
+        for (field, text) in fields {
+            let Some(default) = values.get(field) else {
+                return Err(field_error(field, "is not a setting"));
+            };
+            let text = text.trim();
+            let value = if default.is_u64() {
+                let number: u64 = text.parse().map_err(|_| {
+                    field_error(field, format!("must be a whole number (got `{text}`)"))
+                })?;
+                serde_json::Value::from(number)
+            } else {
+                let number: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite())
+                    .ok_or_else(|| {
+                        field_error(field, format!("must be a number (got `{text}`)"))
+                    })?;
+                serde_json::Value::from(number)
+            };
+            values.insert(field.to_string(), value);
+        }
+        let config: Self = serde_json::from_value(serde_json::Value::Object(values))
+            .map_err(|e| field_error("config", e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Parses a configuration from JSON (missing fields take their defaults) and validates it.
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let config: Self =

@@ -33,6 +33,14 @@ pub enum TrainError {
     /// The dataset holds no images.
     #[error("the dataset is empty")]
     EmptyDataset,
+    /// The saved position lies beyond the end of an epoch of this dataset.
+    #[error("batch {batch} is beyond the {batches} batches of an epoch")]
+    PositionOutOfRange {
+        /// The position's batch.
+        batch: usize,
+        /// Batches per epoch.
+        batches: usize,
+    },
 }
 
 /// Mean binary cross-entropy of `logits` against a constant `target`, as TensorFlow computes it
@@ -308,6 +316,13 @@ impl Trainer {
         if data.is_empty() {
             return Err(TrainError::EmptyDataset);
         }
+        let batches = data.batches_per_epoch(self.config.batch_size);
+        if self.progress.batch >= batches {
+            return Err(TrainError::PositionOutOfRange {
+                batch: self.progress.batch,
+                batches,
+            });
+        }
         let epoch = self.progress.epoch;
         if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
             self.order = Some((
@@ -330,7 +345,7 @@ impl Trainer {
         }
 
         self.progress.batch += 1;
-        let finished_epoch = if self.progress.batch >= data.batches_per_epoch(batch_size) {
+        let finished_epoch = if self.progress.batch >= batches {
             self.progress.batch = 0;
             self.progress.epoch += 1;
             Some(self.progress.epoch)

@@ -3,6 +3,8 @@
 //! tests are few and share one batch size, 256, the golden fixture's.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use burn::tensor::{Tensor, TensorData};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
 use mnist_gan_web::web::{gpu, render};
@@ -18,14 +20,7 @@ const LABELS_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-labels-idx1-ubyt
 const IMAGES_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-images-idx3-ubyte.gz");
 
 fn fixture(name: &str) -> (Vec<f32>, Vec<usize>) {
-    let file = SafeTensors::deserialize(GOLDEN).unwrap();
-    let view = file.tensor(name).unwrap();
-    let values = view
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (values, view.shape().to_vec())
+    common::tensor(&SafeTensors::deserialize(GOLDEN).unwrap(), name)
 }
 
 fn upload(trainer: &Trainer, name: &str) -> Tensor<2> {
@@ -88,11 +83,7 @@ async fn golden_first_step_matches_tensorflow_on_webgpu() {
     for (name, layer) in layers {
         for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
             let (expected, _) = fixture(&format!("after1.{name}.{part}"));
-            let diff = actual
-                .iter()
-                .zip(&expected)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let diff = common::max_abs_diff(actual, &expected);
             assert!(
                 diff <= 1e-4,
                 "after1.{name}.{part}: max abs difference {diff:e}"

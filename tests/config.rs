@@ -84,3 +84,33 @@ fn each_invalid_value_names_its_field() {
         assert!(err.to_string().starts_with(field), "{err}");
     }
 }
+
+#[test]
+fn form_fields_parse_into_a_validated_config() {
+    let config =
+        TrainingConfig::from_fields([("batch_size", " 64 "), ("generator_lr", "1e-3")]).unwrap();
+    assert_eq!(config.batch_size, 64);
+    assert_eq!(config.generator_lr, 1e-3);
+    assert_eq!(config.epochs, 300, "fields not given keep their defaults");
+
+    let cases = [
+        ("epochs", "-1", "whole number"),
+        ("epochs", "2.5", "whole number"),
+        ("batch_size", "", "whole number"),
+        ("generator_lr", "fast", "must be a number"),
+        ("generator_lr", "NaN", "must be a number"),
+        ("batch_size", "0", "between 1 and"),
+        ("real_label", "2", "(0, 1]"),
+    ];
+    for (field, text, expected) in cases {
+        let err = TrainingConfig::from_fields([(field, text)]).expect_err(text);
+        assert_eq!(err.field, field, "{field}={text}");
+        assert!(err.message.contains(expected), "{field}={text}: {err}");
+    }
+    assert_eq!(
+        TrainingConfig::from_fields([("warp", "9")])
+            .unwrap_err()
+            .field,
+        "warp"
+    );
+}

@@ -40,6 +40,21 @@ fn epochs_end_after_ceil_n_over_batch_and_training_stops() {
 }
 
 #[test]
+fn a_position_beyond_the_epoch_is_refused_not_a_panic() {
+    let data = dataset(20);
+    let mut trainer = Trainer::new(config(), &device()).unwrap();
+    trainer.progress.batch = 3; // 20 images in batches of 8 make 3 batches: 0, 1, 2
+    assert!(matches!(
+        trainer.step(&data),
+        Err(TrainError::PositionOutOfRange {
+            batch: 3,
+            batches: 3
+        })
+    ));
+    assert_eq!(trainer.progress.step, 0, "nothing trained");
+}
+
+#[test]
 fn k_repetitions_take_k_optimizer_steps_per_batch() {
     let data = dataset(20);
     let cfg = TrainingConfig { k: 3, ..config() };

@@ -496,7 +496,9 @@ impl Shared {
         let mut enqueued = 0;
         while state.in_flight < MAX_IN_FLIGHT && now_ms() - started < budget {
             let generation = state.generation;
-            let trainer = state.trainer.as_mut().expect("a running app has a trainer");
+            let Some(trainer) = state.trainer.as_mut() else {
+                break;
+            };
             if trainer.is_finished() {
                 break;
             }
@@ -692,7 +694,9 @@ impl Shared {
     // ----- settings ---------------------------------------------------------------------
 
     fn fill_settings(&self, config: &TrainingConfig) {
-        let values = serde_json::to_value(config).expect("a config serialises");
+        let Ok(values) = serde_json::to_value(config) else {
+            return;
+        };
         for field in SETTINGS {
             if let (Some(input), Some(value)) = (Ui::input(field), values.get(field)) {
                 input.set_value(&value.to_string());
@@ -705,40 +709,11 @@ impl Shared {
 
     /// Reads the form into a config, showing each field's problem next to it.
     fn read_settings(&self) -> Result<TrainingConfig, ConfigError> {
-        let mut values = serde_json::Map::new();
-        let mut first_error = None;
-        for field in SETTINGS {
-            let Some(input) = Ui::input(field) else {
-                continue;
-            };
-            let text = input.value();
-            match text.trim().parse::<f64>() {
-                Ok(number) if number.is_finite() => {
-                    let integer = !text.contains(['.', 'e', 'E']);
-                    let value = if integer && number >= 0.0 {
-                        serde_json::json!(number as u64)
-                    } else {
-                        serde_json::json!(number)
-                    };
-                    values.insert(field.into(), value);
-                }
-                _ => {
-                    first_error.get_or_insert(ConfigError {
-                        field,
-                        message: format!("`{text}` is not a number"),
-                    });
-                }
-            }
-        }
-        let result = match first_error {
-            Some(error) => Err(error),
-            None => serde_json::from_value::<TrainingConfig>(serde_json::Value::Object(values))
-                .map_err(|e| ConfigError {
-                    field: "config",
-                    message: e.to_string(),
-                })
-                .and_then(|config| config.validate().map(|()| config)),
-        };
+        let texts: Vec<(&'static str, String)> = SETTINGS
+            .iter()
+            .filter_map(|&field| Ui::input(field).map(|input| (field, input.value())))
+            .collect();
+        let result = TrainingConfig::from_fields(texts.iter().map(|(f, t)| (*f, t.as_str())));
         for field in SETTINGS {
             if let Some(error) = Ui::field_error(field) {
                 let text = match &result {

@@ -69,9 +69,12 @@ impl Listener {
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Self {
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
-        target
-            .add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
-            .expect("adding a listener cannot fail");
+        // Only throws for a non-callable callback, which a Closure never is.
+        if let Err(e) =
+            target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+        {
+            log::error!("could not listen for {kind}: {}", js_message(&e));
+        }
         Self {
             target: target.clone(),
             kind,

@@ -2,13 +2,14 @@
 // Chromium through chromedriver, WebGPU on SwiftShader. Build first: `trunk build --release`.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './webdriver.mjs';
 import { serve } from './serve.mjs';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist');
 const OUT = join(ROOT, 'target/e2e');
 const DOWNLOADS = join(OUT, 'downloads');
@@ -108,8 +109,12 @@ test('a visitor loads MNIST, trains, downloads the weights and loads them back',
   assert.equal(header.__metadata__.step, String(step));
   assert.equal(JSON.parse(header.__metadata__.config).batch_size, BATCH);
 
-  // A reload starts over; loading the file restores the very same generator.
+  // A reload starts over (with MNIST from the Cache Storage, not the network); loading the file
+  // restores the very same generator.
+  const downloads = () => server.requests.filter(url => url.endsWith('.gz')).length;
+  assert.equal(downloads(), 2, 'two MNIST files fetched on the first visit');
   await openPage();
+  assert.equal(downloads(), 2, 'a reload fetches no MNIST file again');
   assert.equal(await browser.run(attr('data-phase')), 'ready');
   await browser.sendKeys('#load-weights', file);
   await browser.waitFor('the weights to load', `
