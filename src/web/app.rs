@@ -839,9 +839,7 @@ impl Shared {
         let progress = checkpoint.progress;
         let trainer = checkpoint.into_trainer(&device);
         {
-            let now = now_ms();
             let mut state = self.state.borrow_mut();
-            state.clock.pause(now);
             state.clock = ActiveClock::default();
             state.generation += 1;
             state.in_flight = 0;
