@@ -275,6 +275,27 @@ fn into_layers(values: &mut impl Iterator<Item = Vec<f32>>, count: usize) -> Vec
         .collect()
 }
 
+/// Generator then discriminator layers, from values in the file's order.
+fn networks(values: &mut impl Iterator<Item = Vec<f32>>) -> (Vec<HostDense>, Vec<HostDense>) {
+    let generator = into_layers(values, Generator::DEPTH);
+    let discriminator = into_layers(values, Discriminator::DEPTH);
+    (generator, discriminator)
+}
+
+/// Adam's slots of the generator then RMSprop's of the discriminator, from values in the file's
+/// order, as `slots[s][layer]`.
+fn optimizer_slots(
+    values: &mut impl Iterator<Item = Vec<f32>>,
+) -> (Vec<Vec<HostDense>>, Vec<Vec<HostDense>>) {
+    let adam = (0..KerasAdam::SLOT_NAMES.len())
+        .map(|_| into_layers(values, Generator::DEPTH))
+        .collect();
+    let rmsprop = (0..KerasRmsProp::SLOT_NAMES.len())
+        .map(|_| into_layers(values, Discriminator::DEPTH))
+        .collect();
+    (adam, rmsprop)
+}
+
 impl Checkpoint {
     /// Parses a weights file. Tensors are looked up under `prefix` (empty for the app's own
     /// files; `init.` for the golden fixture), and any other tensor under it is refused.
@@ -334,21 +355,13 @@ impl Checkpoint {
                 .map(|e| read_tensor(&tensors, prefix, e))
                 .collect::<Result<Vec<_>, _>>()
         };
-        let mut model = read_all(&model_entries)?.into_iter();
-        let generator = into_layers(&mut model, Generator::DEPTH);
-        let discriminator = into_layers(&mut model, Discriminator::DEPTH);
+        let (generator, discriminator) = networks(&mut read_all(&model_entries)?.into_iter());
 
         let optim_prefix = format!("{prefix}optim.");
         let has_optimizer = tensors.names().iter().any(|n| n.starts_with(&optim_prefix));
         let optimizers = if has_optimizer {
-            let mut values = read_all(&optim_entries)?.into_iter();
-            let mut slots = |count: usize, depth: usize| {
-                (0..count)
-                    .map(|_| into_layers(&mut values, depth))
-                    .collect::<Vec<_>>()
-            };
-            let generator_slots = slots(KerasAdam::SLOT_NAMES.len(), Generator::DEPTH);
-            let discriminator_slots = slots(KerasRmsProp::SLOT_NAMES.len(), Discriminator::DEPTH);
+            let (generator_slots, discriminator_slots) =
+                optimizer_slots(&mut read_all(&optim_entries)?.into_iter());
             Some(HostOptimizers {
                 generator: HostOptimizer {
                     iterations: parse_number(&metadata, "optim.gen.iterations")?.unwrap_or(0),
@@ -475,14 +488,8 @@ impl Checkpoint {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut values = floats.into_iter();
-            let generator = into_layers(&mut values, Generator::DEPTH);
-            let discriminator = into_layers(&mut values, Discriminator::DEPTH);
-            let adam_slots = (0..KerasAdam::SLOT_NAMES.len())
-                .map(|_| into_layers(&mut values, Generator::DEPTH))
-                .collect();
-            let rmsprop_slots = (0..KerasRmsProp::SLOT_NAMES.len())
-                .map(|_| into_layers(&mut values, Discriminator::DEPTH))
-                .collect();
+            let (generator, discriminator) = networks(&mut values);
+            let (adam_slots, rmsprop_slots) = optimizer_slots(&mut values);
             Ok(Self {
                 config,
                 progress,
