@@ -33,6 +33,11 @@ impl Dataset {
         Self { images }
     }
 
+    /// The images as parsed.
+    pub fn images(&self) -> &IdxImages {
+        &self.images
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.images.count

@@ -8,6 +8,7 @@ pub mod data;
 pub mod idx;
 pub mod model;
 pub mod optim;
+pub mod path;
 pub mod train;
 pub mod weights;
 

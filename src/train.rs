@@ -247,6 +247,25 @@ pub struct Progress {
     pub step: u64,
 }
 
+impl Progress {
+    /// The position after one more batch of `k` steps in an epoch of `batches` batches, and
+    /// `Some(n)` when that batch completes epoch `n` (1-based). [`Trainer::step`] moves by it;
+    /// a remote trainer's owner uses it to follow the position without asking.
+    pub fn after_batch(self, batches: usize, k: usize) -> (Progress, Option<usize>) {
+        let mut next = Progress {
+            step: self.step + k as u64,
+            batch: self.batch + 1,
+            ..self
+        };
+        let finished = (next.batch >= batches).then(|| {
+            next.batch = 0;
+            next.epoch += 1;
+            next.epoch
+        });
+        (next, finished)
+    }
+}
+
 /// What one call of [`Trainer::step`] did.
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
@@ -336,22 +355,15 @@ impl Trainer {
         let rows = pixels.len() / IMAGE_PIXELS;
         let real = self.gan.upload(pixels, rows, IMAGE_PIXELS);
 
+        let (next, finished_epoch) = self.progress.after_batch(batches, self.config.k);
         let mut stats = None;
-        for _ in 0..self.config.k {
-            let noise = self.step_noise(self.progress.step);
+        for step in self.progress.step..next.step {
+            let noise = self.step_noise(step);
             let noise = self.gan.upload(noise, batch_size, self.config.noise_dim);
             stats = Some(self.gan.train_step(real.clone(), noise)?);
-            self.progress.step += 1;
+            self.progress.step = step + 1;
         }
-
-        self.progress.batch += 1;
-        let finished_epoch = if self.progress.batch >= batches {
-            self.progress.batch = 0;
-            self.progress.epoch += 1;
-            Some(self.progress.epoch)
-        } else {
-            None
-        };
+        self.progress = next;
         Ok(StepOutcome {
             stats: stats.expect("k is at least 1"),
             finished_epoch,

@@ -1,12 +1,17 @@
-//! Browser tests: `wasm-bindgen-test` in headless Chromium, WebGPU on SwiftShader.
+//! Browser tests: `wasm-bindgen-test` in headless Chromium, WebGPU on SwiftShader, and the CPU
+//! path (Burn's CPU backend compiled to wasm SIMD, in a real Web Worker).
 //! SwiftShader is slow (seconds per batch-256 step, shaders compiled on first use), so the
-//! tests are few and share one batch size, 256, the golden fixture's.
+//! WebGPU tests are few and share one batch size, 256, the golden fixture's.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
+use mnist_gan_web::data::Dataset;
+use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
+use mnist_gan_web::web::engine::{Backend, Engine, EngineError, LocalEngine};
+use mnist_gan_web::web::worker::{Command, TrainerWorker};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
 use safetensors::SafeTensors;
@@ -31,16 +36,21 @@ fn upload(trainer: &Trainer, name: &str) -> Tensor<2> {
     )
 }
 
-async fn golden_trainer() -> Trainer {
-    let device = gpu::device().await.expect("WebGPU device");
+fn golden_trainer_on(device: &Device) -> Trainer {
     Checkpoint::from_bytes(GOLDEN, "init.", &TrainingConfig::default())
         .expect("init.* loads")
-        .into_trainer(&device)
+        .into_trainer(device)
+}
+
+async fn golden_trainer() -> Trainer {
+    golden_trainer_on(&gpu::device().await.expect("WebGPU device"))
 }
 
 #[wasm_bindgen_test]
 async fn webgpu_initialises_with_an_adapter() {
-    let info = gpu::probe().await.expect("an adapter");
+    let GpuProbe::Adapter(info) = gpu::probe().await else {
+        panic!("no WebGPU adapter");
+    };
     web_sys::console::log_1(&format!("adapter: {}", info.summary()).into());
     let device = gpu::device().await.expect("a device");
     let x = Tensor::<2>::from_data(
@@ -53,7 +63,15 @@ async fn webgpu_initialises_with_an_adapter() {
 
 #[wasm_bindgen_test]
 async fn golden_first_step_matches_tensorflow_on_webgpu() {
-    let mut trainer = golden_trainer().await;
+    golden_first_step_matches_tensorflow(golden_trainer().await, "WebGPU").await;
+}
+
+#[wasm_bindgen_test]
+async fn golden_first_step_matches_tensorflow_on_the_wasm_cpu_backend() {
+    golden_first_step_matches_tensorflow(golden_trainer_on(&Device::flex()), "wasm CPU").await;
+}
+
+async fn golden_first_step_matches_tensorflow(mut trainer: Trainer, path: &str) {
     let (x, z) = (upload(&trainer, "step1.x"), upload(&trainer, "step1.z"));
     let stats = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
     for (name, actual) in [
@@ -64,7 +82,7 @@ async fn golden_first_step_matches_tensorflow_on_webgpu() {
         let relative = ((actual - expected) / expected).abs();
         assert!(
             relative <= 1e-4,
-            "{name}: WebGPU {actual} vs TensorFlow {expected}"
+            "{name}: {path} {actual} vs TensorFlow {expected}"
         );
     }
     let after = Checkpoint::capture(&trainer).await.unwrap();
@@ -86,7 +104,7 @@ async fn golden_first_step_matches_tensorflow_on_webgpu() {
             let diff = common::max_abs_diff(actual, &expected);
             assert!(
                 diff <= 1e-4,
-                "after1.{name}.{part}: max abs difference {diff:e}"
+                "after1.{name}.{part} on {path}: max abs difference {diff:e}"
             );
         }
     }
@@ -195,4 +213,103 @@ async fn the_sample_canvas_is_drawn() {
         "the grid is not blank"
     );
     assert!(drawn.iter().skip(3).step_by(4).all(|&a| a == 255), "opaque");
+}
+
+#[wasm_bindgen_test]
+fn the_path_follows_the_adapter() {
+    let adapter = |architecture: &str, is_fallback| {
+        GpuProbe::Adapter(AdapterInfo {
+            vendor: "stub".into(),
+            architecture: architecture.into(),
+            description: String::new(),
+            is_fallback,
+        })
+    };
+    let auto = |probe: &GpuProbe| choose_path(probe, PathPreference::Auto).path;
+    assert_eq!(auto(&adapter("ampere", false)), ComputePath::WebGpu);
+    assert_eq!(auto(&adapter("swiftshader", false)), ComputePath::Cpu);
+    assert_eq!(auto(&adapter("ampere", true)), ComputePath::Cpu);
+    assert_eq!(auto(&GpuProbe::Missing), ComputePath::Cpu);
+    assert_eq!(auto(&GpuProbe::NoAdapter), ComputePath::Cpu);
+    let forced = choose_path(
+        &adapter("swiftshader", false),
+        PathPreference::Force(ComputePath::WebGpu),
+    );
+    assert_eq!(forced.path, ComputePath::WebGpu);
+    assert!(forced.reason.contains("chosen by you"), "{}", forced.reason);
+}
+
+#[wasm_bindgen_test]
+async fn this_browsers_software_adapter_gets_the_cpu_worker() {
+    // Headless Chromium's WebGPU is SwiftShader: the automatic choice must avoid it.
+    let probe = gpu::probe().await;
+    let choice = choose_path(&probe, PathPreference::Auto);
+    assert_eq!(choice.path, ComputePath::Cpu, "{probe:?}: {}", choice.reason);
+}
+
+async fn test_images() -> Dataset {
+    let idx = dataset::gunzip("t10k-images", IMAGES_GZ).await.unwrap();
+    Dataset::new(mnist_gan_web::idx::parse_images(&idx).unwrap())
+}
+
+/// Batch 16, one update per batch, an epoch of 3 batches (48 images), snapshot every epoch.
+fn small_config() -> TrainingConfig {
+    TrainingConfig {
+        batch_size: 16,
+        snapshot_every: 1,
+        epochs: 2,
+        ..TrainingConfig::default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_worker_trains_exactly_like_the_core_and_its_weights_load_on_webgpu() {
+    let images = test_images().await;
+    let subset = mnist_gan_web::idx::IdxImages {
+        count: 48,
+        pixels: images.images().pixels[..48 * 784].to_vec(),
+    };
+    let data = Dataset::new(subset.clone());
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    worker.send_dataset(&subset);
+    let mut remote = Backend::Cpu(worker.clone()).create(small_config()).unwrap();
+    let mut local = Engine::Local(Box::new(
+        LocalEngine::new(small_config(), &Device::flex()).unwrap(),
+    ));
+    let mut snapshots = 0;
+    for step in 0..4 {
+        let (remote_report, local_report) = (
+            remote.step(&data).unwrap().await.expect("the worker steps"),
+            local.step(&data).unwrap().await.unwrap(),
+        );
+        assert_eq!(remote_report, local_report, "step {step}: worker and core agree");
+        assert!(remote_report.values.is_finite());
+        snapshots += usize::from(remote_report.snapshot.is_some());
+        assert_eq!(remote.progress(), local.progress());
+    }
+    assert_eq!(remote.progress().epoch, 1);
+    assert_eq!(snapshots, 1, "the snapshot after epoch 1 comes with its step");
+    assert_eq!(remote.grid().await.unwrap(), local.grid().await.unwrap());
+
+    // The worker's weights file is the core's, and loads on WebGPU with the same samples.
+    let bytes = remote.capture().await.unwrap();
+    assert_eq!(bytes, local.capture().await.unwrap());
+    let checkpoint = Checkpoint::from_bytes(&bytes, "", &TrainingConfig::default()).unwrap();
+    assert_eq!(checkpoint.progress, remote.progress());
+    let device = gpu::device().await.unwrap();
+    let on_gpu = Backend::WebGpu(device).load(checkpoint, &bytes);
+    let (cpu_grid, gpu_grid) = (remote.grid().await.unwrap(), on_gpu.grid().await.unwrap());
+    let diff = common::max_abs_diff(&cpu_grid, &gpu_grid);
+    assert!(diff <= 1e-4, "WebGPU's samples differ by {diff:e}");
+
+    // A bad file is refused with a message; the worker keeps its model and goes on.
+    let refused = worker
+        .request(Command::Load {
+            weights: serde_bytes::ByteBuf::from(b"junk".to_vec()),
+            fallback: small_config(),
+        })
+        .await;
+    assert!(matches!(refused, Err(EngineError::Refused(_))), "{refused:?}");
+    assert_eq!(remote.grid().await.unwrap(), cpu_grid, "the model is unchanged");
+    assert!(worker.failure().is_none());
 }

@@ -5,7 +5,9 @@ mod common;
 use common::{block_on, device, mnist};
 use mnist_gan_web::idx::IdxImages;
 use mnist_gan_web::idx::parse_images;
-use mnist_gan_web::{Checkpoint, Dataset, StepValues, TrainError, Trainer, TrainingConfig};
+use mnist_gan_web::{
+    Checkpoint, Dataset, Progress, StepValues, TrainError, Trainer, TrainingConfig,
+};
 
 fn config() -> TrainingConfig {
     TrainingConfig {
@@ -37,6 +39,22 @@ fn epochs_end_after_ceil_n_over_batch_and_training_stops() {
     assert!(trainer.is_finished());
     assert_eq!(trainer.progress.step, 6);
     assert!(matches!(trainer.step(&data), Err(TrainError::Finished(2))));
+}
+
+#[test]
+fn the_position_rule_followed_without_a_trainer_matches_the_trainers() {
+    // The page follows the CPU worker's position with `after_batch` alone.
+    let data = dataset(20);
+    let cfg = TrainingConfig { k: 2, ..config() };
+    let mut trainer = Trainer::new(cfg.clone(), &device()).unwrap();
+    let mut followed = Progress::default();
+    for _ in 0..6 {
+        let ended = trainer.step(&data).unwrap().finished_epoch;
+        let (next, followed_end) = followed.after_batch(data.batches_per_epoch(8), cfg.k);
+        followed = next;
+        assert_eq!((followed, followed_end), (trainer.progress, ended));
+    }
+    assert_eq!(followed, Progress { epoch: 2, batch: 0, step: 12 });
 }
 
 #[test]

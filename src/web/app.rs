@@ -1,38 +1,39 @@
-//! The page: it loads MNIST, trains in requestAnimationFrame-sized chunks on WebGPU, draws what
-//! the generator makes, and moves weights in and out.
+//! The page: it loads MNIST, trains in requestAnimationFrame-sized chunks on WebGPU or in the
+//! CPU worker, draws what the generator makes, and moves weights in and out.
 //!
 //! Each frame enqueues as many steps as fit a small main-thread budget, but never more than
 //! [`MAX_IN_FLIGHT`] steps whose statistics have not come back yet: the asynchronous read-back
-//! is the back-pressure that keeps the GPU queue short. Async tasks carry the run's
-//! `generation`, so results of a run that was reset or replaced are dropped.
+//! (from the GPU, or the worker's answer) is the back-pressure that keeps the queue short.
+//! Async tasks carry the run's `generation`, so results of a run that was reset or replaced
+//! are dropped.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use burn::tensor::{Device, Tensor};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
     Blob, BlobPropertyBag, DragEvent, Element, HtmlAnchorElement, HtmlButtonElement,
-    HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlProgressElement, Url,
+    HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlProgressElement, HtmlSelectElement, Url,
 };
 
 use super::dataset::{self, LoadError};
 use super::dom::{Listener, by_id, document, js_message, now_ms, set_text};
+use super::engine::{Backend, Engine, EngineError, GRID_SIDE, Pending, StepReport};
 use super::frame::FrameLoop;
-use super::gpu::{self, AdapterInfo};
+use super::gpu;
 use super::render;
+use super::worker::TrainerWorker;
 use crate::config::{ConfigError, TrainingConfig};
 use crate::data::Dataset;
 use crate::idx::IMAGE_PIXELS;
-use crate::train::{StepValues, Trainer};
+use crate::path::{ComputePath, GpuProbe, PathPreference, choose_path};
+use crate::train::StepValues;
 use crate::weights::Checkpoint;
 
-/// Steps enqueued on the GPU whose statistics have not been read back yet, at most.
+/// Steps enqueued whose statistics have not been read back yet, at most.
 pub const MAX_IN_FLIGHT: usize = 3;
-/// Side of the sample grid.
-pub const GRID_SIDE: usize = 8;
 /// How often the sample grid and the chart are redrawn while training.
 const REDRAW_MS: f64 = 250.0;
 /// Bounds of the adaptive per-frame budget for enqueueing steps.
@@ -123,6 +124,7 @@ impl ActiveClock {
 struct Ui {
     root: HtmlElement,
     gpu_status: Element,
+    compute_path: HtmlSelectElement,
     data_progress: HtmlProgressElement,
     data_status: Element,
     data_retry: HtmlButtonElement,
@@ -153,6 +155,7 @@ impl Ui {
         Ok(Self {
             root: by_id("app")?,
             gpu_status: by_id("gpu-status")?,
+            compute_path: by_id("compute-path")?,
             data_progress: by_id("data-progress")?,
             data_status: by_id("data-status")?,
             data_retry: by_id("data-retry")?,
@@ -191,11 +194,19 @@ impl Ui {
 /// Everything that changes while the page runs.
 struct State {
     phase: Phase,
-    device: Option<Device>,
+    /// What asking for WebGPU gave, once asked.
+    probe: Option<GpuProbe>,
+    preference: PathPreference,
+    /// Where training runs, once chosen.
+    backend: Option<Backend>,
+    /// The CPU worker, kept once started (its images are sent once).
+    worker: Option<Rc<TrainerWorker>>,
+    /// A change of path is under way.
+    switching: bool,
     dataset: Option<Rc<Dataset>>,
     /// The settings in the form, when valid.
     config: TrainingConfig,
-    trainer: Option<Trainer>,
+    engine: Option<Engine>,
     /// Once a run has taken a step (or weights were loaded) its settings are locked.
     run_started: bool,
     generation: u64,
@@ -204,7 +215,6 @@ struct State {
     clock: ActiveClock,
     /// Times of recently completed steps, for steps/s.
     completions: VecDeque<f64>,
-    grid_noise: Option<Tensor<2>>,
     grid_pending: bool,
     last_redraw: f64,
     budget_ms: f64,
@@ -231,17 +241,20 @@ impl App {
             ui,
             state: RefCell::new(State {
                 phase: Phase::Loading,
-                device: None,
+                probe: None,
+                preference: initial_preference(),
+                backend: None,
+                worker: None,
+                switching: false,
                 dataset: None,
                 config: TrainingConfig::default(),
-                trainer: None,
+                engine: None,
                 run_started: false,
                 generation: 0,
                 in_flight: 0,
                 history: Vec::new(),
                 clock: ActiveClock::default(),
                 completions: VecDeque::new(),
-                grid_noise: None,
                 grid_pending: false,
                 last_redraw: 0.0,
                 budget_ms: 4.0,
@@ -253,13 +266,18 @@ impl App {
             FrameLoop::new(move |now| weak.upgrade().is_some_and(|s| s.tick(now, &weak)))
         };
         shared.fill_settings(&TrainingConfig::default());
+        shared
+            .ui
+            .compute_path
+            .set_value(shared.state.borrow().preference.name());
         let listeners = wire(&shared, &frames);
         shared.render_controls();
         shared.render_chart();
 
         let boot = shared.clone();
+        let boot_frames = frames.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            boot.start_gpu().await;
+            boot.start_backend(&boot_frames).await;
             boot.load_data().await;
         });
         Ok(Self {
@@ -286,6 +304,14 @@ fn wire(shared: &Rc<Shared>, frames: &Rc<FrameLoop>) -> Vec<Listener> {
     };
     listeners.push(on(&ui.train, "click", |s, f, _| s.toggle(f)));
     listeners.push(on(&ui.reset, "click", |s, f, _| s.reset(f)));
+    listeners.push(on(&ui.compute_path, "change", |s, f, _| {
+        let Some(preference) = PathPreference::parse(&s.ui.compute_path.value()) else {
+            return;
+        };
+        s.state.borrow_mut().preference = preference;
+        let (s, f) = (s.clone(), f.clone());
+        spawn(async move { s.choose_backend(&f).await });
+    }));
     listeners.push(on(&ui.data_retry, "click", |s, _, _| {
         let s = s.clone();
         wasm_bindgen_futures::spawn_local(async move { s.load_data().await });
@@ -337,6 +363,18 @@ fn spawn(future: impl std::future::Future<Output = ()> + 'static) {
     wasm_bindgen_futures::spawn_local(future);
 }
 
+/// The path asked for in the page's URL (`?path=cpu`, `webgpu` or `auto`), else automatic.
+fn initial_preference() -> PathPreference {
+    super::dom::window()
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("path"))
+        .and_then(|text| PathPreference::parse(&text))
+        .unwrap_or_default()
+}
+
 /// Offers `bytes` as a file download.
 fn download_bytes(bytes: &[u8], name: &str, mime: &str) -> Result<(), JsValue> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
@@ -379,30 +417,137 @@ fn format_duration(seconds: f64) -> String {
 impl Shared {
     // ----- start-up -------------------------------------------------------------------
 
-    async fn start_gpu(self: &Rc<Self>) {
+    async fn start_backend(self: &Rc<Self>, frames: &Rc<FrameLoop>) {
         set_text(&self.ui.gpu_status, "Looking for a WebGPU adapter…");
-        let result = async {
-            let info: AdapterInfo = gpu::probe().await?;
-            let device = gpu::device().await?;
-            Ok::<_, gpu::GpuError>((info, device))
+        let probe = gpu::probe().await;
+        self.state.borrow_mut().probe = Some(probe);
+        self.choose_backend(frames).await;
+    }
+
+    /// Picks the path by the rules and the user's preference, starts it, and moves the run
+    /// onto it (a run under way keeps its weights, optimizer state and position).
+    async fn choose_backend(self: &Rc<Self>, frames: &Rc<FrameLoop>) {
+        let (probe, preference) = {
+            let state = self.state.borrow();
+            match &state.probe {
+                Some(probe) if !state.switching => (probe.clone(), state.preference),
+                _ => return,
+            }
+        };
+        let choice = choose_path(&probe, preference);
+        let mut reason = choice.reason;
+        let mut backend = match choice.path {
+            ComputePath::WebGpu => gpu::device()
+                .await
+                .map(Backend::WebGpu)
+                .map_err(|e| e.to_string()),
+            ComputePath::Cpu => self.cpu_backend(),
+        };
+        if let (Err(e), ComputePath::WebGpu) = (&backend, choice.path) {
+            reason = format!("{e}; training on the CPU instead");
+            backend = self.cpu_backend();
         }
-        .await;
-        match result {
-            Ok((info, device)) => {
-                let mut text = format!("WebGPU: {}", info.summary());
-                if info.is_software() {
-                    text.push_str(" — a software adapter: training works but is slow.");
-                }
-                set_text(&self.ui.gpu_status, &text);
-                self.state.borrow_mut().device = Some(device);
+        match backend {
+            Ok(backend) => {
+                let _ = self.ui.gpu_status.class_list().remove_1("error");
+                set_text(
+                    &self.ui.gpu_status,
+                    &format!("Training on {}: {reason}.", backend.path()),
+                );
+                let _ = self
+                    .ui
+                    .root
+                    .set_attribute("data-path", backend.path().name());
+                self.switch_to(backend, frames).await;
             }
             Err(e) => {
-                set_text(&self.ui.gpu_status, &e.to_string());
+                set_text(&self.ui.gpu_status, &format!("Training cannot start: {e}"));
                 let _ = self.ui.gpu_status.class_list().add_1("error");
                 self.state.borrow_mut().phase = Phase::Unavailable;
             }
         }
         self.render_controls();
+    }
+
+    /// The CPU worker: the one already running, or a new one given the images.
+    fn cpu_backend(&self) -> Result<Backend, String> {
+        let mut state = self.state.borrow_mut();
+        if let Some(worker) = state.worker.as_ref().filter(|w| w.failure().is_none()) {
+            return Ok(Backend::Cpu(worker.clone()));
+        }
+        let worker = TrainerWorker::spawn().map_err(|e| e.to_string())?;
+        if let Some(data) = &state.dataset {
+            worker.send_dataset(data.images());
+        }
+        state.worker = Some(worker.clone());
+        Ok(Backend::Cpu(worker))
+    }
+
+    /// Makes `backend` the one that trains. A run that has started moves over through its
+    /// weights file, exactly as a download and a load would.
+    async fn switch_to(self: &Rc<Self>, backend: Backend, frames: &Rc<FrameLoop>) {
+        let capture = {
+            let mut state = self.state.borrow_mut();
+            let run_started = state.run_started;
+            match &state.engine {
+                Some(engine) if run_started && engine.path() != backend.path() => {
+                    let capture = engine.capture();
+                    frames.cancel();
+                    if state.phase == Phase::Running {
+                        state.phase = Phase::Paused;
+                        state.clock.pause(now_ms());
+                    }
+                    state.switching = true;
+                    Some(capture)
+                }
+                Some(engine) if engine.path() == backend.path() => {
+                    state.backend = Some(backend);
+                    return;
+                }
+                _ => None,
+            }
+        };
+        let Some(capture) = capture else {
+            {
+                let mut state = self.state.borrow_mut();
+                state.backend = Some(backend);
+                state.engine = None;
+                state.generation += 1;
+                state.grid_pending = false;
+            }
+            self.ensure_engine();
+            return;
+        };
+        self.render_controls();
+        let moved = capture.await.map_err(|e| e.to_string()).and_then(|bytes| {
+            let fallback = self.state.borrow().config.clone();
+            Checkpoint::from_bytes(&bytes, "", &fallback)
+                .map(|checkpoint| backend.load(checkpoint, &bytes))
+                .map_err(|e| e.to_string())
+        });
+        let mut state = self.state.borrow_mut();
+        state.switching = false;
+        match moved {
+            Ok(engine) => {
+                state.engine = Some(engine);
+                state.backend = Some(backend);
+                state.grid_pending = false;
+                state.message = Some(format!(
+                    "The run moved to {}; press Continue to go on.",
+                    state
+                        .backend
+                        .as_ref()
+                        .map_or(ComputePath::Cpu, Backend::path)
+                ));
+            }
+            Err(e) => {
+                state.message = Some(format!(
+                    "The run could not move: {e}. It stays where it was."
+                ));
+            }
+        }
+        drop(state);
+        self.refresh_samples(false);
     }
 
     async fn load_data(self: &Rc<Self>) {
@@ -440,14 +585,18 @@ impl Shared {
                 let _ = render::draw_bytes(&self.ui.train_image, mnist.images.image(0));
                 set_text(&self.ui.train_label, &format!("label {}", mnist.labels[0]));
                 let mut state = self.state.borrow_mut();
-                state.dataset = Some(Rc::new(Dataset::new(mnist.images)));
+                let dataset = Dataset::new(mnist.images);
+                if let Some(worker) = &state.worker {
+                    worker.send_dataset(dataset.images());
+                }
+                state.dataset = Some(Rc::new(dataset));
                 if state.phase == Phase::Loading {
                     state.phase = Phase::Ready;
                 }
             }
             Err(e) => self.data_failed(&e),
         }
-        self.ensure_trainer();
+        self.ensure_engine();
         self.render_controls();
         self.render_progress();
     }
@@ -459,20 +608,17 @@ impl Shared {
         self.ui.data_retry.set_hidden(false);
     }
 
-    /// With a device, a fresh (untrained) trainer for the current settings, and its samples.
-    fn ensure_trainer(self: &Rc<Self>) {
+    /// With a backend, a fresh (untrained) engine for the current settings, and its samples.
+    fn ensure_engine(self: &Rc<Self>) {
         let mut state = self.state.borrow_mut();
-        if state.trainer.is_some() {
+        if state.engine.is_some() {
             return;
         }
-        let Some(device) = state.device.clone() else {
+        let Some(backend) = state.backend.clone() else {
             return;
         };
-        match Trainer::new(state.config.clone(), &device) {
-            Ok(trainer) => {
-                state.grid_noise = Some(trainer.sample_noise(GRID_SIDE * GRID_SIDE));
-                state.trainer = Some(trainer);
-            }
+        match backend.create(state.config.clone()) {
+            Ok(engine) => state.engine = Some(engine),
             Err(e) => state.message = Some(e.to_string()),
         }
         drop(state);
@@ -496,14 +642,14 @@ impl Shared {
         let mut enqueued = 0;
         while state.in_flight < MAX_IN_FLIGHT && now_ms() - started < budget {
             let generation = state.generation;
-            let Some(trainer) = state.trainer.as_mut() else {
+            let Some(engine) = state.engine.as_mut() else {
                 break;
             };
-            if trainer.is_finished() {
+            if engine.is_finished() {
                 break;
             }
-            let outcome = match trainer.step(&data) {
-                Ok(outcome) => outcome,
+            let report = match engine.step(&data) {
+                Ok(report) => report,
                 Err(e) => {
                     state.phase = Phase::Paused;
                     state.message = Some(format!("Training stopped: {e}"));
@@ -512,22 +658,9 @@ impl Shared {
                     return false;
                 }
             };
-            // A snapshot is the model right after its epoch: enqueue it before the next step.
-            let snapshot = outcome.finished_epoch.and_then(|epoch| {
-                trainer.config.is_snapshot_epoch(epoch).then(|| {
-                    let seed = trainer.sample_noise(1);
-                    (epoch, trainer.gan.generate(seed))
-                })
-            });
             state.in_flight += 1;
             enqueued += 1;
-            spawn(read_step(
-                weak.clone(),
-                generation,
-                outcome.stats,
-                outcome.finished_epoch,
-                snapshot,
-            ));
+            spawn(read_step(weak.clone(), generation, report));
         }
         // Adapt the budget: shrink when a frame ran long, grow while there is room.
         let spent = now_ms() - started;
@@ -557,24 +690,29 @@ impl Shared {
         if state.grid_pending {
             return;
         }
-        let (Some(trainer), Some(noise)) = (&state.trainer, &state.grid_noise) else {
+        let Some(engine) = &state.engine else {
             return;
         };
-        let images = trainer.gan.generate(noise.clone());
-        let step = trainer.progress.step;
+        let grid = engine.grid();
+        let step = engine.progress().step;
         state.grid_pending = true;
         let generation = state.generation;
         let weak = Rc::downgrade(self);
         spawn(async move {
-            let data = images.into_data_async().await;
+            let pixels = grid.await;
             let Some(shared) = weak.upgrade() else { return };
             shared.state.borrow_mut().grid_pending = false;
             if shared.state.borrow().generation != generation {
                 return;
             }
-            match data.map(|d| d.try_to_vec::<f32>()) {
-                Ok(Ok(pixels)) => {
+            match pixels {
+                Ok(pixels) => {
                     let _ = render::draw_images(&shared.ui.grid, &pixels, GRID_SIDE, GRID_SIDE);
+                    // For the benchmark: when the first generated grid appeared.
+                    let root = &shared.ui.root;
+                    if !root.has_attribute("data-first-grid-ms") {
+                        let _ = root.set_attribute("data-first-grid-ms", &format!("{:.0}", now_ms()));
+                    }
                     let _ = shared
                         .ui
                         .root
@@ -591,27 +729,24 @@ impl Shared {
                     let state = shared.state.borrow();
                     let behind = state.phase != Phase::Running
                         && state
-                            .trainer
+                            .engine
                             .as_ref()
-                            .is_some_and(|t| t.progress.step != step);
+                            .is_some_and(|e| e.progress().step != step);
                     drop(state);
                     if behind {
                         shared.refresh_samples(false);
                     }
                 }
-                Ok(Err(e)) => log::error!("grid has unexpected data: {e:?}"),
-                Err(e) => shared.device_failed(&format!("{e:?}")),
+                Err(e) => shared.device_failed(&e),
             }
         });
     }
 
-    fn device_failed(&self, message: &str) {
-        log::error!("reading from the GPU failed: {message}");
+    fn device_failed(&self, error: &EngineError) {
+        log::error!("{error}");
         let mut state = self.state.borrow_mut();
         state.phase = Phase::Paused;
-        state.message = Some(format!(
-            "The GPU stopped answering ({message}). Training is paused."
-        ));
+        state.message = Some(format!("Training is paused: {error}."));
         drop(state);
         self.render_controls();
     }
@@ -623,7 +758,7 @@ impl Shared {
         let mut state = self.state.borrow_mut();
         match state.phase {
             Phase::Ready | Phase::Paused => {
-                if state.trainer.is_none() || state.dataset.is_none() {
+                if state.engine.is_none() || state.dataset.is_none() || state.switching {
                     return;
                 }
                 state.phase = Phase::Running;
@@ -661,7 +796,7 @@ impl Shared {
             }
             state.generation += 1;
             state.phase = Phase::Ready;
-            state.trainer = None;
+            state.engine = None;
             state.run_started = false;
             state.in_flight = 0;
             state.history.clear();
@@ -672,7 +807,7 @@ impl Shared {
         }
         self.ui.snapshots.set_inner_html("");
         self.ui.epoch_log.set_inner_html("");
-        self.ensure_trainer();
+        self.ensure_engine();
         self.render_chart();
         self.render_controls();
         self.render_progress();
@@ -737,10 +872,9 @@ impl Shared {
         let mut state = self.state.borrow_mut();
         if state.run_started {
             // Only the live settings reach a run under way (the others are locked).
-            if let Some(trainer) = state.trainer.as_mut() {
-                trainer.config.epochs = config.epochs;
-                trainer.config.snapshot_every = config.snapshot_every;
-                let more_to_do = !trainer.is_finished();
+            if let Some(engine) = state.engine.as_mut() {
+                engine.set_live_settings(config.epochs, config.snapshot_every);
+                let more_to_do = !engine.is_finished();
                 if state.phase == Phase::Finished && more_to_do {
                     state.phase = Phase::Paused;
                 }
@@ -751,14 +885,14 @@ impl Shared {
             let rebuild = state.config != config;
             state.config = config;
             if rebuild {
-                state.trainer = None;
+                state.engine = None;
                 state.generation += 1;
                 state.grid_pending = false;
             }
             set_text(&self.ui.settings_status, "Settings apply to the next run.");
             drop(state);
             if rebuild {
-                self.ensure_trainer();
+                self.ensure_engine();
             }
         }
         self.render_progress();
@@ -769,22 +903,21 @@ impl Shared {
 
     fn download_weights(self: &Rc<Self>) {
         let state = self.state.borrow();
-        let Some(trainer) = &state.trainer else {
+        let Some(engine) = &state.engine else {
             return;
         };
-        let epoch = trainer.progress.epoch;
-        let capture = Checkpoint::capture(trainer);
+        let epoch = engine.progress().epoch;
+        let capture = engine.capture();
         drop(state);
-        set_text(&self.ui.weights_status, "Reading the weights from the GPU…");
+        set_text(&self.ui.weights_status, "Reading the weights…");
         let weak = Rc::downgrade(self);
         spawn(async move {
             let result = capture.await;
             let Some(shared) = weak.upgrade() else { return };
             let message = match result {
-                Ok(checkpoint) => {
+                Ok(bytes) => {
                     let name = format!("mnist-gan-epoch-{epoch}.safetensors");
-                    match download_bytes(&checkpoint.to_bytes(), &name, "application/octet-stream")
-                    {
+                    match download_bytes(&bytes, &name, "application/octet-stream") {
                         Ok(()) => format!("Saved {name}."),
                         Err(e) => format!("The download failed: {}", js_message(&e)),
                     }
@@ -827,7 +960,7 @@ impl Shared {
                 return;
             }
         };
-        let Some(device) = self.state.borrow().device.clone() else {
+        let Some(backend) = self.state.borrow().backend.clone() else {
             set_text(
                 &self.ui.weights_status,
                 "Weights need a device to load onto.",
@@ -837,7 +970,7 @@ impl Shared {
         frames.cancel();
         let config = checkpoint.config.clone();
         let progress = checkpoint.progress;
-        let trainer = checkpoint.into_trainer(&device);
+        let engine = backend.load(checkpoint, bytes);
         {
             let mut state = self.state.borrow_mut();
             state.clock = ActiveClock::default();
@@ -846,8 +979,7 @@ impl Shared {
             state.grid_pending = false;
             state.history.clear();
             state.completions.clear();
-            state.grid_noise = Some(trainer.sample_noise(GRID_SIDE * GRID_SIDE));
-            state.trainer = Some(trainer);
+            state.engine = Some(engine);
             state.config = config.clone();
             state.run_started = true;
             state.message = None;
@@ -881,7 +1013,7 @@ impl Shared {
         let state = self.state.borrow();
         let ui = &self.ui;
         let _ = ui.root.set_attribute("data-phase", state.phase.name());
-        let ready = state.trainer.is_some() && state.dataset.is_some();
+        let ready = state.engine.is_some() && state.dataset.is_some() && !state.switching;
         let (label, enabled) = match state.phase {
             Phase::Loading => ("Train", false),
             Phase::Ready => ("Train", ready),
@@ -893,8 +1025,11 @@ impl Shared {
         set_text(&ui.train, label);
         ui.train.set_disabled(!enabled);
         ui.reset.set_disabled(!state.run_started);
-        ui.download_weights.set_disabled(state.trainer.is_none());
-        ui.load_weights.set_disabled(state.device.is_none());
+        ui.download_weights.set_disabled(state.engine.is_none());
+        ui.load_weights
+            .set_disabled(state.backend.is_none() || state.switching);
+        ui.compute_path
+            .set_disabled(state.switching || state.phase == Phase::Running);
         for field in SETTINGS {
             if let Some(input) = Ui::input(field) {
                 input.set_disabled(state.run_started && !LIVE_SETTINGS.contains(&field));
@@ -908,22 +1043,21 @@ impl Shared {
     fn render_progress(&self) {
         let state = self.state.borrow();
         let ui = &self.ui;
-        let Some(trainer) = &state.trainer else {
+        let Some(engine) = &state.engine else {
             return;
         };
-        let config = &trainer.config;
+        let (config, progress) = (engine.config(), engine.progress());
         let steps_per_epoch = state
             .dataset
             .as_ref()
             .map_or(0, |d| d.batches_per_epoch(config.batch_size));
         // Steps whose statistics are back; the ones still in flight are not counted yet.
-        let done = trainer
-            .progress
+        let done = progress
             .step
             .saturating_sub((state.in_flight * config.k) as u64);
         set_text(
             &ui.epoch,
-            &format!("{} / {}", trainer.progress.epoch, config.epochs),
+            &format!("{} / {}", progress.epoch, config.epochs),
         );
         set_text(&ui.step, &done.to_string());
         let _ = ui
@@ -944,8 +1078,7 @@ impl Shared {
             },
         );
         let total_batches = (config.epochs * steps_per_epoch) as f64;
-        let done_batches =
-            (trainer.progress.epoch * steps_per_epoch + trainer.progress.batch) as f64;
+        let done_batches = (progress.epoch * steps_per_epoch + progress.batch) as f64;
         let remaining = (total_batches - done_batches).max(0.0) * config.k as f64;
         let eta = if rate > 0.0 {
             format_duration(remaining / rate)
@@ -990,47 +1123,43 @@ impl Shared {
     }
 }
 
-/// Reads one step's statistics back and records them; with `snapshot`, also the image of
-/// G(seed) taken right after that step's epoch.
+/// Waits for one step's results and records them, with the snapshot taken after its epoch.
 async fn read_step(
     weak: Weak<Shared>,
     generation: u64,
-    stats: crate::train::StepStats,
-    finished_epoch: Option<usize>,
-    snapshot: Option<(usize, Tensor<2>)>,
+    report: Pending<Result<StepReport, EngineError>>,
 ) {
-    let values = stats.read().await;
-    let snapshot_pixels = match snapshot {
-        Some((epoch, image)) => Some((epoch, image.into_data_async().await)),
-        None => None,
-    };
+    let report = report.await;
     let Some(shared) = weak.upgrade() else { return };
     let now = now_ms();
-    {
+    let snapshot = {
         let mut state = shared.state.borrow_mut();
         if state.generation != generation {
             return;
         }
         state.in_flight = state.in_flight.saturating_sub(1);
-        match values {
-            Ok(values) => {
-                state.history.push(values);
-                state.completions.push_back(now);
-                while state.completions.len() > 2 && now - state.completions[0] > 5000.0 {
-                    state.completions.pop_front();
-                }
-                if !values.is_finite() {
-                    state.phase = Phase::Paused;
-                    state.message = Some(format!(
-                        "Training diverged (a loss is not a finite number: {values:?}); paused."
-                    ));
-                }
-            }
+        let StepReport {
+            values,
+            finished_epoch,
+            snapshot,
+        } = match report {
+            Ok(report) => report,
             Err(e) => {
                 drop(state);
-                shared.device_failed(&e.to_string());
+                shared.device_failed(&e);
                 return;
             }
+        };
+        state.history.push(values);
+        state.completions.push_back(now);
+        while state.completions.len() > 2 && now - state.completions[0] > 5000.0 {
+            state.completions.pop_front();
+        }
+        if !values.is_finite() {
+            state.phase = Phase::Paused;
+            state.message = Some(format!(
+                "Training diverged (a loss is not a finite number: {values:?}); paused."
+            ));
         }
         if let Some(epoch) = finished_epoch {
             let seconds = state.clock.lap(now) / 1000.0;
@@ -1039,15 +1168,15 @@ async fn read_step(
                 set_text(&line, &format!("epoch {epoch}: {seconds:.2} s"));
                 let _ = shared.ui.epoch_log.append_child(&line);
             }
-            let finished = state.trainer.as_ref().is_some_and(Trainer::is_finished);
+            let finished = state.engine.as_ref().is_some_and(Engine::is_finished);
             if finished && state.in_flight == 0 {
                 state.phase = Phase::Finished;
                 state.clock.pause(now);
             }
         }
-    }
-    if let Some((epoch, Ok(data))) = snapshot_pixels
-        && let Ok(pixels) = data.try_to_vec::<f32>()
+        snapshot
+    };
+    if let Some((epoch, pixels)) = snapshot
         && let Err(e) = shared.add_snapshot(epoch, &pixels)
     {
         log::warn!("snapshot: {}", js_message(&e));

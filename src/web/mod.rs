@@ -1,14 +1,16 @@
 //! The browser layer: everything `#[wasm_bindgen]` lives here, over the pure core.
 //!
 //! One `start` function installs the panic hook and the logger, then boots the page's
-//! [`app::App`]. Errors are typed inside and become `JsError` only where JavaScript sees them.
+//! [`app::App`] (the CPU worker loads the same module; [`worker`] is its entry). Errors are typed inside and become `JsError` only where JavaScript sees them.
 
 pub mod app;
 pub mod dataset;
 pub mod dom;
+pub mod engine;
 pub mod frame;
 pub mod gpu;
 pub mod render;
+pub mod worker;
 
 use std::cell::RefCell;
 
@@ -25,8 +27,9 @@ pub fn start() {
     console_error_panic_hook::set_once();
     // A second logger (tests start the module more than once) is harmless: keep the first.
     let _ = console_log::init_with_level(log::Level::Info);
-    if dom::document().get_element_by_id("app").is_none() {
-        return; // loaded by the browser tests, not by the page
+    let page = web_sys::window().and_then(|w| w.document());
+    if page.and_then(|d| d.get_element_by_id("app")).is_none() {
+        return; // loaded by the CPU worker or the browser tests, not by the page
     }
     wasm_bindgen_futures::spawn_local(async {
         match app::App::boot().await {

@@ -1,5 +1,7 @@
 // The real page, as a user drives it: trunk's release build served on 127.0.0.1, headless
-// Chromium through chromedriver, WebGPU on SwiftShader. Build first: `trunk build --release`.
+// Chromium through chromedriver. Both paths: WebGPU (on SwiftShader, asked for with
+// `?path=webgpu`) and the CPU worker (the automatic choice for a software adapter).
+// Build first: `trunk build --release`.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -34,8 +36,8 @@ const attr = name => `return document.getElementById('app').getAttribute(${JSON.
 const text = id => `return document.getElementById(${JSON.stringify(id)}).textContent;`;
 const canvasUrl = id => `return document.getElementById(${JSON.stringify(id)}).toDataURL();`;
 
-async function openPage() {
-  await browser.goto(server.url);
+async function openPage(query = '?path=webgpu') {
+  await browser.goto(server.url + query);
   await browser.waitFor('MNIST to load', `
     const s = document.getElementById('data-status').textContent;
     if (s.includes('failed') || document.getElementById('data-status').classList.contains('error')) throw new Error(s);
@@ -61,8 +63,9 @@ function parseSafetensors(bytes) {
   return header;
 }
 
-test('a visitor loads MNIST, trains, downloads the weights and loads them back', { timeout: 1_200_000 }, async () => {
+test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads them back', { timeout: 1_200_000 }, async () => {
   await openPage();
+  assert.equal(await browser.run(attr('data-path')), 'webgpu');
   assert.equal(await browser.run(text('train-label')), 'label 5', 'the first training image is shown');
   assert.deepEqual(await severeConsoleEntries(), [], 'no console errors while loading');
   const progress = await browser.run(`const p = document.getElementById('data-progress'); return [p.value, p.max];`);
@@ -131,6 +134,71 @@ test('a visitor loads MNIST, trains, downloads the weights and loads them back',
   await browser.sendKeys('#load-weights', junk);
   await browser.waitFor('the refusal', `return document.getElementById('weights-status').textContent.includes('not loaded');`);
   assert.equal(await browser.run(canvasUrl('grid')), trainedGrid, 'the model is unchanged');
+
+  assert.deepEqual(await severeConsoleEntries(), [], 'no console errors');
+  const foreign = server.requests.filter(url => !url.startsWith('/'));
+  assert.deepEqual(foreign, [], 'every request is same-origin');
+});
+
+async function setBatch(size) {
+  await browser.run(`const input = document.getElementById('setting-batch_size');
+    input.value = '${size}'; input.dispatchEvent(new Event('input', { bubbles: true }));`);
+}
+
+async function trainAndPause(steps) {
+  await browser.click('#train');
+  await browser.waitFor(`${steps} steps`, `return Number(document.getElementById('step').textContent) >= ${steps};`, { timeout: 600_000 });
+  await browser.click('#train');
+  return Number(await browser.waitFor('every step to be read back', `
+    const app = document.getElementById('app');
+    const shown = document.getElementById('step').textContent;
+    return app.dataset.phase === 'paused' && app.dataset.inFlight === '0' && app.dataset.gridStep === shown && shown;`, { timeout: 120_000 }));
+}
+
+test('without a hardware GPU the CPU worker trains; the run moves between paths', { timeout: 1_200_000 }, async () => {
+  await openPage('');
+  // SwiftShader is a software adapter: the automatic choice is the CPU worker, and says why.
+  await browser.waitFor('the CPU path', attr('data-path'));
+  assert.equal(await browser.run(attr('data-path')), 'cpu');
+  assert.match(await browser.run(text('gpu-status')), /Training on CPU \(Web Worker\): the WebGPU adapter .*runs on the CPU/);
+  assert.equal(await browser.run(`return document.getElementById('compute-path').value;`), 'auto');
+
+  await setBatch(64);
+  await browser.waitFor('the untrained grid', attr('data-grid-step'));
+  const untrainedGrid = await browser.run(canvasUrl('grid'));
+  const step = await trainAndPause(20);
+  assert.ok(step >= 20);
+  assert.notEqual(await browser.run(canvasUrl('grid')), untrainedGrid, 'the generator in the worker learned');
+  assert.match(await browser.run(text('latest')), /D loss \d/);
+
+  const before = new Set(readdirSync(DOWNLOADS));
+  await browser.click('#download-weights');
+  let saved;
+  for (let i = 0; i < 240 && !saved; i++) {
+    saved = readdirSync(DOWNLOADS).find(name => !before.has(name) && name.endsWith('.safetensors'));
+    if (!saved) await sleep(250);
+  }
+  assert.ok(saved, 'the weights of the CPU path are downloaded');
+  const header = parseSafetensors(readFileSync(join(DOWNLOADS, saved)));
+  assert.equal(header.__metadata__.step, String(step));
+  assert.equal(JSON.parse(header.__metadata__.config).batch_size, 64);
+
+  // Moving the run to WebGPU keeps its position and settings; training goes on there.
+  await browser.run(`const select = document.getElementById('compute-path');
+    select.value = 'webgpu'; select.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await browser.waitFor('the move to WebGPU', `
+    const app = document.getElementById('app');
+    return app.dataset.path === 'webgpu' && document.getElementById('settings-status').textContent.includes('moved');`, { timeout: 120_000 });
+  assert.equal(await browser.run(text('step')), String(step), 'the position moved with the run');
+  const gpuStep = await trainAndPause(step + 1);
+  assert.ok(gpuStep > step);
+
+  // And the CPU-path file loads on WebGPU too (a file from one path loads in the other).
+  await browser.sendKeys('#load-weights', join(DOWNLOADS, saved));
+  await browser.waitFor('the weights to load', `
+    const s = document.getElementById('weights-status').textContent;
+    if (s.includes('not loaded')) throw new Error(s);
+    return s.startsWith('Loaded') && document.getElementById('app').dataset.gridStep === '${step}';`);
 
   assert.deepEqual(await severeConsoleEntries(), [], 'no console errors');
   const foreign = server.requests.filter(url => !url.startsWith('/'));

@@ -1,0 +1,126 @@
+// The browser benchmark: the release build served on 127.0.0.1, headless Chromium, each path
+// (WebGPU, CPU worker) at the reference's batch 256. Run by `scripts/bench`, which builds first.
+//
+// Per path it prints: the first step's time (from pressing Train), the median time per step
+// after a warm-up, steps/s, the time from navigation to the first generated grid (MNIST
+// already in the Cache Storage), long tasks (> 50 ms) on the page's thread and its
+// requestAnimationFrame rate while training.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Browser } from '../tests/e2e/webdriver.mjs';
+import { serve } from '../tests/e2e/serve.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const WARMUP = 5;
+const TIMED = Number(process.env.BENCH_STEPS ?? 30);
+const WINDOW_MS = 30_000;
+const PATHS = (process.env.BENCH_PATHS ?? 'cpu,webgpu').split(',');
+
+const median = values => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function openWarm(browser, url) {
+  // The first visit fills the Cache Storage; the second is the one measured.
+  for (let visit = 0; visit < 2; visit++) {
+    await browser.goto(url);
+    await browser.waitFor('the first grid', `
+      const app = document.getElementById('app');
+      if (document.getElementById('data-status').classList.contains('error')) throw new Error('MNIST failed');
+      return app.dataset.firstGridMs && app.dataset.phase === 'ready' && Number(app.dataset.firstGridMs);`,
+    { timeout: 300_000 });
+  }
+  return Number(await browser.run(`return document.getElementById('app').dataset.firstGridMs;`));
+}
+
+async function measure(browser, base, path) {
+  const firstGridMs = await openWarm(browser, `${base}?path=${path}`);
+  const actual = await browser.run(`return document.getElementById('app').dataset.path;`);
+  if (actual !== path) throw new Error(`asked for ${path}, the page runs ${actual}`);
+  // Watch the step counter, long tasks and animation frames from inside the page.
+  await browser.run(`
+    window.__bench = { steps: [], longTasks: [], frames: [] };
+    new MutationObserver(() => {
+      window.__bench.steps.push([performance.now(), Number(document.getElementById('step').textContent)]);
+    }).observe(document.getElementById('step'), { childList: true, characterData: true, subtree: true });
+    new PerformanceObserver(list => {
+      for (const entry of list.getEntries()) window.__bench.longTasks.push([entry.startTime, entry.duration]);
+    }).observe({ type: 'longtask' });
+    const frame = now => { window.__bench.frames.push(now); requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+    window.__bench.start = performance.now();
+    document.getElementById('train').click();`);
+  const needed = WARMUP + TIMED + 1;
+  const stepsOf = () => browser.run(`return window.__bench.steps.at(-1)?.[1] ?? 0;`);
+  const deadline = Date.now() + 30 * 60_000;
+  while ((await stepsOf()) < needed) {
+    if (Date.now() > deadline) throw new Error(`${path}: no ${needed} steps in 30 minutes`);
+    await new Promise(r => setTimeout(r, 500));
+  }
+  // Long tasks and frames over (at least) 30 s of training.
+  await browser.run(`return new Promise(r => setTimeout(r, Math.max(0, window.__bench.start + ${WINDOW_MS} - performance.now())));`);
+  const bench = await browser.run(`
+    document.getElementById('train').click();
+    const b = window.__bench, end = performance.now();
+    return { start: b.start, end, steps: b.steps, longTasks: b.longTasks.filter(([t]) => t >= b.start), frames: b.frames.filter(t => t >= b.start) };`);
+  // Each step's completion time: the first time the counter reached it.
+  const reached = new Map();
+  for (const [time, step] of bench.steps) if (step > 0 && !reached.has(step)) reached.set(step, time);
+  const times = [...reached.entries()].sort((a, b) => a[0] - b[0]);
+  const firstStepMs = times[0][1] - bench.start;
+  const timed = times.filter(([step]) => step > WARMUP);
+  const perStep = [];
+  for (let i = 1; i < timed.length; i++) {
+    perStep.push((timed[i][1] - timed[i - 1][1]) / (timed[i][0] - timed[i - 1][0]));
+  }
+  const msPerStep = median(perStep);
+  const seconds = (bench.end - bench.start) / 1000;
+  return {
+    path,
+    firstStepMs,
+    msPerStep,
+    stepsPerSecond: 1000 / msPerStep,
+    timedSteps: perStep.length,
+    firstGridMs,
+    longTasks: bench.longTasks.length,
+    longestTaskMs: Math.max(0, ...bench.longTasks.map(([, d]) => d)),
+    longTaskTimes: bench.longTasks.map(([t, d]) => `${((t - bench.start) / 1000).toFixed(1)} s: ${d.toFixed(0)} ms`),
+    fps: bench.frames.length / seconds,
+    windowS: seconds,
+  };
+}
+
+const wasm = readdirSync(DIST).filter(name => name.endsWith('.wasm')).map(name => {
+  const bytes = readFileSync(join(DIST, name));
+  return { name, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+});
+const server = await serve(DIST);
+const browser = await Browser.launch();
+const results = [];
+let userAgent = '';
+try {
+  await browser.goto(server.url + '?path=cpu');
+  userAgent = await browser.run('return navigator.userAgent;');
+  for (const path of PATHS) {
+    process.stderr.write(`measuring ${path}…\n`);
+    results.push(await measure(browser, server.url, path));
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+
+const mb = n => `${(n / 1e6).toFixed(2)} MB`;
+console.log(`\nbrowser: ${userAgent} · batch 256 · ${WARMUP} warm-up steps, median over the next ${TIMED}`);
+console.log('| path | first step | median ms/step | steps/s | first grid (warm cache) | long tasks > 50 ms (longest) | rAF fps | window |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of results) {
+  console.log(`| ${r.path} | ${r.firstStepMs.toFixed(0)} ms | ${r.msPerStep.toFixed(1)} | ${r.stepsPerSecond.toFixed(2)} | ${r.firstGridMs.toFixed(0)} ms | ${r.longTasks} (${r.longestTaskMs.toFixed(0)} ms) | ${r.fps.toFixed(1)} | ${r.windowS.toFixed(0)} s, ${r.timedSteps} intervals |`);
+}
+for (const r of results) if (r.longTasks) console.log(`${r.path} long tasks, from pressing Train: ${r.longTaskTimes.join(', ')}`);
+for (const w of wasm) console.log(`wasm ${w.name}: ${mb(w.raw)} raw, ${mb(w.gzip)} gzip -9`);

@@ -1,0 +1,172 @@
+//! Which compute path trains: WebGPU on the page, or Burn's CPU backend in a Web Worker.
+//!
+//! A software WebGPU adapter (SwiftShader, llvmpipe) runs shaders on the CPU at seconds per
+//! step, far slower than the CPU backend's SIMD code, so only a hardware adapter gets WebGPU
+//! unless the user asks for it.
+
+use std::fmt;
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputePath {
+    /// Burn's WebGPU backend on the page's thread.
+    WebGpu,
+    /// Burn's CPU backend (wasm SIMD) in a dedicated Web Worker.
+    Cpu,
+}
+
+impl ComputePath {
+    /// The name used in the page, its URL and its data attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ComputePath::WebGpu => "webgpu",
+            ComputePath::Cpu => "cpu",
+        }
+    }
+}
+
+impl fmt::Display for ComputePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ComputePath::WebGpu => "WebGPU",
+            ComputePath::Cpu => "CPU (Web Worker)",
+        })
+    }
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PathPreference {
+    /// Follow the rules of [`choose_path`].
+    #[default]
+    Auto,
+    /// This path, whatever the adapter.
+    Force(ComputePath),
+}
+
+impl PathPreference {
+    /// Reads `auto`, `webgpu` or `cpu` (as in `?path=cpu`); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Some(PathPreference::Auto),
+            "webgpu" | "gpu" => Some(PathPreference::Force(ComputePath::WebGpu)),
+            "cpu" => Some(PathPreference::Force(ComputePath::Cpu)),
+            _ => None,
+        }
+    }
+
+    /// The inverse of [`PathPreference::parse`].
+    pub fn name(self) -> &'static str {
+        match self {
+            PathPreference::Auto => "auto",
+            PathPreference::Force(path) => path.name(),
+        }
+    }
+}
+
+/// What the browser says about its WebGPU adapter.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdapterInfo {
+    /// e.g. "nvidia", "google".
+    pub vendor: String,
+    /// e.g. "ampere", "swiftshader".
+    pub architecture: String,
+    /// A free-form description, often empty.
+    pub description: String,
+    /// Whether the browser marks it as a fallback (software) adapter.
+    pub is_fallback: bool,
+}
+
+impl AdapterInfo {
+    /// A one-line description for the page.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<&str> = [&self.vendor, &self.architecture, &self.description]
+            .into_iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            parts.push("unnamed adapter");
+        }
+        let kind = if self.is_software() {
+            " (software)"
+        } else {
+            ""
+        };
+        format!("{}{kind}", parts.join(" · "))
+    }
+
+    /// A fallback adapter, or one that runs on the CPU (SwiftShader, llvmpipe, lavapipe).
+    pub fn is_software(&self) -> bool {
+        let text = format!("{} {}", self.architecture, self.description).to_lowercase();
+        self.is_fallback
+            || ["swiftshader", "llvmpipe", "lavapipe", "software"]
+                .iter()
+                .any(|name| text.contains(name))
+    }
+}
+
+/// What asking the browser for WebGPU gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GpuProbe {
+    /// `navigator.gpu` is missing.
+    Missing,
+    /// `requestAdapter()` gave no adapter.
+    NoAdapter,
+    /// Asking failed.
+    Failed(String),
+    /// An adapter.
+    Adapter(AdapterInfo),
+}
+
+/// The path to train on and why, in words for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathChoice {
+    /// The path.
+    pub path: ComputePath,
+    /// Why, for the page.
+    pub reason: String,
+}
+
+/// WebGPU on a hardware adapter; otherwise the CPU worker. A forced path is followed where
+/// it can run (WebGPU needs an adapter, even a software one).
+pub fn choose_path(probe: &GpuProbe, preference: PathPreference) -> PathChoice {
+    let choice = |path, reason: String| PathChoice { path, reason };
+    let no_gpu = match probe {
+        GpuProbe::Missing => "this browser does not offer WebGPU".to_string(),
+        GpuProbe::NoAdapter => "WebGPU is present but gives no adapter".to_string(),
+        GpuProbe::Failed(message) => format!("WebGPU failed to start ({message})"),
+        GpuProbe::Adapter(info) => {
+            return match preference {
+                PathPreference::Force(ComputePath::Cpu) => choice(
+                    ComputePath::Cpu,
+                    format!("chosen by you (WebGPU adapter: {})", info.summary()),
+                ),
+                PathPreference::Force(ComputePath::WebGpu) => choice(
+                    ComputePath::WebGpu,
+                    format!("chosen by you, on {}", info.summary()),
+                ),
+                PathPreference::Auto if info.is_software() => choice(
+                    ComputePath::Cpu,
+                    format!(
+                        "the WebGPU adapter ({}) runs on the CPU, slower than the CPU path",
+                        info.summary()
+                    ),
+                ),
+                PathPreference::Auto => choice(
+                    ComputePath::WebGpu,
+                    format!("a hardware adapter: {}", info.summary()),
+                ),
+            };
+        }
+    };
+    let reason = match preference {
+        PathPreference::Force(ComputePath::WebGpu) => {
+            format!("WebGPU was asked for, but {no_gpu}")
+        }
+        PathPreference::Force(ComputePath::Cpu) => format!("chosen by you ({no_gpu})"),
+        PathPreference::Auto => no_gpu,
+    };
+    choice(ComputePath::Cpu, reason)
+}
