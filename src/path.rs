@@ -1,4 +1,4 @@
-//! Which compute path trains: WebGPU on the page, or Burn's CPU backend in a Web Worker.
+//! Which compute path trains: WebGPU, or Burn's CPU backend (both run in a Web Worker).
 //!
 //! A software WebGPU adapter (SwiftShader, llvmpipe) runs shaders on the CPU at seconds per
 //! step, far slower than the CPU backend's SIMD code, so only a hardware adapter gets WebGPU
@@ -10,9 +10,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputePath {
-    /// Burn's WebGPU backend on the page's thread.
+    /// Burn's WebGPU backend.
     WebGpu,
-    /// Burn's CPU backend (wasm SIMD) in a dedicated Web Worker.
+    /// Burn's CPU backend (wasm SIMD).
     Cpu,
 }
 
@@ -30,7 +30,7 @@ impl fmt::Display for ComputePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ComputePath::WebGpu => "WebGPU",
-            ComputePath::Cpu => "CPU (Web Worker)",
+            ComputePath::Cpu => "the CPU (wasm SIMD)",
         })
     }
 }

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mnist_gan_web::data::Dataset;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
-use mnist_gan_web::web::engine::{Backend, Engine, EngineError, LocalEngine};
+use mnist_gan_web::web::engine::{Backend, EngineError, LocalEngine};
 use mnist_gan_web::web::worker::{Command, TrainerWorker};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
@@ -244,7 +244,12 @@ async fn this_browsers_software_adapter_gets_the_cpu_worker() {
     // Headless Chromium's WebGPU is SwiftShader: the automatic choice must avoid it.
     let probe = gpu::probe().await;
     let choice = choose_path(&probe, PathPreference::Auto);
-    assert_eq!(choice.path, ComputePath::Cpu, "{probe:?}: {}", choice.reason);
+    assert_eq!(
+        choice.path,
+        ComputePath::Cpu,
+        "{probe:?}: {}",
+        choice.reason
+    );
 }
 
 async fn test_images() -> Dataset {
@@ -263,7 +268,7 @@ fn small_config() -> TrainingConfig {
 }
 
 #[wasm_bindgen_test]
-async fn the_worker_trains_exactly_like_the_core_and_its_weights_load_on_webgpu() {
+async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
     let images = test_images().await;
     let subset = mnist_gan_web::idx::IdxImages {
         count: 48,
@@ -272,44 +277,67 @@ async fn the_worker_trains_exactly_like_the_core_and_its_weights_load_on_webgpu(
     let data = Dataset::new(subset.clone());
     let worker = TrainerWorker::spawn().expect("the worker starts");
     worker.send_dataset(&subset);
-    let mut remote = Backend::Cpu(worker.clone()).create(small_config()).unwrap();
-    let mut local = Engine::Local(Box::new(
-        LocalEngine::new(small_config(), &Device::flex()).unwrap(),
-    ));
+    let cpu = Backend::start(worker.clone(), ComputePath::Cpu)
+        .await
+        .unwrap();
+    let mut remote = cpu.create(small_config()).unwrap();
+    let mut local = LocalEngine::new(small_config(), &Device::flex()).unwrap();
     let mut snapshots = 0;
     for step in 0..4 {
-        let (remote_report, local_report) = (
-            remote.step(&data).unwrap().await.expect("the worker steps"),
-            local.step(&data).unwrap().await.unwrap(),
+        let remote_report = remote.step(&data).unwrap().await.expect("the worker steps");
+        let local_report = local.step(&data).unwrap().await.unwrap();
+        assert_eq!(
+            remote_report, local_report,
+            "step {step}: worker and core agree"
         );
-        assert_eq!(remote_report, local_report, "step {step}: worker and core agree");
         assert!(remote_report.values.is_finite());
         snapshots += usize::from(remote_report.snapshot.is_some());
-        assert_eq!(remote.progress(), local.progress());
+        assert_eq!(remote.progress(), local.trainer.progress);
     }
     assert_eq!(remote.progress().epoch, 1);
-    assert_eq!(snapshots, 1, "the snapshot after epoch 1 comes with its step");
-    assert_eq!(remote.grid().await.unwrap(), local.grid().await.unwrap());
+    assert_eq!(
+        snapshots, 1,
+        "the snapshot after epoch 1 comes with its step"
+    );
+    let cpu_grid = remote.grid().await.unwrap();
+    assert_eq!(cpu_grid, local.grid().await.unwrap());
 
-    // The worker's weights file is the core's, and loads on WebGPU with the same samples.
+    // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
+    // same samples (a file from one path loads in the other).
     let bytes = remote.capture().await.unwrap();
     assert_eq!(bytes, local.capture().await.unwrap());
     let checkpoint = Checkpoint::from_bytes(&bytes, "", &TrainingConfig::default()).unwrap();
     assert_eq!(checkpoint.progress, remote.progress());
-    let device = gpu::device().await.unwrap();
-    let on_gpu = Backend::WebGpu(device).load(checkpoint, &bytes);
-    let (cpu_grid, gpu_grid) = (remote.grid().await.unwrap(), on_gpu.grid().await.unwrap());
+    let webgpu = Backend::start(worker.clone(), ComputePath::WebGpu)
+        .await
+        .expect("WebGPU starts in the worker");
+    let mut on_gpu = webgpu.load(checkpoint, &bytes);
+    let gpu_grid = on_gpu.grid().await.unwrap();
     let diff = common::max_abs_diff(&cpu_grid, &gpu_grid);
     assert!(diff <= 1e-4, "WebGPU's samples differ by {diff:e}");
+    // It trains on from the same position there, like the core does on the CPU.
+    let gpu_report = on_gpu.step(&data).unwrap().await.expect("a WebGPU step");
+    let cpu_report = local.step(&data).unwrap().await.unwrap();
+    let relative =
+        (gpu_report.values.d_loss - cpu_report.values.d_loss).abs() / cpu_report.values.d_loss;
+    assert!(relative <= 1e-4, "{gpu_report:?} vs {cpu_report:?}");
 
     // A bad file is refused with a message; the worker keeps its model and goes on.
     let refused = worker
         .request(Command::Load {
             weights: serde_bytes::ByteBuf::from(b"junk".to_vec()),
             fallback: small_config(),
+            path: ComputePath::Cpu,
         })
         .await;
-    assert!(matches!(refused, Err(EngineError::Refused(_))), "{refused:?}");
-    assert_eq!(remote.grid().await.unwrap(), cpu_grid, "the model is unchanged");
+    assert!(
+        matches!(refused, Err(EngineError::Refused(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        on_gpu.capture().await.unwrap().len(),
+        bytes.len(),
+        "the model is still there"
+    );
     assert!(worker.failure().is_none());
 }

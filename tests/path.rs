@@ -23,7 +23,11 @@ fn automatic_choice_gives_webgpu_only_to_hardware_adapters() {
     ] {
         let choice = auto(software.clone());
         assert_eq!(choice.path, ComputePath::Cpu, "{software:?}");
-        assert!(choice.reason.contains("runs on the CPU"), "{}", choice.reason);
+        assert!(
+            choice.reason.contains("runs on the CPU"),
+            "{}",
+            choice.reason
+        );
     }
     let missing = auto(GpuProbe::Missing);
     assert_eq!(missing.path, ComputePath::Cpu);

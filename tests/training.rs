@@ -54,7 +54,14 @@ fn the_position_rule_followed_without_a_trainer_matches_the_trainers() {
         followed = next;
         assert_eq!((followed, followed_end), (trainer.progress, ended));
     }
-    assert_eq!(followed, Progress { epoch: 2, batch: 0, step: 12 });
+    assert_eq!(
+        followed,
+        Progress {
+            epoch: 2,
+            batch: 0,
+            step: 12
+        }
+    );
 }
 
 #[test]

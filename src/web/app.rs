@@ -1,9 +1,9 @@
-//! The page: it loads MNIST, trains in requestAnimationFrame-sized chunks on WebGPU or in the
-//! CPU worker, draws what the generator makes, and moves weights in and out.
+//! The page: it loads MNIST, has the worker train on WebGPU or the CPU, paced by
+//! requestAnimationFrame, draws what the generator makes, and moves weights in and out.
 //!
 //! Each frame enqueues as many steps as fit a small main-thread budget, but never more than
 //! [`MAX_IN_FLIGHT`] steps whose statistics have not come back yet: the asynchronous read-back
-//! (from the GPU, or the worker's answer) is the back-pressure that keeps the queue short.
+//! (the worker answers once the GPU or the CPU is done) is the back-pressure that keeps the queue short.
 //! Async tasks carry the run's `generation`, so results of a run that was reset or replaced
 //! are dropped.
 
@@ -199,7 +199,7 @@ struct State {
     preference: PathPreference,
     /// Where training runs, once chosen.
     backend: Option<Backend>,
-    /// The CPU worker, kept once started (its images are sent once).
+    /// The worker that trains, kept once started (its images are sent once).
     worker: Option<Rc<TrainerWorker>>,
     /// A change of path is under way.
     switching: bool,
@@ -436,28 +436,19 @@ impl Shared {
         };
         let choice = choose_path(&probe, preference);
         let mut reason = choice.reason;
-        let mut backend = match choice.path {
-            ComputePath::WebGpu => gpu::device()
-                .await
-                .map(Backend::WebGpu)
-                .map_err(|e| e.to_string()),
-            ComputePath::Cpu => self.cpu_backend(),
-        };
+        let mut backend = self.start_path(choice.path).await;
         if let (Err(e), ComputePath::WebGpu) = (&backend, choice.path) {
             reason = format!("{e}; training on the CPU instead");
-            backend = self.cpu_backend();
+            backend = self.start_path(ComputePath::Cpu).await;
         }
         match backend {
             Ok(backend) => {
                 let _ = self.ui.gpu_status.class_list().remove_1("error");
                 set_text(
                     &self.ui.gpu_status,
-                    &format!("Training on {}: {reason}.", backend.path()),
+                    &format!("Training in a Web Worker on {}: {reason}.", backend.path),
                 );
-                let _ = self
-                    .ui
-                    .root
-                    .set_attribute("data-path", backend.path().name());
+                let _ = self.ui.root.set_attribute("data-path", backend.path.name());
                 self.switch_to(backend, frames).await;
             }
             Err(e) => {
@@ -469,18 +460,25 @@ impl Shared {
         self.render_controls();
     }
 
-    /// The CPU worker: the one already running, or a new one given the images.
-    fn cpu_backend(&self) -> Result<Backend, String> {
-        let mut state = self.state.borrow_mut();
-        if let Some(worker) = state.worker.as_ref().filter(|w| w.failure().is_none()) {
-            return Ok(Backend::Cpu(worker.clone()));
-        }
-        let worker = TrainerWorker::spawn().map_err(|e| e.to_string())?;
-        if let Some(data) = &state.dataset {
-            worker.send_dataset(data.images());
-        }
-        state.worker = Some(worker.clone());
-        Ok(Backend::Cpu(worker))
+    /// The worker with `path` started: the one already running, or a new one given the images.
+    async fn start_path(&self, path: ComputePath) -> Result<Backend, String> {
+        let worker = {
+            let mut state = self.state.borrow_mut();
+            match state.worker.as_ref().filter(|w| w.failure().is_none()) {
+                Some(worker) => worker.clone(),
+                None => {
+                    let worker = TrainerWorker::spawn().map_err(|e| e.to_string())?;
+                    if let Some(data) = &state.dataset {
+                        worker.send_dataset(data.images());
+                    }
+                    state.worker = Some(worker.clone());
+                    worker
+                }
+            }
+        };
+        Backend::start(worker, path)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Makes `backend` the one that trains. A run that has started moves over through its
@@ -490,7 +488,7 @@ impl Shared {
             let mut state = self.state.borrow_mut();
             let run_started = state.run_started;
             match &state.engine {
-                Some(engine) if run_started && engine.path() != backend.path() => {
+                Some(engine) if run_started && engine.path() != backend.path => {
                     let capture = engine.capture();
                     frames.cancel();
                     if state.phase == Phase::Running {
@@ -500,7 +498,7 @@ impl Shared {
                     state.switching = true;
                     Some(capture)
                 }
-                Some(engine) if engine.path() == backend.path() => {
+                Some(engine) if engine.path() == backend.path => {
                     state.backend = Some(backend);
                     return;
                 }
@@ -534,10 +532,7 @@ impl Shared {
                 state.grid_pending = false;
                 state.message = Some(format!(
                     "The run moved to {}; press Continue to go on.",
-                    state
-                        .backend
-                        .as_ref()
-                        .map_or(ComputePath::Cpu, Backend::path)
+                    state.backend.as_ref().map_or(ComputePath::Cpu, |b| b.path)
                 ));
             }
             Err(e) => {
@@ -711,7 +706,8 @@ impl Shared {
                     // For the benchmark: when the first generated grid appeared.
                     let root = &shared.ui.root;
                     if !root.has_attribute("data-first-grid-ms") {
-                        let _ = root.set_attribute("data-first-grid-ms", &format!("{:.0}", now_ms()));
+                        let _ =
+                            root.set_attribute("data-first-grid-ms", &format!("{:.0}", now_ms()));
                     }
                     let _ = shared
                         .ui

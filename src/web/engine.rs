@@ -1,7 +1,7 @@
-//! The trainer behind the page, wherever it runs: a [`LocalEngine`] on this thread's device
-//! (WebGPU on the page, Burn's CPU backend in the worker), or a [`RemoteEngine`] that drives a
-//! `LocalEngine` in the CPU worker by messages. The page talks to either through [`Engine`]:
-//! a step is enqueued at once and its results arrive later, so the page never waits.
+//! The trainer behind the page. A [`LocalEngine`] trains on its thread's device; the page's
+//! [`Engine`] drives one in the worker by messages, on either path (WebGPU or Burn's CPU
+//! backend), so no step ever runs on the page's thread: a step is enqueued at once and its
+//! results arrive later.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -131,20 +131,105 @@ impl LocalEngine {
     }
 }
 
-/// A `LocalEngine` in the CPU worker. Its configuration and position are followed here with
-/// the core's own rules, so the page knows them without asking.
-pub struct RemoteEngine {
+/// The page's trainer: a [`LocalEngine`] in the worker, on the path it was made for. Its
+/// configuration and position are followed here with the core's own rules, so the page knows
+/// them without asking.
+pub struct Engine {
     worker: Rc<TrainerWorker>,
+    path: ComputePath,
     config: TrainingConfig,
     progress: Progress,
 }
 
-impl RemoteEngine {
-    fn step(
+fn unexpected(reply: &Reply) -> EngineError {
+    EngineError::Worker(format!("unexpected reply {}", reply.name()))
+}
+
+/// Where the page trains: the worker, with its device for one path ready.
+#[derive(Clone)]
+pub struct Backend {
+    /// The worker.
+    pub worker: Rc<TrainerWorker>,
+    /// The path its engines run on.
+    pub path: ComputePath,
+}
+
+impl Backend {
+    /// The worker with `path` started in it: for WebGPU, the worker's own device.
+    pub async fn start(worker: Rc<TrainerWorker>, path: ComputePath) -> Result<Self, EngineError> {
+        if path == ComputePath::WebGpu {
+            worker.request(Command::StartWebGpu).await?;
+        }
+        Ok(Self { worker, path })
+    }
+
+    /// A fresh engine for a `config` (checked here, so a bad one never reaches the worker).
+    pub fn create(&self, config: TrainingConfig) -> Result<Engine, TrainError> {
+        config.validate()?;
+        drop(self.worker.request(Command::Create {
+            config: config.clone(),
+            path: self.path,
+        }));
+        Ok(self.engine(config, Progress::default()))
+    }
+
+    /// The engine holding `checkpoint`, parsed from `bytes` (the worker parses them again).
+    pub fn load(&self, checkpoint: Checkpoint, bytes: &[u8]) -> Engine {
+        drop(self.worker.request(Command::Load {
+            weights: serde_bytes::ByteBuf::from(bytes),
+            fallback: checkpoint.config.clone(),
+            path: self.path,
+        }));
+        self.engine(checkpoint.config, checkpoint.progress)
+    }
+
+    fn engine(&self, config: TrainingConfig, progress: Progress) -> Engine {
+        Engine {
+            worker: self.worker.clone(),
+            path: self.path,
+            config,
+            progress,
+        }
+    }
+}
+
+impl Engine {
+    /// Which path it runs on.
+    pub fn path(&self) -> ComputePath {
+        self.path
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+
+    /// The position after every step enqueued so far.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Whether all configured epochs are done (or enqueued).
+    pub fn is_finished(&self) -> bool {
+        self.progress.epoch >= self.config.epochs
+    }
+
+    /// Applies the settings a run may change while under way.
+    pub fn set_live_settings(&mut self, epochs: usize, snapshot_every: usize) {
+        self.config.epochs = epochs;
+        self.config.snapshot_every = snapshot_every;
+        drop(self.worker.request(Command::SetLive {
+            epochs,
+            snapshot_every,
+        }));
+    }
+
+    /// Enqueues the next batch; see [`LocalEngine::step`].
+    pub fn step(
         &mut self,
         data: &Dataset,
     ) -> Result<Pending<Result<StepReport, EngineError>>, TrainError> {
-        if self.progress.epoch >= self.config.epochs {
+        if self.is_finished() {
             return Err(TrainError::Finished(self.config.epochs));
         }
         if data.is_empty() {
@@ -160,170 +245,29 @@ impl RemoteEngine {
             }
         }))
     }
-}
-
-fn unexpected(reply: &Reply) -> EngineError {
-    EngineError::Worker(format!("unexpected reply {}", reply.name()))
-}
-
-/// What the page can train on: a WebGPU device, or the CPU worker.
-#[derive(Clone)]
-pub enum Backend {
-    /// Burn's WebGPU device on the page's thread.
-    WebGpu(Device),
-    /// The CPU worker.
-    Cpu(Rc<TrainerWorker>),
-}
-
-impl Backend {
-    /// Which path this is.
-    pub fn path(&self) -> ComputePath {
-        match self {
-            Backend::WebGpu(_) => ComputePath::WebGpu,
-            Backend::Cpu(_) => ComputePath::Cpu,
-        }
-    }
-
-    /// A fresh engine for a `config` (checked here, so a bad one never reaches the worker).
-    pub fn create(&self, config: TrainingConfig) -> Result<Engine, TrainError> {
-        match self {
-            Backend::WebGpu(device) => {
-                Ok(Engine::Local(Box::new(LocalEngine::new(config, device)?)))
-            }
-            Backend::Cpu(worker) => {
-                config.validate()?;
-                drop(worker.request(Command::Create {
-                    config: config.clone(),
-                }));
-                Ok(Engine::Remote(RemoteEngine {
-                    worker: worker.clone(),
-                    config,
-                    progress: Progress::default(),
-                }))
-            }
-        }
-    }
-
-    /// The engine holding `checkpoint`, parsed from `bytes` (the worker parses them again).
-    pub fn load(&self, checkpoint: Checkpoint, bytes: &[u8]) -> Engine {
-        match self {
-            Backend::WebGpu(device) => {
-                Engine::Local(Box::new(LocalEngine::from_checkpoint(checkpoint, device)))
-            }
-            Backend::Cpu(worker) => {
-                drop(worker.request(Command::Load {
-                    weights: serde_bytes::ByteBuf::from(bytes),
-                    fallback: checkpoint.config.clone(),
-                }));
-                Engine::Remote(RemoteEngine {
-                    worker: worker.clone(),
-                    config: checkpoint.config,
-                    progress: checkpoint.progress,
-                })
-            }
-        }
-    }
-}
-
-/// The page's trainer, on either path.
-pub enum Engine {
-    /// On this thread's device (boxed: a trainer is large, a remote handle small).
-    Local(Box<LocalEngine>),
-    /// In the CPU worker.
-    Remote(RemoteEngine),
-}
-
-impl Engine {
-    /// Which path it runs on.
-    pub fn path(&self) -> ComputePath {
-        match self {
-            Engine::Local(_) => ComputePath::WebGpu,
-            Engine::Remote(_) => ComputePath::Cpu,
-        }
-    }
-
-    /// The run's settings.
-    pub fn config(&self) -> &TrainingConfig {
-        match self {
-            Engine::Local(local) => &local.trainer.config,
-            Engine::Remote(remote) => &remote.config,
-        }
-    }
-
-    /// The position after every step enqueued so far.
-    pub fn progress(&self) -> Progress {
-        match self {
-            Engine::Local(local) => local.trainer.progress,
-            Engine::Remote(remote) => remote.progress,
-        }
-    }
-
-    /// Whether all configured epochs are done (or enqueued).
-    pub fn is_finished(&self) -> bool {
-        self.progress().epoch >= self.config().epochs
-    }
-
-    /// Applies the settings a run may change while under way.
-    pub fn set_live_settings(&mut self, epochs: usize, snapshot_every: usize) {
-        match self {
-            Engine::Local(local) => {
-                local.trainer.config.epochs = epochs;
-                local.trainer.config.snapshot_every = snapshot_every;
-            }
-            Engine::Remote(remote) => {
-                remote.config.epochs = epochs;
-                remote.config.snapshot_every = snapshot_every;
-                drop(remote.worker.request(Command::SetLive {
-                    epochs,
-                    snapshot_every,
-                }));
-            }
-        }
-    }
-
-    /// Enqueues the next batch; see [`LocalEngine::step`].
-    pub fn step(
-        &mut self,
-        data: &Dataset,
-    ) -> Result<Pending<Result<StepReport, EngineError>>, TrainError> {
-        match self {
-            Engine::Local(local) => local.step(data),
-            Engine::Remote(remote) => remote.step(data),
-        }
-    }
 
     /// The sample grid; see [`LocalEngine::grid`].
     pub fn grid(&self) -> Pending<Result<Vec<f32>, EngineError>> {
-        match self {
-            Engine::Local(local) => local.grid(),
-            Engine::Remote(remote) => {
-                let reply = remote.worker.request(Command::Grid);
-                Box::pin(async move {
-                    match reply.await? {
-                        Reply::Pixels(bytes) => Ok(bytes
-                            .chunks_exact(4)
-                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                            .collect()),
-                        other => Err(unexpected(&other)),
-                    }
-                })
+        let reply = self.worker.request(Command::Grid);
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Pixels(bytes) => Ok(bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()),
+                other => Err(unexpected(&other)),
             }
-        }
+        })
     }
 
     /// The weights file; see [`LocalEngine::capture`].
     pub fn capture(&self) -> Pending<Result<Vec<u8>, EngineError>> {
-        match self {
-            Engine::Local(local) => local.capture(),
-            Engine::Remote(remote) => {
-                let reply = remote.worker.request(Command::Capture);
-                Box::pin(async move {
-                    match reply.await? {
-                        Reply::Weights(bytes) => Ok(bytes.into_vec()),
-                        other => Err(unexpected(&other)),
-                    }
-                })
+        let reply = self.worker.request(Command::Capture);
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Weights(bytes) => Ok(bytes.into_vec()),
+                other => Err(unexpected(&other)),
             }
-        }
+        })
     }
 }

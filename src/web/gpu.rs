@@ -74,6 +74,11 @@ thread_local! {
     static DEVICE: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The device, if [`device`] has created it on this thread.
+pub fn created_device() -> Option<Device> {
+    DEVICE.with(|d| d.borrow().clone())
+}
+
 /// Burn's WebGPU device, initialised on first use and shared afterwards.
 pub async fn device() -> Result<Device, GpuError> {
     if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {

@@ -1,9 +1,10 @@
-//! The CPU path: a dedicated Web Worker runs the same core on Burn's CPU backend (wasm SIMD),
-//! so a step that takes longer than a frame never blocks the page.
+//! The trainer's thread: a dedicated Web Worker runs the core on either path — Burn's CPU
+//! backend (wasm SIMD) or its own WebGPU device — so a step, which takes longer than a frame
+//! to compute (CPU) or to record (WebGPU), never blocks the page.
 //!
 //! Both ends are here. The page's [`TrainerWorker`] starts `www/worker.js`, which loads this
 //! same wasm module and passes every message to [`worker_receive`]. Requests carry an id;
-//! the worker handles them strictly in order and answers each with a [`Response`].
+//! the worker starts them strictly in order and answers each with a [`Response`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -22,6 +23,7 @@ use super::engine::{EngineError, LocalEngine, Pending, StepReport};
 use crate::config::TrainingConfig;
 use crate::data::Dataset;
 use crate::idx::{IMAGE_PIXELS, IdxImages};
+use crate::path::ComputePath;
 use crate::weights::Checkpoint;
 
 /// What the page asks of the worker.
@@ -34,10 +36,14 @@ pub enum Command {
         /// `count × 784` pixels.
         pixels: ByteBuf,
     },
+    /// Create the worker's WebGPU device (before any trainer on that path).
+    StartWebGpu,
     /// A fresh trainer.
     Create {
         /// Its settings (already validated by the page).
         config: TrainingConfig,
+        /// Its device.
+        path: ComputePath,
     },
     /// The trainer of a weights file.
     Load {
@@ -45,6 +51,8 @@ pub enum Command {
         weights: ByteBuf,
         /// Settings for a file without them.
         fallback: TrainingConfig,
+        /// Its device.
+        path: ComputePath,
     },
     /// The settings a run may change while under way.
     SetLive {
@@ -109,10 +117,10 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, EngineError> {
 
 /// Why the worker could not start.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("the CPU worker could not start: {0}")]
+#[error("the worker could not start: {0}")]
 pub struct SpawnError(String);
 
-/// The page's handle on the CPU worker. Dropping it stops the worker.
+/// The page's handle on the worker. Dropping it stops the worker.
 pub struct TrainerWorker {
     worker: Worker,
     next_id: Cell<u32>,
@@ -154,7 +162,7 @@ impl TrainerWorker {
         let script = wasm_bindgen::link_to!(module = "/www/worker.js");
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        options.set_name("mnist-gan-cpu-trainer");
+        options.set_name("mnist-gan-trainer");
         let worker = Worker::new_with_options(&script, &options).map_err(fail)?;
         let boot = Object::new();
         Reflect::set(&boot, &"glue".into(), &glue.into()).map_err(fail)?;
@@ -241,7 +249,10 @@ impl TrainerWorker {
             return;
         }
         // Anything else without an id is not ours (a test runner relays the worker's console).
-        let Some(id) = Reflect::get(&data, &"id".into()).ok().and_then(|id| id.as_f64()) else {
+        let Some(id) = Reflect::get(&data, &"id".into())
+            .ok()
+            .and_then(|id| id.as_f64())
+        else {
             return;
         };
         let reply = Reflect::get(&data, &"reply".into()).unwrap_or(JsValue::UNDEFINED);
@@ -250,13 +261,13 @@ impl TrainerWorker {
             Some(resolve) => {
                 let _ = resolve.call1(&JsValue::NULL, &reply);
             }
-            None => log::warn!("the CPU worker answered an unknown request {id}"),
+            None => log::warn!("the worker answered an unknown request {id}"),
         }
     }
 
     /// Marks the worker as stopped and fails every request still waiting.
     fn fail(&self, message: &str) {
-        log::error!("the CPU worker stopped: {message}");
+        log::error!("the worker stopped: {message}");
         self.failure
             .borrow_mut()
             .get_or_insert_with(|| message.to_string());
@@ -303,7 +314,6 @@ fn ready(reply: Reply) -> Pending<Reply> {
 impl WorkerSide {
     /// Starts a command: the synchronous part under the borrow, the rest as a future.
     fn start(&mut self, command: Command) -> Pending<Reply> {
-        let device = Device::flex();
         let no_trainer = || refused("the worker has no trainer yet");
         match command {
             Command::Data { count, pixels } => {
@@ -317,20 +327,41 @@ impl WorkerSide {
                 self.dataset = Some(Dataset::new(IdxImages { count, pixels }));
                 ready(Reply::Done)
             }
-            Command::Create { config } => match LocalEngine::new(config, &device) {
-                Ok(engine) => {
-                    self.engine = Some(engine);
-                    ready(Reply::Done)
+            Command::StartWebGpu => Box::pin(async {
+                match super::gpu::device().await {
+                    Ok(_) => Reply::Done,
+                    Err(e) => Reply::Failed(EngineError::Refused(e.to_string())),
                 }
-                Err(e) => ready(refused(e)),
-            },
-            Command::Load { weights, fallback } => {
-                match Checkpoint::from_bytes(&weights, "", &fallback) {
-                    Ok(checkpoint) => {
-                        self.engine = Some(LocalEngine::from_checkpoint(checkpoint, &device));
+            }),
+            Command::Create { config, path } => {
+                let created = device(path).and_then(|device| {
+                    LocalEngine::new(config, &device)
+                        .map_err(|e| EngineError::Refused(e.to_string()))
+                });
+                match created {
+                    Ok(engine) => {
+                        self.engine = Some(engine);
                         ready(Reply::Done)
                     }
-                    Err(e) => ready(refused(e)),
+                    Err(e) => ready(Reply::Failed(e)),
+                }
+            }
+            Command::Load {
+                weights,
+                fallback,
+                path,
+            } => {
+                let loaded = device(path).and_then(|device| {
+                    Checkpoint::from_bytes(&weights, "", &fallback)
+                        .map(|checkpoint| LocalEngine::from_checkpoint(checkpoint, &device))
+                        .map_err(|e| EngineError::Refused(e.to_string()))
+                });
+                match loaded {
+                    Ok(engine) => {
+                        self.engine = Some(engine);
+                        ready(Reply::Done)
+                    }
+                    Err(e) => ready(Reply::Failed(e)),
                 }
             }
             Command::SetLive {
@@ -392,11 +423,21 @@ impl WorkerSide {
     }
 }
 
+/// The worker's device for `path` (WebGPU's was created by `StartWebGpu`).
+fn device(path: ComputePath) -> Result<Device, EngineError> {
+    match path {
+        ComputePath::Cpu => Ok(Device::flex()),
+        ComputePath::WebGpu => super::gpu::created_device().ok_or_else(|| {
+            EngineError::Refused("the worker's WebGPU device was not started".into())
+        }),
+    }
+}
+
 /// Called by `www/worker.js` with each message from the page (the worker's only entry).
 #[wasm_bindgen]
 pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
     let request: Request = serde_wasm_bindgen::from_value(message)
-        .map_err(|e| JsError::new(&format!("the CPU worker got an unreadable request: {e}")))?;
+        .map_err(|e| JsError::new(&format!("the worker got an unreadable request: {e}")))?;
     let start = SIDE.with(|side| {
         let mut side = side.borrow_mut();
         side.queue.push_back(request);
@@ -408,7 +449,9 @@ pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
     Ok(())
 }
 
-/// Handles queued requests one at a time, in order, until none is left.
+/// Starts queued requests one at a time, in order, until none is left. Each answer is sent when
+/// its future completes; only starting WebGPU is awaited before the next request starts, so
+/// several steps can be under way on the GPU at once.
 async fn drain() {
     loop {
         let next = SIDE.with(|side| {
@@ -420,13 +463,22 @@ async fn drain() {
         let Some(Request { id, command }) = next else {
             return;
         };
-        let reply = SIDE.with(|side| side.borrow_mut().start(command)).await;
-        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-        let sent = to_js(&Response { id, reply })
-            .map_err(|e| e.to_string())
-            .and_then(|message| scope.post_message(&message).map_err(|e| js_message(&e)));
-        if let Err(e) = sent {
-            log::error!("the CPU worker could not answer request {id}: {e}");
+        let barrier = matches!(command, Command::StartWebGpu);
+        let reply = SIDE.with(|side| side.borrow_mut().start(command));
+        if barrier {
+            answer(id, reply.await);
+        } else {
+            wasm_bindgen_futures::spawn_local(async move { answer(id, reply.await) });
         }
+    }
+}
+
+fn answer(id: u32, reply: Reply) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let sent = to_js(&Response { id, reply })
+        .map_err(|e| e.to_string())
+        .and_then(|message| scope.post_message(&message).map_err(|e| js_message(&e)));
+    if let Err(e) = sent {
+        log::error!("the worker could not answer request {id}: {e}");
     }
 }

@@ -3,7 +3,7 @@
 // `?path=webgpu`) and the CPU worker (the automatic choice for a software adapter).
 // Build first: `trunk build --release`.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -160,7 +160,7 @@ test('without a hardware GPU the CPU worker trains; the run moves between paths'
   // SwiftShader is a software adapter: the automatic choice is the CPU worker, and says why.
   await browser.waitFor('the CPU path', attr('data-path'));
   assert.equal(await browser.run(attr('data-path')), 'cpu');
-  assert.match(await browser.run(text('gpu-status')), /Training on CPU \(Web Worker\): the WebGPU adapter .*runs on the CPU/);
+  assert.match(await browser.run(text('gpu-status')), /Training in a Web Worker on the CPU \(wasm SIMD\): the WebGPU adapter .*runs on the CPU/);
   assert.equal(await browser.run(`return document.getElementById('compute-path').value;`), 'auto');
 
   await setBatch(64);
@@ -171,14 +171,18 @@ test('without a hardware GPU the CPU worker trains; the run moves between paths'
   assert.notEqual(await browser.run(canvasUrl('grid')), untrainedGrid, 'the generator in the worker learned');
   assert.match(await browser.run(text('latest')), /D loss \d/);
 
-  const before = new Set(readdirSync(DOWNLOADS));
+  // Chrome may reuse the name of the WebGPU test's file: look for whatever was written since.
+  const clicked = Date.now() - 1000;
   await browser.click('#download-weights');
+  const fresh = () => readdirSync(DOWNLOADS).find(name => name.endsWith('.safetensors')
+    && statSync(join(DOWNLOADS, name)).mtimeMs >= clicked);
   let saved;
   for (let i = 0; i < 240 && !saved; i++) {
-    saved = readdirSync(DOWNLOADS).find(name => !before.has(name) && name.endsWith('.safetensors'));
+    saved = fresh();
     if (!saved) await sleep(250);
   }
   assert.ok(saved, 'the weights of the CPU path are downloaded');
+  await sleep(500); // let Chrome finish writing it
   const header = parseSafetensors(readFileSync(join(DOWNLOADS, saved)));
   assert.equal(header.__metadata__.step, String(step));
   assert.equal(JSON.parse(header.__metadata__.config).batch_size, 64);
