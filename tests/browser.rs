@@ -11,6 +11,7 @@ use mnist_gan_web::data::Dataset;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
 use mnist_gan_web::web::engine::{Backend, EngineError, LocalEngine};
+use mnist_gan_web::web::store::{self, SavedRun};
 use mnist_gan_web::web::worker::{Command, TrainerWorker};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
@@ -300,12 +301,23 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         "the snapshot after epoch 1 comes with its step"
     );
     let cpu_grid = remote.grid().await.unwrap();
-    assert_eq!(cpu_grid, local.grid().await.unwrap());
+    let local_grid = local.grid().await.unwrap();
+    assert!(
+        cpu_grid == local_grid,
+        "grids differ by {:e}",
+        common::max_abs_diff(&cpu_grid, &local_grid)
+    );
 
     // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
     // same samples (a file from one path loads in the other).
     let bytes = remote.capture().await.unwrap();
-    assert_eq!(bytes, local.capture().await.unwrap());
+    let local_bytes = local.capture().await.unwrap();
+    // Equal as checkpoints (the header's metadata map has no fixed order).
+    let parse = |b: &[u8]| Checkpoint::from_bytes(b, "", &TrainingConfig::default()).unwrap();
+    assert!(
+        parse(&bytes) == parse(&local_bytes),
+        "the worker's weights file is the core's"
+    );
     let checkpoint = Checkpoint::from_bytes(&bytes, "", &TrainingConfig::default()).unwrap();
     assert_eq!(checkpoint.progress, remote.progress());
     let webgpu = Backend::start(worker.clone(), ComputePath::WebGpu)
@@ -340,4 +352,115 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         "the model is still there"
     );
     assert!(worker.failure().is_none());
+}
+
+fn saved_run(
+    engine: &LocalEngine,
+    bytes: Vec<u8>,
+    history: &[mnist_gan_web::StepValues],
+) -> SavedRun {
+    SavedRun {
+        weights: serde_bytes::ByteBuf::from(bytes),
+        epoch: engine.trainer.progress.epoch,
+        step: engine.trainer.progress.step,
+        history: SavedRun::encode_history(history),
+        snapshots: vec![(1, store::floats_to_bytes(&[0.5; 784]))],
+        saved_at: 1.0,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_one() {
+    let images = test_images().await;
+    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 48,
+        pixels: images.images().pixels[..48 * 784].to_vec(),
+    });
+    let mut uninterrupted = LocalEngine::new(small_config(), &Device::flex()).unwrap();
+    let mut history = Vec::new();
+    for _ in 0..3 {
+        history.push(uninterrupted.step(&data).unwrap().await.unwrap().values);
+    }
+    let first = saved_run(
+        &uninterrupted,
+        uninterrupted.capture().await.unwrap(),
+        &history,
+    );
+    store::save(&first).await.expect("saved");
+    assert_eq!(store::load().await.unwrap().as_ref(), Some(&first));
+    assert_eq!(first.history_values(), history);
+
+    // A later save cut short (the transaction aborts) leaves the first one whole.
+    let report = uninterrupted.step(&data).unwrap().await.unwrap();
+    let later = saved_run(
+        &uninterrupted,
+        uninterrupted.capture().await.unwrap(),
+        &[report.values],
+    );
+    store::save_interrupted(&later).await.unwrap();
+    let loaded = store::load()
+        .await
+        .unwrap()
+        .expect("the first save is still there");
+    assert_eq!(loaded, first);
+
+    // Resuming it in the worker continues exactly as the run that never stopped.
+    let worker = TrainerWorker::spawn().unwrap();
+    worker.send_dataset(data.images());
+    let backend = Backend::start(worker, ComputePath::Cpu).await.unwrap();
+    let checkpoint =
+        Checkpoint::from_bytes(&loaded.weights, "", &TrainingConfig::default()).unwrap();
+    let mut resumed = backend.load(checkpoint, &loaded.weights);
+    assert_eq!(resumed.progress().step, 3);
+    let next = resumed.step(&data).unwrap().await.unwrap();
+    assert_eq!(next, report, "the same next batch, noise and losses");
+
+    store::forget().await.unwrap();
+    assert_eq!(store::load().await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_gpu_device_stops_the_worker_with_a_message() {
+    let images = test_images().await;
+    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 48,
+        pixels: images.images().pixels[..48 * 784].to_vec(),
+    });
+    let worker = TrainerWorker::spawn().unwrap();
+    worker.send_dataset(data.images());
+    let backend = Backend::start(worker.clone(), ComputePath::WebGpu)
+        .await
+        .unwrap();
+    let mut engine = backend.create(small_config()).unwrap();
+    engine
+        .step(&data)
+        .unwrap()
+        .await
+        .expect("a step before the loss");
+    worker.lose_gpu_device();
+    // The loss is reported asynchronously; requests fail from then on, with the reason.
+    let mut failure = None;
+    for _ in 0..200 {
+        if let Err(e) = engine.grid().await {
+            failure = Some(e);
+            break;
+        }
+        gloo_sleep(50).await;
+    }
+    let failure = failure.expect("requests fail once the device is lost");
+    assert!(
+        failure.to_string().contains("GPU device was lost"),
+        "{failure}"
+    );
+    assert!(worker.failure().is_some());
+}
+
+async fn gloo_sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }

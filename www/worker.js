@@ -1,10 +1,30 @@
-// The CPU trainer's Web Worker. The page's first message names its wasm-bindgen module and
-// carries the compiled wasm; every later message goes to Rust (`worker_receive`), in order.
+// The trainer's Web Worker. The page's first message names its wasm-bindgen module and carries
+// the compiled wasm; every later message goes to Rust (`worker_receive`), in order.
 const early = [];
 let deliver = (data) => early.push(data);
 let boot;
 const booted = new Promise((resolve) => { boot = resolve; });
-self.onmessage = (event) => (boot ? (boot(event.data), (boot = null)) : deliver(event.data));
+
+// Every WebGPU device the trainer creates is watched: a lost one (driver reset, `destroy()`)
+// is reported, and the page starts a new worker from the last checkpoint.
+const devices = [];
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    devices.push(device);
+    device.lost.then((info) => self.postMessage({
+      fatal: `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`,
+    }));
+    return device;
+  };
+}
+
+self.onmessage = (event) => {
+  if (event.data && event.data.loseDevice) devices.forEach((device) => device.destroy());
+  else if (boot) { boot(event.data); boot = null; }
+  else deliver(event.data);
+};
 
 try {
   const { glue, module } = await booted;

@@ -24,6 +24,7 @@ use super::engine::{Backend, Engine, EngineError, GRID_SIDE, Pending, StepReport
 use super::frame::FrameLoop;
 use super::gpu;
 use super::render;
+use super::store::{self, SavedRun};
 use super::worker::TrainerWorker;
 use crate::config::{ConfigError, TrainingConfig};
 use crate::data::Dataset;
@@ -31,11 +32,14 @@ use crate::idx::IMAGE_PIXELS;
 use crate::path::{ComputePath, GpuProbe, PathPreference, choose_path};
 use crate::train::StepValues;
 use crate::weights::Checkpoint;
+use serde_bytes::ByteBuf;
 
 /// Steps enqueued whose statistics have not been read back yet, at most.
 pub const MAX_IN_FLIGHT: usize = 3;
 /// How often the sample grid and the chart are redrawn while training.
 const REDRAW_MS: f64 = 250.0;
+/// How often the memory figures are refreshed while training.
+const MEMORY_MS: f64 = 2000.0;
 /// Bounds of the adaptive per-frame budget for enqueueing steps.
 const BUDGET_MS: (f64, f64) = (2.0, 10.0);
 
@@ -147,7 +151,14 @@ struct Ui {
     chart: HtmlCanvasElement,
     snapshots: Element,
     epoch_log: Element,
+    memory: Element,
     settings_status: Element,
+    saved_run: HtmlElement,
+    saved_status: Element,
+    resume: HtmlButtonElement,
+    forget: HtmlButtonElement,
+    rollback: HtmlButtonElement,
+    autosave_every: HtmlInputElement,
 }
 
 impl Ui {
@@ -178,7 +189,14 @@ impl Ui {
             chart: by_id("chart")?,
             snapshots: by_id("snapshots")?,
             epoch_log: by_id("epoch-log")?,
+            memory: by_id("memory")?,
             settings_status: by_id("settings-status")?,
+            saved_run: by_id("saved-run")?,
+            saved_status: by_id("saved-status")?,
+            resume: by_id("resume")?,
+            forget: by_id("forget")?,
+            rollback: by_id("rollback")?,
+            autosave_every: by_id("autosave-every")?,
         })
     }
 
@@ -217,18 +235,33 @@ struct State {
     completions: VecDeque<f64>,
     grid_pending: bool,
     last_redraw: f64,
+    last_memory: f64,
     budget_ms: f64,
     message: Option<String>,
+    /// Snapshots of G(seed) so far: epoch and pixels (they go into the autosave).
+    snapshots: Vec<(usize, Vec<f32>)>,
+    /// Autosave after every this many epochs; 0 turns it off.
+    autosave_every: usize,
+    /// The last good save (from IndexedDB at start, then each autosave): resume and roll back.
+    saved: Option<SavedRun>,
+    /// The run produced a non-finite loss or weight; it may be rolled back.
+    diverged: bool,
+    /// A new worker is being started after the last one stopped.
+    recovering: bool,
 }
 
 struct Shared {
     ui: Ui,
     state: RefCell<State>,
+    /// The frame loop, for work that starts outside an event (recovering from a lost worker).
+    frames: RefCell<Weak<FrameLoop>>,
+    /// This, for callbacks that must not keep it alive.
+    weak: RefCell<Weak<Shared>>,
 }
 
 /// The running page. Dropping it cancels the frame loop and removes every listener.
 pub struct App {
-    _shared: Rc<Shared>,
+    shared: Rc<Shared>,
     _frames: Rc<FrameLoop>,
     _listeners: Vec<Listener>,
 }
@@ -257,15 +290,26 @@ impl App {
                 completions: VecDeque::new(),
                 grid_pending: false,
                 last_redraw: 0.0,
+                last_memory: 0.0,
                 budget_ms: 4.0,
                 message: None,
+                snapshots: Vec::new(),
+                autosave_every: 1,
+                saved: None,
+                diverged: false,
+                recovering: false,
             }),
+            frames: RefCell::new(Weak::new()),
+            weak: RefCell::new(Weak::new()),
         });
         let frames = {
             let weak = Rc::downgrade(&shared);
             FrameLoop::new(move |now| weak.upgrade().is_some_and(|s| s.tick(now, &weak)))
         };
+        *shared.frames.borrow_mut() = Rc::downgrade(&frames);
+        *shared.weak.borrow_mut() = Rc::downgrade(&shared);
         shared.fill_settings(&TrainingConfig::default());
+        shared.ui.autosave_every.set_value("1");
         shared
             .ui
             .compute_path
@@ -279,12 +323,22 @@ impl App {
         wasm_bindgen_futures::spawn_local(async move {
             boot.start_backend(&boot_frames).await;
             boot.load_data().await;
+            boot.check_saved_run().await;
         });
         Ok(Self {
-            _shared: shared,
+            shared,
             _frames: frames,
             _listeners: listeners,
         })
+    }
+}
+
+impl App {
+    /// Destroys the worker's WebGPU device (see [`super::lose_gpu_device`]).
+    pub fn lose_gpu_device(&self) {
+        if let Some(worker) = &self.shared.state.borrow().worker {
+            worker.lose_gpu_device();
+        }
     }
 }
 
@@ -304,6 +358,32 @@ fn wire(shared: &Rc<Shared>, frames: &Rc<FrameLoop>) -> Vec<Listener> {
     };
     listeners.push(on(&ui.train, "click", |s, f, _| s.toggle(f)));
     listeners.push(on(&ui.reset, "click", |s, f, _| s.reset(f)));
+    listeners.push(on(&ui.resume, "click", |s, f, _| s.resume_saved(f)));
+    listeners.push(on(&ui.rollback, "click", |s, f, _| s.resume_saved(f)));
+    listeners.push(on(&ui.forget, "click", |s, _, _| {
+        let s = s.clone();
+        spawn(async move { s.forget_saved().await });
+    }));
+    listeners.push(on(&ui.autosave_every, "input", |s, _, _| {
+        let text = s.ui.autosave_every.value();
+        match text.trim().parse::<usize>() {
+            Ok(every) => {
+                s.state.borrow_mut().autosave_every = every;
+                set_text(
+                    &s.ui.saved_status,
+                    &match every {
+                        0 => "Autosave is off.".to_string(),
+                        1 => "Autosave after every epoch.".to_string(),
+                        n => format!("Autosave every {n} epochs."),
+                    },
+                );
+            }
+            Err(_) => set_text(
+                &s.ui.saved_status,
+                "Autosave: enter a whole number of epochs (0 turns it off).",
+            ),
+        }
+    }));
     listeners.push(on(&ui.compute_path, "change", |s, f, _| {
         let Some(preference) = PathPreference::parse(&s.ui.compute_path.value()) else {
             return;
@@ -355,6 +435,10 @@ fn wire(shared: &Rc<Shared>, frames: &Rc<FrameLoop>) -> Vec<Listener> {
         if let Some(input) = Ui::input(field) {
             listeners.push(on(&input, "input", |s, _, _| s.settings_changed()));
         }
+    }
+    // Enter in a field submits the form: that must not navigate away from the run.
+    if let Ok(form) = by_id::<web_sys::EventTarget>("settings") {
+        listeners.push(on(&form, "submit", |_, _, event| event.prevent_default()));
     }
     listeners
 }
@@ -468,6 +552,12 @@ impl Shared {
                 Some(worker) => worker.clone(),
                 None => {
                     let worker = TrainerWorker::spawn().map_err(|e| e.to_string())?;
+                    let weak = self.weak.borrow().clone();
+                    worker.set_on_stop(move |reason| {
+                        if let Some(shared) = weak.upgrade() {
+                            shared.device_failed(&EngineError::Worker(reason.to_string()));
+                        }
+                    });
                     if let Some(data) = &state.dataset {
                         worker.send_dataset(data.images());
                     }
@@ -635,6 +725,7 @@ impl Shared {
         let started = now_ms();
         let budget = state.budget_ms;
         let mut enqueued = 0;
+        let every = state.autosave_every;
         while state.in_flight < MAX_IN_FLIGHT && now_ms() - started < budget {
             let generation = state.generation;
             let Some(engine) = state.engine.as_mut() else {
@@ -643,6 +734,7 @@ impl Shared {
             if engine.is_finished() {
                 break;
             }
+            let epoch_before = engine.progress().epoch;
             let report = match engine.step(&data) {
                 Ok(report) => report,
                 Err(e) => {
@@ -653,9 +745,17 @@ impl Shared {
                     return false;
                 }
             };
+            // The model right after an epoch, captured before the next step is enqueued.
+            let epoch = engine.progress().epoch;
+            let save =
+                (epoch > epoch_before && every > 0 && (epoch % every == 0 || engine.is_finished()))
+                    .then(|| engine.capture());
             state.in_flight += 1;
             enqueued += 1;
             spawn(read_step(weak.clone(), generation, report));
+            if let Some(capture) = save {
+                spawn(autosave(weak.clone(), generation, capture));
+            }
         }
         // Adapt the budget: shrink when a frame ran long, grow while there is room.
         let spent = now_ms() - started;
@@ -670,10 +770,17 @@ impl Shared {
         if redraw {
             state.last_redraw = now;
         }
+        let memory_due = now - state.last_memory >= MEMORY_MS;
+        if memory_due {
+            state.last_memory = now;
+        }
         drop(state);
         if redraw {
             self.refresh_samples(false);
             self.render_chart();
+        }
+        if memory_due {
+            self.refresh_memory();
         }
         true
     }
@@ -738,11 +845,57 @@ impl Shared {
         });
     }
 
-    fn device_failed(&self, error: &EngineError) {
+    /// Shows the memory of the page (wasm, JS heap) and of the worker (wasm, device pool); the
+    /// soak benchmark reads the same figures from `data-memory`.
+    fn refresh_memory(self: &Rc<Self>) {
+        let Some(stats) = self.state.borrow().engine.as_ref().map(Engine::stats) else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        spawn(async move {
+            let Ok(stats) = stats.await else { return };
+            let Some(shared) = weak.upgrade() else { return };
+            let js_heap = super::dom::window()
+                .performance()
+                .and_then(|p| js_sys::Reflect::get(&p, &"memory".into()).ok())
+                .and_then(|m| js_sys::Reflect::get(&m, &"usedJSHeapSize".into()).ok())
+                .and_then(|v| v.as_f64());
+            let page_wasm = super::worker::wasm_memory_bytes();
+            let mb = |bytes: f64| format!("{:.0} MB", bytes / 1e6);
+            let mut text = format!("worker {}", mb(stats.wasm_bytes));
+            if let Some(device) = stats.device_reserved {
+                text.push_str(&format!(" · device pool {}", mb(device)));
+            }
+            text.push_str(&format!(
+                " · page {}",
+                mb(page_wasm + js_heap.unwrap_or(0.0))
+            ));
+            set_text(&shared.ui.memory, &text);
+            let figures = serde_json::json!({
+                "page_wasm": page_wasm,
+                "page_js_heap": js_heap,
+                "worker_wasm": stats.wasm_bytes,
+                "device_in_use": stats.device_in_use,
+                "device_reserved": stats.device_reserved,
+            });
+            let _ = shared
+                .ui
+                .root
+                .set_attribute("data-memory", &figures.to_string());
+        });
+    }
+
+    fn device_failed(self: &Rc<Self>, error: &EngineError) {
         log::error!("{error}");
         let mut state = self.state.borrow_mut();
         state.phase = Phase::Paused;
         state.message = Some(format!("Training is paused: {error}."));
+        let lost = state.worker.as_ref().is_some_and(|w| w.failure().is_some());
+        if lost && !state.recovering {
+            state.recovering = true;
+            let shared = self.clone();
+            spawn(async move { shared.recover().await });
+        }
         drop(state);
         self.render_controls();
     }
@@ -800,6 +953,8 @@ impl Shared {
             state.clock = ActiveClock::default();
             state.grid_pending = false;
             state.message = None;
+            state.snapshots.clear();
+            state.diverged = false;
         }
         self.ui.snapshots.set_inner_html("");
         self.ui.epoch_log.set_inner_html("");
@@ -945,6 +1100,17 @@ impl Shared {
 
     /// Replaces the model with a parsed weights file; a bad file changes nothing.
     fn apply_weights(self: &Rc<Self>, name: &str, bytes: &[u8], frames: &Rc<FrameLoop>) {
+        self.install(name, bytes, None, frames);
+    }
+
+    /// Installs a weights file, with the chart and snapshots of a saved run when resuming one.
+    fn install(
+        self: &Rc<Self>,
+        name: &str,
+        bytes: &[u8],
+        saved: Option<&SavedRun>,
+        frames: &Rc<FrameLoop>,
+    ) {
         let fallback = self.state.borrow().config.clone();
         let checkpoint = match Checkpoint::from_bytes(bytes, "", &fallback) {
             Ok(checkpoint) => checkpoint,
@@ -973,12 +1139,14 @@ impl Shared {
             state.generation += 1;
             state.in_flight = 0;
             state.grid_pending = false;
-            state.history.clear();
+            state.history = saved.map(SavedRun::history_values).unwrap_or_default();
+            state.snapshots.clear();
             state.completions.clear();
             state.engine = Some(engine);
             state.config = config.clone();
             state.run_started = true;
             state.message = None;
+            state.diverged = false;
             if state.phase != Phase::Loading {
                 state.phase = if progress.epoch >= config.epochs {
                     Phase::Finished
@@ -990,6 +1158,9 @@ impl Shared {
         self.fill_settings(&config);
         self.ui.snapshots.set_inner_html("");
         self.ui.epoch_log.set_inner_html("");
+        for (epoch, pixels) in saved.map_or(&[][..], |run| &run.snapshots[..]) {
+            self.record_snapshot(*epoch, store::bytes_to_floats(pixels));
+        }
         set_text(
             &self.ui.weights_status,
             &format!(
@@ -997,10 +1168,133 @@ impl Shared {
                 progress.epoch, progress.step
             ),
         );
+        self.render_saved();
         self.refresh_samples(false);
         self.render_chart();
         self.render_controls();
         self.render_progress();
+    }
+
+    // ----- autosave, roll-back and recovery -------------------------------------------------
+
+    /// Offers the run saved in IndexedDB, if there is one.
+    async fn check_saved_run(self: &Rc<Self>) {
+        match store::load().await {
+            Ok(saved) => self.state.borrow_mut().saved = saved,
+            Err(e) => set_text(
+                &self.ui.saved_status,
+                &format!("Autosave unavailable: {e}."),
+            ),
+        }
+        self.render_saved();
+        self.render_controls();
+    }
+
+    fn render_saved(&self) {
+        let state = self.state.borrow();
+        self.ui.saved_run.set_hidden(state.saved.is_none());
+        if let Some(saved) = &state.saved {
+            let when = js_sys::Date::new(&JsValue::from_f64(saved.saved_at));
+            set_text(
+                &self.ui.resume,
+                &format!("Resume from epoch {}", saved.epoch),
+            );
+            let _ = self
+                .ui
+                .saved_run
+                .set_attribute("data-epoch", &saved.epoch.to_string());
+            let text = format!(
+                "Saved run: epoch {}, step {}, saved {}.",
+                saved.epoch,
+                saved.step,
+                String::from(when.to_locale_time_string("default"))
+            );
+            if let Some(line) = self
+                .ui
+                .saved_run
+                .query_selector(".saved-summary")
+                .ok()
+                .flatten()
+            {
+                set_text(&line, &text);
+            }
+        }
+    }
+
+    /// Goes back to the last save: the weights, optimizer state, position, chart and snapshots.
+    fn resume_saved(self: &Rc<Self>, frames: &Rc<FrameLoop>) {
+        let Some(saved) = self.state.borrow().saved.clone() else {
+            return;
+        };
+        let fallback = self.state.borrow().config.clone();
+        if let Err(e) = Checkpoint::from_bytes(&saved.weights, "", &fallback) {
+            set_text(
+                &self.ui.saved_status,
+                &format!("The saved run cannot be resumed: {e}."),
+            );
+            return;
+        }
+        self.install("the saved run", &saved.weights, Some(&saved), frames);
+        set_text(
+            &self.ui.saved_status,
+            &format!("Resumed at epoch {}, step {}.", saved.epoch, saved.step),
+        );
+    }
+
+    async fn forget_saved(self: &Rc<Self>) {
+        match store::forget().await {
+            Ok(()) => {
+                self.state.borrow_mut().saved = None;
+                set_text(&self.ui.saved_status, "The saved run is forgotten.");
+            }
+            Err(e) => set_text(
+                &self.ui.saved_status,
+                &format!("Could not forget the saved run: {e}."),
+            ),
+        }
+        self.render_saved();
+        self.render_controls();
+    }
+
+    /// The worker stopped (its GPU device was lost, or it crashed): a new one takes over from
+    /// the last save.
+    async fn recover(self: &Rc<Self>) {
+        let Some(frames) = self.frames.borrow().upgrade() else {
+            return;
+        };
+        frames.cancel();
+        {
+            let mut state = self.state.borrow_mut();
+            state.worker = None; // terminates the stopped worker
+            state.backend = None;
+            state.engine = None;
+            state.generation += 1;
+            state.in_flight = 0;
+            state.grid_pending = false;
+        }
+        set_text(
+            &self.ui.saved_status,
+            "The trainer stopped; starting a new one…",
+        );
+        self.choose_backend(&frames).await;
+        let saved = self.state.borrow().saved.clone();
+        let text = match saved {
+            Some(saved) => {
+                self.install("the last save", &saved.weights, Some(&saved), &frames);
+                format!(
+                    "The trainer stopped and was restarted from the last save (epoch {}, step {}). Press Continue.",
+                    saved.epoch, saved.step
+                )
+            }
+            None => "The trainer stopped and was restarted; with no save yet, the run starts over."
+                .to_string(),
+        };
+        let mut state = self.state.borrow_mut();
+        state.recovering = false;
+        state.message = Some(text.clone());
+        drop(state);
+        set_text(&self.ui.saved_status, &text);
+        self.render_controls();
     }
 
     // ----- rendering ----------------------------------------------------------------------
@@ -1034,6 +1328,20 @@ impl Shared {
         if let Some(message) = &state.message {
             set_text(&ui.settings_status, message);
         }
+        let rollback = state.saved.as_ref().filter(|_| state.diverged);
+        ui.rollback.set_hidden(rollback.is_none());
+        if let Some(saved) = rollback {
+            set_text(
+                &ui.rollback,
+                &format!("Roll back to epoch {} (step {})", saved.epoch, saved.step),
+            );
+        }
+        ui.resume.set_disabled(
+            state.backend.is_none()
+                || state.dataset.is_none()
+                || state.switching
+                || state.phase == Phase::Running,
+        );
     }
 
     fn render_progress(&self) {
@@ -1100,6 +1408,13 @@ impl Shared {
         }
     }
 
+    fn record_snapshot(&self, epoch: usize, pixels: Vec<f32>) {
+        if let Err(e) = self.add_snapshot(epoch, &pixels) {
+            log::warn!("snapshot: {}", js_message(&e));
+        }
+        self.state.borrow_mut().snapshots.push((epoch, pixels));
+    }
+
     fn add_snapshot(&self, epoch: usize, pixels: &[f32]) -> Result<(), JsValue> {
         let doc = document();
         let item = doc.create_element("li")?;
@@ -1151,10 +1466,12 @@ async fn read_step(
         while state.completions.len() > 2 && now - state.completions[0] > 5000.0 {
             state.completions.pop_front();
         }
-        if !values.is_finite() {
+        if !values.is_finite() && !state.diverged {
             state.phase = Phase::Paused;
+            state.diverged = true;
             state.message = Some(format!(
-                "Training diverged (a loss is not a finite number: {values:?}); paused."
+                "Training diverged (a loss is not a finite number: {values:?}) and stopped. {}",
+                rollback_hint(&state)
             ));
         }
         if let Some(epoch) = finished_epoch {
@@ -1172,10 +1489,8 @@ async fn read_step(
         }
         snapshot
     };
-    if let Some((epoch, pixels)) = snapshot
-        && let Err(e) = shared.add_snapshot(epoch, &pixels)
-    {
-        log::warn!("snapshot: {}", js_message(&e));
+    if let Some((epoch, pixels)) = snapshot {
+        shared.record_snapshot(epoch, pixels);
     }
     shared.render_progress();
     let phase = shared.state.borrow().phase;
@@ -1184,4 +1499,89 @@ async fn read_step(
         shared.render_chart();
         shared.refresh_samples(false);
     }
+}
+
+fn rollback_hint(state: &State) -> String {
+    match &state.saved {
+        Some(saved) => format!(
+            "Roll back to the last save (epoch {}), or Reset.",
+            saved.epoch
+        ),
+        None => "There is no save to roll back to: Reset to start over.".to_string(),
+    }
+}
+
+/// Saves the run as it was right after an epoch (`capture` was taken then), unless it diverged.
+async fn autosave(
+    weak: Weak<Shared>,
+    generation: u64,
+    capture: Pending<Result<Vec<u8>, EngineError>>,
+) {
+    let bytes = capture.await;
+    let Some(shared) = weak.upgrade() else { return };
+    let run = {
+        let state = shared.state.borrow();
+        if state.generation != generation {
+            return;
+        }
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                drop(state);
+                let text = format!("Autosave failed: {e}. The previous save is kept.");
+                set_text(&shared.ui.saved_status, &text);
+                return;
+            }
+        };
+        // Checked as any loaded file is: a weight that is not finite means the run diverged.
+        let checkpoint = match Checkpoint::from_bytes(&bytes, "", &state.config) {
+            Ok(checkpoint) => checkpoint,
+            Err(e) => {
+                drop(state);
+                let mut state = shared.state.borrow_mut();
+                state.phase = Phase::Paused;
+                state.diverged = true;
+                state.message = Some(format!(
+                    "Training diverged (the weights are no longer usable: {e}) and stopped. {}",
+                    rollback_hint(&state)
+                ));
+                drop(state);
+                shared.render_controls();
+                return;
+            }
+        };
+        let progress = checkpoint.progress;
+        let batches = state
+            .dataset
+            .as_ref()
+            .map_or(0, |d| d.batches_per_epoch(checkpoint.config.batch_size));
+        let recorded = (progress.epoch * batches + progress.batch).min(state.history.len());
+        let history = &state.history[..recorded];
+        if state.diverged || !history.iter().all(StepValues::is_finite) {
+            return; // never replace a good save with a diverged run
+        }
+        SavedRun {
+            weights: ByteBuf::from(bytes),
+            epoch: progress.epoch,
+            step: progress.step,
+            history: SavedRun::encode_history(history),
+            snapshots: state
+                .snapshots
+                .iter()
+                .filter(|(epoch, _)| *epoch <= progress.epoch)
+                .map(|(epoch, pixels)| (*epoch, store::floats_to_bytes(pixels)))
+                .collect(),
+            saved_at: js_sys::Date::now(),
+        }
+    };
+    let text = match store::save(&run).await {
+        Ok(()) => {
+            let text = format!("Autosaved at epoch {}, step {}.", run.epoch, run.step);
+            shared.state.borrow_mut().saved = Some(run);
+            text
+        }
+        Err(e) => format!("Autosave failed: {e}. Training goes on; the previous save is kept."),
+    };
+    shared.render_saved();
+    set_text(&shared.ui.saved_status, &text);
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use burn::tensor::{Device, Tensor};
 
-use super::worker::{Command, Reply, TrainerWorker};
+use super::worker::{Command, Reply, TrainerWorker, WorkerStats};
 use crate::config::TrainingConfig;
 use crate::data::Dataset;
 use crate::path::ComputePath;
@@ -28,8 +28,8 @@ pub enum EngineError {
     /// Reading from the device failed (on WebGPU: the device was lost or reset).
     #[error("reading from the device failed: {0}")]
     Read(String),
-    /// The CPU worker stopped or refused the request.
-    #[error("the CPU worker failed: {0}")]
+    /// The worker stopped (its GPU device was lost, or it crashed).
+    #[error("the trainer's worker stopped: {0}")]
     Worker(String),
     /// The engine refused the request (a training error, a bad weights file).
     #[error("{0}")]
@@ -255,6 +255,17 @@ impl Engine {
                     .chunks_exact(4)
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect()),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    /// The worker's memory figures.
+    pub fn stats(&self) -> Pending<Result<WorkerStats, EngineError>> {
+        let reply = self.worker.request(Command::Stats);
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Stats(stats) => Ok(stats),
                 other => Err(unexpected(&other)),
             }
         })

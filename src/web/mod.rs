@@ -10,6 +10,7 @@ pub mod engine;
 pub mod frame;
 pub mod gpu;
 pub mod render;
+pub mod store;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -38,6 +39,17 @@ pub fn start() {
                 log::error!("the app could not start: {e}");
                 dom::show_fatal(&e.to_string());
             }
+        }
+    });
+}
+
+/// Destroys the trainer's WebGPU device, as a driver reset would. The end-to-end test calls it
+/// (`window.wasmBindings.lose_gpu_device()`) to check that the page recovers from the last save.
+#[wasm_bindgen]
+pub fn lose_gpu_device() {
+    APP.with(|slot| {
+        if let Some(app) = slot.borrow().as_ref() {
+            app.lose_gpu_device();
         }
     });
 }

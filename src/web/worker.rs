@@ -67,6 +67,8 @@ pub enum Command {
     Grid,
     /// The weights file.
     Capture,
+    /// Memory figures.
+    Stats,
 }
 
 /// The worker's answer to one command.
@@ -80,6 +82,8 @@ pub enum Reply {
     Pixels(ByteBuf),
     /// A weights file.
     Weights(ByteBuf),
+    /// Memory figures.
+    Stats(WorkerStats),
     /// The command failed; the worker's state is as before it.
     Failed(EngineError),
 }
@@ -92,9 +96,35 @@ impl Reply {
             Reply::Step(_) => "Step",
             Reply::Pixels(_) => "Pixels",
             Reply::Weights(_) => "Weights",
+            Reply::Stats(_) => "Stats",
             Reply::Failed(_) => "Failed",
         }
     }
+}
+
+/// The worker's memory: its wasm heap and its device's memory pool.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerStats {
+    /// Bytes of the worker's wasm linear memory.
+    pub wasm_bytes: f64,
+    /// Bytes in use in the device's memory pool (Burn's allocator), where it reports one.
+    pub device_in_use: Option<f64>,
+    /// Bytes the device's memory pool has reserved.
+    pub device_reserved: Option<f64>,
+}
+
+/// Bytes of this thread's wasm linear memory.
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            f64::from(
+                m.buffer()
+                    .unchecked_into::<js_sys::ArrayBuffer>()
+                    .byte_length(),
+            )
+        })
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -120,6 +150,9 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, EngineError> {
 #[error("the worker could not start: {0}")]
 pub struct SpawnError(String);
 
+/// What the owner of a worker is told when it stops.
+type StopHandler = Box<dyn Fn(&str)>;
+
 /// The page's handle on the worker. Dropping it stops the worker.
 pub struct TrainerWorker {
     worker: Worker,
@@ -127,6 +160,8 @@ pub struct TrainerWorker {
     /// The `resolve` function of each request's promise, by id.
     waiting: RefCell<HashMap<u32, Function>>,
     failure: RefCell<Option<String>>,
+    /// Told once when the worker stops, so its owner can recover even with nothing pending.
+    on_stop: RefCell<Option<StopHandler>>,
     _listeners: Vec<Listener>,
 }
 
@@ -197,9 +232,15 @@ impl TrainerWorker {
                 next_id: Cell::new(1),
                 waiting: RefCell::new(HashMap::new()),
                 failure: RefCell::new(None),
+                on_stop: RefCell::new(None),
                 _listeners: vec![on_message, on_error],
             }
         }))
+    }
+
+    /// Calls `on_stop` with the reason when the worker stops.
+    pub fn set_on_stop(&self, on_stop: impl Fn(&str) + 'static) {
+        *self.on_stop.borrow_mut() = Some(Box::new(on_stop));
     }
 
     /// Why the worker stopped, once it has.
@@ -267,15 +308,27 @@ impl TrainerWorker {
 
     /// Marks the worker as stopped and fails every request still waiting.
     fn fail(&self, message: &str) {
+        if self.failure.borrow().is_some() {
+            return;
+        }
         log::error!("the worker stopped: {message}");
-        self.failure
-            .borrow_mut()
-            .get_or_insert_with(|| message.to_string());
+        *self.failure.borrow_mut() = Some(message.to_string());
         let reply = to_js(&Reply::Failed(EngineError::Worker(message.to_string())))
             .unwrap_or(JsValue::UNDEFINED);
         let waiting: Vec<Function> = self.waiting.borrow_mut().drain().map(|(_, f)| f).collect();
         for resolve in waiting {
             let _ = resolve.call1(&JsValue::NULL, &reply);
+        }
+        if let Some(on_stop) = self.on_stop.borrow().as_ref() {
+            on_stop(message);
+        }
+    }
+
+    /// Destroys the worker's WebGPU device, as a driver reset would (tests recovery).
+    pub fn lose_gpu_device(&self) {
+        let message = Object::new();
+        if Reflect::set(&message, &"loseDevice".into(), &JsValue::TRUE).is_ok() {
+            let _ = self.worker.post_message(&message);
         }
     }
 
@@ -407,6 +460,17 @@ impl WorkerSide {
                 }
                 None => ready(no_trainer()),
             },
+            Command::Stats => {
+                let usage = self
+                    .engine
+                    .as_ref()
+                    .and_then(|engine| engine.trainer.gan.device().memory_pool_usage());
+                ready(Reply::Stats(WorkerStats {
+                    wasm_bytes: wasm_memory_bytes(),
+                    device_in_use: usage.as_ref().map(|u| u.bytes_in_use as f64),
+                    device_reserved: usage.as_ref().map(|u| u.bytes_reserved as f64),
+                }))
+            }
             Command::Capture => match &self.engine {
                 Some(engine) => {
                     let capture = engine.capture();

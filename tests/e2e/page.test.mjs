@@ -208,3 +208,86 @@ test('without a hardware GPU the CPU worker trains; the run moves between paths'
   const foreign = server.requests.filter(url => !url.startsWith('/'));
   assert.deepEqual(foreign, [], 'every request is same-origin');
 });
+
+/** A copy of a weights file with every discriminator kernel scaled to near float32's limit. */
+function poison(bytes) {
+  const out = Buffer.from(bytes);
+  const length = Number(out.readBigUInt64LE(0));
+  const header = JSON.parse(out.subarray(8, 8 + length).toString('utf8'));
+  for (const [name, info] of Object.entries(header)) {
+    if (!/^disc\.dense\d\.kernel$/.test(name)) continue;
+    const [begin, end] = info.data_offsets;
+    for (let at = 8 + length + begin; at < 8 + length + end; at += 4) {
+      const value = out.readFloatLE(at) * 1e38;
+      out.writeFloatLE(Math.max(-3e38, Math.min(3e38, value)), at);
+    }
+  }
+  return out;
+}
+
+const waitSettled = (what, step) => browser.waitFor(what, `
+  const app = document.getElementById('app');
+  return app.dataset.inFlight === '0' && app.dataset.gridStep === '${step}' && document.getElementById('step').textContent === '${step}';`, { timeout: 300_000 });
+
+test('nothing is lost: autosave and resume, divergence and roll-back, a lost GPU device', { timeout: 1_500_000 }, async () => {
+  await openPage('?path=cpu');
+  assert.equal(await browser.run(`return document.getElementById('saved-run').hidden;`), true, 'no saved run yet');
+  // One epoch at the reference's batch 256 (235 steps) on the CPU worker, then an autosave.
+  await browser.click('#train');
+  await browser.waitFor('the autosave after epoch 1', `return document.getElementById('saved-status').textContent.startsWith('Autosaved at epoch 1, step 235');`, { timeout: 600_000 });
+  await browser.click('#train');
+  await browser.waitFor('the pause', `const app = document.getElementById('app'); return app.dataset.phase === 'paused' && app.dataset.inFlight === '0';`);
+
+  // A reload offers the saved run; resuming restores its position, chart and snapshot.
+  await openPage('?path=cpu');
+  await browser.waitFor('the offer to resume', `const saved = document.getElementById('saved-run'); return !saved.hidden && saved.dataset.epoch === '1';`);
+  assert.equal(await browser.run(text('resume')), 'Resume from epoch 1');
+  const emptyChart = await browser.run(canvasUrl('chart'));
+  await browser.click('#resume');
+  await waitSettled('the resumed run', 235);
+  assert.equal(await browser.run(text('epoch')), '1 / 300');
+  assert.notEqual(await browser.run(canvasUrl('chart')), emptyChart, 'the chart history is restored');
+  assert.equal(await browser.run(`return document.querySelectorAll('#snapshots li').length;`), 1, 'the snapshot of epoch 1 is restored');
+  const resumedGrid = await browser.run(canvasUrl('grid'));
+
+  // A run that diverges stops at once and rolls back to the last save on request.
+  const clicked = Date.now() - 1000;
+  await browser.click('#download-weights');
+  let saved;
+  for (let i = 0; i < 240 && !saved; i++) {
+    saved = readdirSync(DOWNLOADS).find(n => n.endsWith('.safetensors') && statSync(join(DOWNLOADS, n)).mtimeMs >= clicked);
+    if (!saved) await sleep(250);
+  }
+  assert.ok(saved, 'the weights are downloaded');
+  await sleep(500);
+  const poisoned = join(OUT, 'diverging.safetensors');
+  writeFileSync(poisoned, poison(readFileSync(join(DOWNLOADS, saved))));
+  await browser.sendKeys('#load-weights', poisoned);
+  await browser.waitFor('the poisoned weights to load', `return document.getElementById('weights-status').textContent.startsWith('Loaded');`);
+  await browser.click('#train');
+  await browser.waitFor('the divergence', `
+    return document.getElementById('app').dataset.phase === 'paused'
+      && document.getElementById('settings-status').textContent.includes('diverged')
+      && !document.getElementById('rollback').hidden;`, { timeout: 120_000 });
+  assert.equal(await browser.run(text('rollback')), 'Roll back to epoch 1 (step 235)');
+  await browser.click('#rollback');
+  await waitSettled('the roll-back', 235);
+  assert.equal(await browser.run(canvasUrl('grid')), resumedGrid, 'the model is the saved one again');
+  assert.equal(await browser.run(`return document.getElementById('rollback').hidden;`), true);
+
+  // The run moves to WebGPU; its device is lost; a new worker takes over from the last save.
+  await browser.run(`const select = document.getElementById('compute-path');
+    select.value = 'webgpu'; select.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await browser.waitFor('the move to WebGPU', `return document.getElementById('app').dataset.path === 'webgpu'
+    && document.getElementById('settings-status').textContent.includes('moved');`, { timeout: 120_000 });
+  await browser.run('window.wasmBindings.lose_gpu_device();');
+  await browser.waitFor('the recovery', `return document.getElementById('saved-status').textContent.includes('restarted from the last save (epoch 1, step 235)');`, { timeout: 120_000 });
+  await waitSettled('the recovered run', 235);
+  assert.equal(await browser.run(attr('data-path')), 'webgpu');
+  await browser.click('#train');
+  await browser.waitFor('a step on the new device', `return Number(document.getElementById('step').textContent) > 235;`, { timeout: 300_000 });
+  await browser.click('#train');
+
+  const severe = (await severeConsoleEntries()).filter(e => !/GPU device was lost|trainer's worker stopped|reading from the device failed|diverged/.test(e.message));
+  assert.deepEqual(severe, [], 'no console errors but the expected reports of the loss');
+});
