@@ -42,6 +42,10 @@ async function measure(browser, base, path) {
   const firstGridMs = await openWarm(browser, `${base}?path=${path}`);
   const actual = await browser.run(`return document.getElementById('app').dataset.path;`);
   if (actual !== path) throw new Error(`asked for ${path}, the page runs ${actual}`);
+  if (process.env.BENCH_AUTOSAVE) {
+    await browser.run(`const input = document.getElementById('autosave-every');
+      input.value = '${process.env.BENCH_AUTOSAVE}'; input.dispatchEvent(new Event('input', { bubbles: true }));`);
+  }
   // Watch the step counter, long tasks and animation frames from inside the page.
   await browser.run(`
     window.__bench = { steps: [], longTasks: [], frames: [] };

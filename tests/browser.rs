@@ -178,6 +178,9 @@ async fn each_dataset_failure_gives_its_error() {
         matches!(missing, LoadError::Http { status: 404, .. }),
         "{missing}"
     );
+    // An empty response: nothing arrives, the checksum says so.
+    let empty = fetch(&object_url(&[]), &labels).await.unwrap_err();
+    assert!(matches!(empty, LoadError::Checksum { .. }), "{empty}");
     // A truncated gzip stream.
     let truncated = dataset::gunzip("cut.gz", &LABELS_GZ[..LABELS_GZ.len() / 2])
         .await
@@ -258,6 +261,15 @@ async fn test_images() -> Dataset {
     Dataset::new(mnist_gan_web::idx::parse_images(&idx).unwrap())
 }
 
+/// The first 48 test images: 3 batches of 16.
+async fn small_dataset() -> Dataset {
+    let images = test_images().await;
+    Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 48,
+        pixels: images.images().pixels[..48 * 784].to_vec(),
+    })
+}
+
 /// Batch 16, one update per batch, an epoch of 3 batches (48 images), snapshot every epoch.
 fn small_config() -> TrainingConfig {
     TrainingConfig {
@@ -270,14 +282,9 @@ fn small_config() -> TrainingConfig {
 
 #[wasm_bindgen_test]
 async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
-    let images = test_images().await;
-    let subset = mnist_gan_web::idx::IdxImages {
-        count: 48,
-        pixels: images.images().pixels[..48 * 784].to_vec(),
-    };
-    let data = Dataset::new(subset.clone());
+    let data = small_dataset().await;
     let worker = TrainerWorker::spawn().expect("the worker starts");
-    worker.send_dataset(&subset);
+    worker.send_dataset(data.images());
     let cpu = Backend::start(worker.clone(), ComputePath::Cpu)
         .await
         .unwrap();
@@ -310,7 +317,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
 
     // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
     // same samples (a file from one path loads in the other).
-    let bytes = remote.capture().await.unwrap();
+    let bytes = remote.capture(false).await.unwrap();
     let local_bytes = local.capture().await.unwrap();
     // Equal as checkpoints (the header's metadata map has no fixed order).
     let parse = |b: &[u8]| Checkpoint::from_bytes(b, "", &TrainingConfig::default()).unwrap();
@@ -347,7 +354,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         "{refused:?}"
     );
     assert_eq!(
-        on_gpu.capture().await.unwrap().len(),
+        on_gpu.capture(true).await.unwrap().len(),
         bytes.len(),
         "the model is still there"
     );
@@ -371,11 +378,7 @@ fn saved_run(
 
 #[wasm_bindgen_test]
 async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_one() {
-    let images = test_images().await;
-    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
-        count: 48,
-        pixels: images.images().pixels[..48 * 784].to_vec(),
-    });
+    let data = small_dataset().await;
     let mut uninterrupted = LocalEngine::new(small_config(), &Device::flex()).unwrap();
     let mut history = Vec::new();
     for _ in 0..3 {
@@ -421,11 +424,7 @@ async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_
 
 #[wasm_bindgen_test]
 async fn a_lost_gpu_device_stops_the_worker_with_a_message() {
-    let images = test_images().await;
-    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
-        count: 48,
-        pixels: images.images().pixels[..48 * 784].to_vec(),
-    });
+    let data = small_dataset().await;
     let worker = TrainerWorker::spawn().unwrap();
     worker.send_dataset(data.images());
     let backend = Backend::start(worker.clone(), ComputePath::WebGpu)

@@ -114,3 +114,70 @@ fn form_fields_parse_into_a_validated_config() {
         "warp"
     );
 }
+
+#[test]
+fn values_at_each_limit_are_accepted_and_one_past_it_refused() {
+    use mnist_gan_web::config::{MAX_BATCH_SIZE, MAX_EPOCHS, MAX_K, MAX_NOISE_DIM};
+    type Set = Box<dyn Fn(&mut TrainingConfig, bool)>;
+    // Each case sets a field to its limit (`true`) or just past it (`false`).
+    let cases: Vec<(&str, Set)> = vec![
+        (
+            "epochs",
+            Box::new(|c, at| c.epochs = MAX_EPOCHS + usize::from(!at)),
+        ),
+        (
+            "batch_size",
+            Box::new(|c, at| c.batch_size = MAX_BATCH_SIZE + usize::from(!at)),
+        ),
+        (
+            "noise_dim",
+            Box::new(|c, at| c.noise_dim = MAX_NOISE_DIM + usize::from(!at)),
+        ),
+        ("k", Box::new(|c, at| c.k = MAX_K + usize::from(!at))),
+        (
+            "snapshot_every",
+            Box::new(|c, at| c.snapshot_every = MAX_EPOCHS + usize::from(!at)),
+        ),
+        ("epochs", Box::new(|c, at| c.epochs = usize::from(at))),
+        (
+            "generator_lr",
+            Box::new(|c, at| c.generator_lr = if at { 1.0 } else { 1.0 + 1e-9 }),
+        ),
+        (
+            "discriminator_lr",
+            Box::new(|c, at| c.discriminator_lr = if at { 1.0 } else { 1.0 + 1e-9 }),
+        ),
+        (
+            "adam_beta1",
+            Box::new(|c, at| c.adam_beta1 = if at { 0.0 } else { -1e-12 }),
+        ),
+        (
+            "adam_beta2",
+            Box::new(|c, at| c.adam_beta2 = if at { 0.999_999 } else { 1.0 }),
+        ),
+        (
+            "adam_epsilon",
+            Box::new(|c, at| c.adam_epsilon = if at { 1.0 } else { 1.5 }),
+        ),
+        (
+            "rmsprop_rho",
+            Box::new(|c, at| c.rmsprop_rho = if at { 0.0 } else { 1.0 }),
+        ),
+        (
+            "rmsprop_epsilon",
+            Box::new(|c, at| c.rmsprop_epsilon = if at { 1e-30 } else { 0.0 }),
+        ),
+        (
+            "real_label",
+            Box::new(|c, at| c.real_label = if at { 1.0 } else { 1.0 + 1e-9 }),
+        ),
+    ];
+    for (field, set) in cases {
+        let mut at = TrainingConfig::default();
+        set(&mut at, true);
+        assert_eq!(at.validate(), Ok(()), "{field} at its limit");
+        let mut past = TrainingConfig::default();
+        set(&mut past, false);
+        assert_eq!(past.validate().expect_err(field).field, field);
+    }
+}

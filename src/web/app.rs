@@ -30,7 +30,7 @@ use crate::config::{ConfigError, TrainingConfig};
 use crate::data::Dataset;
 use crate::idx::IMAGE_PIXELS;
 use crate::path::{ComputePath, GpuProbe, PathPreference, choose_path};
-use crate::train::StepValues;
+use crate::train::{Progress, StepValues};
 use crate::weights::Checkpoint;
 use serde_bytes::ByteBuf;
 
@@ -38,6 +38,8 @@ use serde_bytes::ByteBuf;
 pub const MAX_IN_FLIGHT: usize = 3;
 /// How often the sample grid and the chart are redrawn while training.
 const REDRAW_MS: f64 = 250.0;
+/// Bytes reserved in the page's wasm memory at load for the autosave's copies of the weights.
+const AUTOSAVE_HEADROOM: usize = 16 << 20;
 /// How often the memory figures are refreshed while training.
 const MEMORY_MS: f64 = 2000.0;
 /// Bounds of the adaptive per-frame budget for enqueueing steps.
@@ -579,7 +581,7 @@ impl Shared {
             let run_started = state.run_started;
             match &state.engine {
                 Some(engine) if run_started && engine.path() != backend.path => {
-                    let capture = engine.capture();
+                    let capture = engine.capture(false);
                     frames.cancel();
                     if state.phase == Phase::Running {
                         state.phase = Phase::Paused;
@@ -675,6 +677,9 @@ impl Shared {
                     worker.send_dataset(dataset.images());
                 }
                 state.dataset = Some(Rc::new(dataset));
+                // Grow the page's wasm memory now, while loading, by what an autosave passes
+                // through it (a weights file, twice): growing it mid-training stalls a frame.
+                drop(Vec::<u8>::with_capacity(AUTOSAVE_HEADROOM));
                 if state.phase == Phase::Loading {
                     state.phase = Phase::Ready;
                 }
@@ -749,12 +754,12 @@ impl Shared {
             let epoch = engine.progress().epoch;
             let save =
                 (epoch > epoch_before && every > 0 && (epoch % every == 0 || engine.is_finished()))
-                    .then(|| engine.capture());
+                    .then(|| (engine.progress(), engine.capture(true)));
             state.in_flight += 1;
             enqueued += 1;
             spawn(read_step(weak.clone(), generation, report));
-            if let Some(capture) = save {
-                spawn(autosave(weak.clone(), generation, capture));
+            if let Some((progress, capture)) = save {
+                spawn(autosave(weak.clone(), generation, progress, capture));
             }
         }
         // Adapt the budget: shrink when a frame ran long, grow while there is room.
@@ -1058,7 +1063,7 @@ impl Shared {
             return;
         };
         let epoch = engine.progress().epoch;
-        let capture = engine.capture();
+        let capture = engine.capture(false);
         drop(state);
         set_text(&self.ui.weights_status, "Reading the weights…");
         let weak = Rc::downgrade(self);
@@ -1515,6 +1520,7 @@ fn rollback_hint(state: &State) -> String {
 async fn autosave(
     weak: Weak<Shared>,
     generation: u64,
+    progress: Progress,
     capture: Pending<Result<Vec<u8>, EngineError>>,
 ) {
     let bytes = capture.await;
@@ -1526,6 +1532,19 @@ async fn autosave(
         }
         let bytes = match bytes {
             Ok(bytes) => bytes,
+            Err(EngineError::Diverged(e)) => {
+                drop(state);
+                let mut state = shared.state.borrow_mut();
+                state.phase = Phase::Paused;
+                state.diverged = true;
+                state.message = Some(format!(
+                    "Training diverged (the weights are no longer finite numbers: {e}) and stopped. {}",
+                    rollback_hint(&state)
+                ));
+                drop(state);
+                shared.render_controls();
+                return;
+            }
             Err(e) => {
                 drop(state);
                 let text = format!("Autosave failed: {e}. The previous save is kept.");
@@ -1533,28 +1552,10 @@ async fn autosave(
                 return;
             }
         };
-        // Checked as any loaded file is: a weight that is not finite means the run diverged.
-        let checkpoint = match Checkpoint::from_bytes(&bytes, "", &state.config) {
-            Ok(checkpoint) => checkpoint,
-            Err(e) => {
-                drop(state);
-                let mut state = shared.state.borrow_mut();
-                state.phase = Phase::Paused;
-                state.diverged = true;
-                state.message = Some(format!(
-                    "Training diverged (the weights are no longer usable: {e}) and stopped. {}",
-                    rollback_hint(&state)
-                ));
-                drop(state);
-                shared.render_controls();
-                return;
-            }
-        };
-        let progress = checkpoint.progress;
         let batches = state
             .dataset
             .as_ref()
-            .map_or(0, |d| d.batches_per_epoch(checkpoint.config.batch_size));
+            .map_or(0, |d| d.batches_per_epoch(state.config.batch_size));
         let recorded = (progress.epoch * batches + progress.batch).min(state.history.len());
         let history = &state.history[..recorded];
         if state.diverged || !history.iter().all(StepValues::is_finite) {

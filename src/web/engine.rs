@@ -31,6 +31,9 @@ pub enum EngineError {
     /// The worker stopped (its GPU device was lost, or it crashed).
     #[error("the trainer's worker stopped: {0}")]
     Worker(String),
+    /// The model's weights are no longer all finite numbers.
+    #[error("the weights are no longer finite numbers ({0})")]
+    Diverged(String),
     /// The engine refused the request (a training error, a bad weights file).
     #[error("{0}")]
     Refused(String),
@@ -271,9 +274,10 @@ impl Engine {
         })
     }
 
-    /// The weights file; see [`LocalEngine::capture`].
-    pub fn capture(&self) -> Pending<Result<Vec<u8>, EngineError>> {
-        let reply = self.worker.request(Command::Capture);
+    /// The weights file; see [`LocalEngine::capture`]. With `checked`, a file with a weight
+    /// that is not finite is an [`EngineError::Diverged`] instead (checked in the worker).
+    pub fn capture(&self, checked: bool) -> Pending<Result<Vec<u8>, EngineError>> {
+        let reply = self.worker.request(Command::Capture { checked });
         Box::pin(async move {
             match reply.await? {
                 Reply::Weights(bytes) => Ok(bytes.into_vec()),

@@ -169,8 +169,8 @@ fn transaction(
     Ok((transaction, store))
 }
 
-/// Replaces the saved run with `run`, in one transaction.
-pub async fn save(run: &SavedRun) -> Result<(), StoreError> {
+/// Opens a transaction that puts `run` in place of the saved one.
+async fn put(run: &SavedRun) -> Result<(IdbDatabase, IdbTransaction), StoreError> {
     let value =
         serde_wasm_bindgen::to_value(run).map_err(|e| StoreError::Refused(e.to_string()))?;
     let database = open().await?;
@@ -178,6 +178,12 @@ pub async fn save(run: &SavedRun) -> Result<(), StoreError> {
     store
         .put_with_key(&value, &JsValue::from_str(KEY))
         .map_err(refused)?;
+    Ok((database, transaction))
+}
+
+/// Replaces the saved run with `run`, in one transaction.
+pub async fn save(run: &SavedRun) -> Result<(), StoreError> {
+    let (database, transaction) = put(run).await?;
     let result = committed(&transaction).await;
     database.close();
     result
@@ -185,13 +191,7 @@ pub async fn save(run: &SavedRun) -> Result<(), StoreError> {
 
 /// Writes `run` but aborts before the commit: what a tab closed mid-save leaves (for tests).
 pub async fn save_interrupted(run: &SavedRun) -> Result<(), StoreError> {
-    let value =
-        serde_wasm_bindgen::to_value(run).map_err(|e| StoreError::Refused(e.to_string()))?;
-    let database = open().await?;
-    let (transaction, store) = transaction(&database, IdbTransactionMode::Readwrite)?;
-    store
-        .put_with_key(&value, &JsValue::from_str(KEY))
-        .map_err(refused)?;
+    let (database, transaction) = put(run).await?;
     transaction.abort().map_err(refused)?;
     let result = committed(&transaction).await;
     database.close();

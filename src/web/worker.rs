@@ -66,7 +66,10 @@ pub enum Command {
     /// The sample grid.
     Grid,
     /// The weights file.
-    Capture,
+    Capture {
+        /// Also check it loads (every value finite): an autosave must never keep a diverged run.
+        checked: bool,
+    },
     /// Memory figures.
     Stats,
 }
@@ -471,12 +474,18 @@ impl WorkerSide {
                     device_reserved: usage.as_ref().map(|u| u.bytes_reserved as f64),
                 }))
             }
-            Command::Capture => match &self.engine {
+            Command::Capture { checked } => match &self.engine {
                 Some(engine) => {
                     let capture = engine.capture();
+                    let config = engine.trainer.config.clone();
                     Box::pin(async move {
                         match capture.await {
-                            Ok(bytes) => Reply::Weights(ByteBuf::from(bytes)),
+                            Ok(bytes) => match Checkpoint::from_bytes(&bytes, "", &config) {
+                                Err(e) if checked => {
+                                    Reply::Failed(EngineError::Diverged(e.to_string()))
+                                }
+                                _ => Reply::Weights(ByteBuf::from(bytes)),
+                            },
                             Err(e) => Reply::Failed(e),
                         }
                     })
