@@ -40,6 +40,8 @@ pub const MAX_IN_FLIGHT: usize = 3;
 const REDRAW_MS: f64 = 250.0;
 /// Bytes reserved in the page's wasm memory at load for the autosave's copies of the weights.
 const AUTOSAVE_HEADROOM: usize = 16 << 20;
+/// Workers the page starts after one stopped before it gives up.
+const MAX_RESTARTS: u32 = 3;
 /// How often the memory figures are refreshed while training.
 const MEMORY_MS: f64 = 2000.0;
 /// Bounds of the adaptive per-frame budget for enqueueing steps.
@@ -250,6 +252,8 @@ struct State {
     diverged: bool,
     /// A new worker is being started after the last one stopped.
     recovering: bool,
+    /// Workers started after one stopped, since the page loaded.
+    restarts: u32,
 }
 
 struct Shared {
@@ -300,6 +304,7 @@ impl App {
                 saved: None,
                 diverged: false,
                 recovering: false,
+                restarts: 0,
             }),
             frames: RefCell::new(Weak::new()),
             weak: RefCell::new(Weak::new()),
@@ -897,9 +902,17 @@ impl Shared {
         state.message = Some(format!("Training is paused: {error}."));
         let lost = state.worker.as_ref().is_some_and(|w| w.failure().is_some());
         if lost && !state.recovering {
-            state.recovering = true;
-            let shared = self.clone();
-            spawn(async move { shared.recover().await });
+            // A worker that cannot run at all would stop again at once: give up after a few.
+            state.restarts += 1;
+            if state.restarts > MAX_RESTARTS {
+                state.message = Some(format!(
+                    "The trainer keeps stopping ({error}). Reload the page to try again."
+                ));
+            } else {
+                state.recovering = true;
+                let shared = self.clone();
+                spawn(async move { shared.recover().await });
+            }
         }
         drop(state);
         self.render_controls();

@@ -66,6 +66,12 @@ function parseSafetensors(bytes) {
 test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads them back', { timeout: 1_200_000 }, async () => {
   await openPage();
   assert.equal(await browser.run(attr('data-path')), 'webgpu');
+  // The page runs under its Content-Security-Policy, and trunk's subresource integrity is on.
+  const policy = await browser.run(`return document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content;`);
+  assert.match(policy ?? '', /default-src 'self'/);
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+  const integrity = await browser.run(`return [...document.querySelectorAll('link[rel=modulepreload], link[rel=preload], link[rel=stylesheet]')].map(l => l.integrity);`);
+  assert.ok(integrity.length >= 3 && integrity.every(i => i.startsWith('sha384-')), `integrity: ${integrity}`);
   assert.equal(await browser.run(text('train-label')), 'label 5', 'the first training image is shown');
   assert.deepEqual(await severeConsoleEntries(), [], 'no console errors while loading');
   const progress = await browser.run(`const p = document.getElementById('data-progress'); return [p.value, p.max];`);
