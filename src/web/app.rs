@@ -872,14 +872,9 @@ impl Shared {
                 .and_then(|v| v.as_f64());
             let page_wasm = super::worker::wasm_memory_bytes();
             let mb = |bytes: f64| format!("{:.0} MB", bytes / 1e6);
-            let mut text = format!("worker {}", mb(stats.wasm_bytes));
-            if let Some(device) = stats.device_reserved {
-                text.push_str(&format!(" · device pool {}", mb(device)));
-            }
-            text.push_str(&format!(
-                " · page {}",
-                mb(page_wasm + js_heap.unwrap_or(0.0))
-            ));
+            let device = stats.device_reserved.map_or_else(|| "—".to_string(), mb);
+            let page = mb(page_wasm + js_heap.unwrap_or(0.0));
+            let text = format!("{} · {device} · {page}", mb(stats.wasm_bytes));
             set_text(&shared.ui.memory, &text);
             let figures = serde_json::json!({
                 "page_wasm": page_wasm,
