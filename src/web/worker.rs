@@ -368,6 +368,17 @@ fn ready(reply: Reply) -> Pending<Reply> {
 }
 
 impl WorkerSide {
+    /// Installs a new trainer; a failed one leaves the current trainer in place.
+    fn replace_engine(&mut self, engine: Result<LocalEngine, EngineError>) -> Pending<Reply> {
+        match engine {
+            Ok(engine) => {
+                self.engine = Some(engine);
+                ready(Reply::Done)
+            }
+            Err(e) => ready(Reply::Failed(e)),
+        }
+    }
+
     /// Starts a command: the synchronous part under the borrow, the rest as a future.
     fn start(&mut self, command: Command) -> Pending<Reply> {
         let no_trainer = || refused("the worker has no trainer yet");
@@ -390,36 +401,20 @@ impl WorkerSide {
                 }
             }),
             Command::Create { config, path } => {
-                let created = device(path).and_then(|device| {
+                self.replace_engine(device(path).and_then(|device| {
                     LocalEngine::new(config, &device)
                         .map_err(|e| EngineError::Refused(e.to_string()))
-                });
-                match created {
-                    Ok(engine) => {
-                        self.engine = Some(engine);
-                        ready(Reply::Done)
-                    }
-                    Err(e) => ready(Reply::Failed(e)),
-                }
+                }))
             }
             Command::Load {
                 weights,
                 fallback,
                 path,
-            } => {
-                let loaded = device(path).and_then(|device| {
-                    Checkpoint::from_bytes(&weights, "", &fallback)
-                        .map(|checkpoint| LocalEngine::from_checkpoint(checkpoint, &device))
-                        .map_err(|e| EngineError::Refused(e.to_string()))
-                });
-                match loaded {
-                    Ok(engine) => {
-                        self.engine = Some(engine);
-                        ready(Reply::Done)
-                    }
-                    Err(e) => ready(Reply::Failed(e)),
-                }
-            }
+            } => self.replace_engine(device(path).and_then(|device| {
+                Checkpoint::from_bytes(&weights, "", &fallback)
+                    .map(|checkpoint| LocalEngine::from_checkpoint(checkpoint, &device))
+                    .map_err(|e| EngineError::Refused(e.to_string()))
+            })),
             Command::SetLive {
                 epochs,
                 snapshot_every,
