@@ -3,12 +3,15 @@
 //! The core (everything but `web`) is plain Rust on a runtime Burn [`burn::tensor::Device`]:
 //! it takes bytes and returns tensors, knows nothing of the browser, and is tested natively.
 
+pub mod app;
 pub mod config;
 pub mod data;
 pub mod idx;
 pub mod model;
 pub mod optim;
 pub mod path;
+pub mod protocol;
+pub mod session;
 pub mod train;
 pub mod weights;
 

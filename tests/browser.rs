@@ -3,16 +3,20 @@
 //! SwiftShader is slow (seconds per batch-256 step, shaders compiled on first use), so the
 //! WebGPU tests are few and share one batch size, 256, the golden fixture's.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mnist_gan_web::data::Dataset;
-use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference, choose_path};
+use mnist_gan_web::path::{ComputePath, GpuProbe, PathPreference, choose_path};
+use mnist_gan_web::protocol::{
+    Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
+};
+use mnist_gan_web::session::TrainerSession;
+use mnist_gan_web::web::client::TrainerWorker;
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
-use mnist_gan_web::web::engine::{Backend, EngineError, LocalEngine};
 use mnist_gan_web::web::store::{self, SavedRun};
-use mnist_gan_web::web::worker::{Command, TrainerWorker};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
 use safetensors::SafeTensors;
@@ -220,30 +224,6 @@ async fn the_sample_canvas_is_drawn() {
 }
 
 #[wasm_bindgen_test]
-fn the_path_follows_the_adapter() {
-    let adapter = |architecture: &str, is_fallback| {
-        GpuProbe::Adapter(AdapterInfo {
-            vendor: "stub".into(),
-            architecture: architecture.into(),
-            description: String::new(),
-            is_fallback,
-        })
-    };
-    let auto = |probe: &GpuProbe| choose_path(probe, PathPreference::Auto).path;
-    assert_eq!(auto(&adapter("ampere", false)), ComputePath::WebGpu);
-    assert_eq!(auto(&adapter("swiftshader", false)), ComputePath::Cpu);
-    assert_eq!(auto(&adapter("ampere", true)), ComputePath::Cpu);
-    assert_eq!(auto(&GpuProbe::Missing), ComputePath::Cpu);
-    assert_eq!(auto(&GpuProbe::NoAdapter), ComputePath::Cpu);
-    let forced = choose_path(
-        &adapter("swiftshader", false),
-        PathPreference::Force(ComputePath::WebGpu),
-    );
-    assert_eq!(forced.path, ComputePath::WebGpu);
-    assert!(forced.reason.contains("chosen by you"), "{}", forced.reason);
-}
-
-#[wasm_bindgen_test]
 async fn this_browsers_software_adapter_gets_the_cpu_worker() {
     // Headless Chromium's WebGPU is SwiftShader: the automatic choice must avoid it.
     let probe = gpu::probe().await;
@@ -280,34 +260,75 @@ fn small_config() -> TrainingConfig {
     }
 }
 
+/// The worker with the images and a trainer for `path`.
+async fn worker_with(data: &Dataset, path: ComputePath) -> std::rc::Rc<TrainerWorker> {
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    worker
+        .send_images(data.images())
+        .await
+        .expect("the worker has the images");
+    if path == ComputePath::WebGpu {
+        worker
+            .acknowledge(Command::StartWebGpu)
+            .await
+            .expect("WebGPU starts in the worker");
+    }
+    let create = Command::Create {
+        config: small_config(),
+        path,
+    };
+    worker.acknowledge(create).await.expect("a trainer");
+    worker
+}
+
+async fn step(worker: &TrainerWorker) -> Result<StepReport, TrainerError> {
+    match worker.request(Command::Step).await? {
+        Reply::Step(report) => Ok(report),
+        other => Err(other.unexpected()),
+    }
+}
+
+async fn grid(worker: &TrainerWorker) -> Result<Vec<f32>, TrainerError> {
+    match worker.request(Command::Grid).await? {
+        Reply::Pixels(bytes) => Ok(bytes_to_floats(&bytes)),
+        other => Err(other.unexpected()),
+    }
+}
+
+async fn capture(worker: &TrainerWorker, checked: bool) -> Result<Vec<u8>, TrainerError> {
+    match worker.request(Command::Capture { checked }).await? {
+        Reply::Weights(bytes) => Ok(bytes.into_vec()),
+        other => Err(other.unexpected()),
+    }
+}
+
+fn load(bytes: &[u8], path: ComputePath) -> Command {
+    Command::Load {
+        weights: serde_bytes::ByteBuf::from(bytes.to_vec()),
+        fallback: small_config(),
+        path,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
     let data = small_dataset().await;
-    let worker = TrainerWorker::spawn().expect("the worker starts");
-    worker.send_dataset(data.images());
-    let cpu = Backend::start(worker.clone(), ComputePath::Cpu)
-        .await
-        .unwrap();
-    let mut remote = cpu.create(small_config()).unwrap();
-    let mut local = LocalEngine::new(small_config(), &Device::flex()).unwrap();
+    let worker = worker_with(&data, ComputePath::Cpu).await;
+    let mut local = TrainerSession::new(small_config(), &Device::flex()).unwrap();
     let mut snapshots = 0;
-    for step in 0..4 {
-        let remote_report = remote.step(&data).unwrap().await.expect("the worker steps");
-        let local_report = local.step(&data).unwrap().await.unwrap();
-        assert_eq!(
-            remote_report, local_report,
-            "step {step}: worker and core agree"
-        );
-        assert!(remote_report.values.is_finite());
-        snapshots += usize::from(remote_report.snapshot.is_some());
-        assert_eq!(remote.progress(), local.trainer.progress);
+    for n in 0..4 {
+        let remote = step(&worker).await.expect("the worker steps");
+        let expected = local.step(&data).unwrap().await.unwrap();
+        assert_eq!(remote, expected, "step {n}: worker and core agree");
+        assert!(remote.values.is_finite());
+        snapshots += usize::from(remote.snapshot.is_some());
     }
-    assert_eq!(remote.progress().epoch, 1);
+    assert_eq!(local.trainer.progress.epoch, 1);
     assert_eq!(
         snapshots, 1,
         "the snapshot after epoch 1 comes with its step"
     );
-    let cpu_grid = remote.grid().await.unwrap();
+    let cpu_grid = grid(&worker).await.unwrap();
     let local_grid = local.grid().await.unwrap();
     assert!(
         cpu_grid == local_grid,
@@ -317,7 +338,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
 
     // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
     // same samples (a file from one path loads in the other).
-    let bytes = remote.capture(false).await.unwrap();
+    let bytes = capture(&worker, false).await.unwrap();
     let local_bytes = local.capture().await.unwrap();
     // Equal as checkpoints (the header's metadata map has no fixed order).
     let parse = |b: &[u8]| Checkpoint::from_bytes(b, "", &TrainingConfig::default()).unwrap();
@@ -325,36 +346,33 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         parse(&bytes) == parse(&local_bytes),
         "the worker's weights file is the core's"
     );
-    let checkpoint = Checkpoint::from_bytes(&bytes, "", &TrainingConfig::default()).unwrap();
-    assert_eq!(checkpoint.progress, remote.progress());
-    let webgpu = Backend::start(worker.clone(), ComputePath::WebGpu)
+    assert_eq!(parse(&bytes).progress, local.trainer.progress);
+    worker
+        .acknowledge(Command::StartWebGpu)
         .await
         .expect("WebGPU starts in the worker");
-    let mut on_gpu = webgpu.load(checkpoint, &bytes);
-    let gpu_grid = on_gpu.grid().await.unwrap();
+    worker
+        .acknowledge(load(&bytes, ComputePath::WebGpu))
+        .await
+        .expect("loaded on WebGPU");
+    let gpu_grid = grid(&worker).await.unwrap();
     let diff = common::max_abs_diff(&cpu_grid, &gpu_grid);
     assert!(diff <= 1e-4, "WebGPU's samples differ by {diff:e}");
     // It trains on from the same position there, like the core does on the CPU.
-    let gpu_report = on_gpu.step(&data).unwrap().await.expect("a WebGPU step");
+    let gpu_report = step(&worker).await.expect("a WebGPU step");
     let cpu_report = local.step(&data).unwrap().await.unwrap();
     let relative =
         (gpu_report.values.d_loss - cpu_report.values.d_loss).abs() / cpu_report.values.d_loss;
     assert!(relative <= 1e-4, "{gpu_report:?} vs {cpu_report:?}");
 
     // A bad file is refused with a message; the worker keeps its model and goes on.
-    let refused = worker
-        .request(Command::Load {
-            weights: serde_bytes::ByteBuf::from(b"junk".to_vec()),
-            fallback: small_config(),
-            path: ComputePath::Cpu,
-        })
-        .await;
+    let refused = worker.acknowledge(load(b"junk", ComputePath::Cpu)).await;
     assert!(
-        matches!(refused, Err(EngineError::Refused(_))),
+        matches!(refused, Err(TrainerError::Refused(_))),
         "{refused:?}"
     );
     assert_eq!(
-        on_gpu.capture(true).await.unwrap().len(),
+        capture(&worker, true).await.unwrap().len(),
         bytes.len(),
         "the model is still there"
     );
@@ -362,16 +380,16 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
 }
 
 fn saved_run(
-    engine: &LocalEngine,
+    session: &TrainerSession,
     bytes: Vec<u8>,
     history: &[mnist_gan_web::StepValues],
 ) -> SavedRun {
     SavedRun {
         weights: serde_bytes::ByteBuf::from(bytes),
-        epoch: engine.trainer.progress.epoch,
-        step: engine.trainer.progress.step,
+        epoch: session.trainer.progress.epoch,
+        step: session.trainer.progress.step,
         history: SavedRun::encode_history(history),
-        snapshots: vec![(1, store::floats_to_bytes(&[0.5; 784]))],
+        snapshots: vec![(1, serde_bytes::ByteBuf::from(floats_to_bytes(&[0.5; 784])))],
         saved_at: 1.0,
     }
 }
@@ -379,7 +397,7 @@ fn saved_run(
 #[wasm_bindgen_test]
 async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_one() {
     let data = small_dataset().await;
-    let mut uninterrupted = LocalEngine::new(small_config(), &Device::flex()).unwrap();
+    let mut uninterrupted = TrainerSession::new(small_config(), &Device::flex()).unwrap();
     let mut history = Vec::new();
     for _ in 0..3 {
         history.push(uninterrupted.step(&data).unwrap().await.unwrap().values);
@@ -408,14 +426,12 @@ async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_
     assert_eq!(loaded, first);
 
     // Resuming it in the worker continues exactly as the run that never stopped.
-    let worker = TrainerWorker::spawn().unwrap();
-    worker.send_dataset(data.images());
-    let backend = Backend::start(worker, ComputePath::Cpu).await.unwrap();
-    let checkpoint =
-        Checkpoint::from_bytes(&loaded.weights, "", &TrainingConfig::default()).unwrap();
-    let mut resumed = backend.load(checkpoint, &loaded.weights);
-    assert_eq!(resumed.progress().step, 3);
-    let next = resumed.step(&data).unwrap().await.unwrap();
+    let worker = worker_with(&data, ComputePath::Cpu).await;
+    worker
+        .acknowledge(load(&loaded.weights, ComputePath::Cpu))
+        .await
+        .unwrap();
+    let next = step(&worker).await.unwrap();
     assert_eq!(next, report, "the same next batch, noise and losses");
 
     store::forget().await.unwrap();
@@ -425,22 +441,13 @@ async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_
 #[wasm_bindgen_test]
 async fn a_lost_gpu_device_stops_the_worker_with_a_message() {
     let data = small_dataset().await;
-    let worker = TrainerWorker::spawn().unwrap();
-    worker.send_dataset(data.images());
-    let backend = Backend::start(worker.clone(), ComputePath::WebGpu)
-        .await
-        .unwrap();
-    let mut engine = backend.create(small_config()).unwrap();
-    engine
-        .step(&data)
-        .unwrap()
-        .await
-        .expect("a step before the loss");
+    let worker = worker_with(&data, ComputePath::WebGpu).await;
+    step(&worker).await.expect("a step before the loss");
     worker.lose_gpu_device();
     // The loss is reported asynchronously; requests fail from then on, with the reason.
     let mut failure = None;
     for _ in 0..200 {
-        if let Err(e) = engine.grid().await {
+        if let Err(e) = grid(&worker).await {
             failure = Some(e);
             break;
         }

@@ -1,4 +1,5 @@
 //! Configuration defaults and validation.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 use mnist_gan_web::TrainingConfig;
 

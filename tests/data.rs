@@ -1,4 +1,5 @@
 //! The data pipeline: scaling, per-epoch shuffles, batch sizes, noise.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 use mnist_gan_web::Dataset;
 use mnist_gan_web::data::{epoch_order, normal_noise, scale_pixel, unscale_pixel};

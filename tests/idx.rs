@@ -1,4 +1,5 @@
 //! The IDX parser on the real MNIST files and on every kind of malformed input.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 mod common;
 

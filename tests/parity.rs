@@ -1,5 +1,6 @@
 //! "Faithful": three steps of the reference recorded in TensorFlow 2, replayed on Burn's CPU
 //! backend from the same initialisation and inputs.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The choice between WebGPU and the CPU worker.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference, choose_path};
 

@@ -1,4 +1,5 @@
 //! The training loop: positions, epochs, resuming exactly, and learning something.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Weights files: round trips, the fixture through the same loader, and hostile files.
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 mod common;
 
@@ -297,23 +298,4 @@ fn bad_metadata_is_refused() {
         import(&with_metadata(&good, "config", &config.to_json())).unwrap_err(),
         WeightsError::WrongShape { .. }
     ));
-}
-
-#[test]
-fn a_refused_file_leaves_the_model_exactly_as_it_was() {
-    let trainer = trained();
-    let before = block_on(Checkpoint::capture(&trainer)).unwrap();
-    let mut slot = Some(trainer);
-    let corrupt = {
-        let mut bytes = export(slot.as_ref().unwrap());
-        let n = bytes.len();
-        bytes[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
-        bytes
-    };
-    // The app's load path: parse first, swap in only on success.
-    if let Ok(checkpoint) = import(&corrupt) {
-        slot = Some(checkpoint.into_trainer(&device()));
-    }
-    let after = block_on(Checkpoint::capture(slot.as_ref().unwrap())).unwrap();
-    assert_eq!(after, before);
 }

@@ -1,5 +1,6 @@
 // The trainer's Web Worker. The page's first message names its wasm-bindgen module and carries
-// the compiled wasm; every later message goes to Rust (`worker_receive`), in order.
+// the compiled wasm; every later message goes to Rust (`worker_receive`), in order. Messages to
+// the page follow `FromWorker` in src/protocol.rs: `{ Answer: { id, reply } }` or `{ Fatal }`.
 const early = [];
 let deliver = (data) => early.push(data);
 let boot;
@@ -14,14 +15,15 @@ if (self.GPUAdapter) {
     const device = await requestDevice.apply(this, args);
     devices.push(device);
     device.lost.then((info) => self.postMessage({
-      fatal: `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`,
+      Fatal: `the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`,
     }));
     return device;
   };
 }
 
 self.onmessage = (event) => {
-  if (event.data && event.data.loseDevice) devices.forEach((device) => device.destroy());
+  // `ToWorker::LoseDevice` (sent only by the test-hooks build).
+  if (event.data === 'LoseDevice') devices.forEach((device) => device.destroy());
   else if (boot) { boot(event.data); boot = null; }
   else deliver(event.data);
 };
@@ -33,5 +35,5 @@ try {
   deliver = (data) => bindings.worker_receive(data);
   for (const data of early.splice(0)) deliver(data);
 } catch (error) {
-  self.postMessage({ fatal: String(error && error.message ? error.message : error) });
+  self.postMessage({ Fatal: String(error && error.message ? error.message : error) });
 }

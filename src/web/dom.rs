@@ -9,12 +9,15 @@ use web_sys::{Document, Element, EventTarget, HtmlElement, Window};
 #[error("the page has no element #{0} of the expected kind")]
 pub struct MissingElement(pub String);
 
-/// The browser window (always present in a page or a test runner).
+/// The browser window (always present in a page or a test runner; only page code calls this,
+/// never the worker).
+#[allow(clippy::expect_used)]
 pub fn window() -> Window {
     web_sys::window().expect("a browser window")
 }
 
-/// The page's document.
+/// The page's document (present wherever a window is).
+#[allow(clippy::expect_used)]
 pub fn document() -> Document {
     window().document().expect("a document")
 }
@@ -28,19 +31,43 @@ pub fn by_id<T: JsCast>(id: &str) -> Result<T, MissingElement> {
 }
 
 /// Sets an element's text.
+/// Sets an element's text, unless it already shows it (views render after every event).
 pub fn set_text(element: &Element, text: &str) {
-    element.set_text_content(Some(text));
+    if element.text_content().as_deref() != Some(text) {
+        element.set_text_content(Some(text));
+    }
 }
 
-/// Shows or hides an element through the `hidden` attribute.
-pub fn set_hidden(element: &HtmlElement, hidden: bool) {
-    element.set_hidden(hidden);
+/// Sets or removes an attribute, unless it already has that value.
+pub fn set_attribute(element: &Element, name: &str, value: Option<&str>) {
+    if element.get_attribute(name).as_deref() == value {
+        return;
+    }
+    let _ = match value {
+        Some(value) => element.set_attribute(name, value),
+        None => element.remove_attribute(name),
+    };
+}
+
+/// Adds or removes a class.
+pub fn set_class(element: &Element, class: &str, on: bool) {
+    let list = element.class_list();
+    let _ = if on {
+        list.add_1(class)
+    } else {
+        list.remove_1(class)
+    };
 }
 
 /// Shows a message that the app cannot start, in place of the app.
+/// Safe in a panic hook and in a worker (where there is no document, it does nothing).
 pub fn show_fatal(message: &str) {
-    if let Ok(banner) = by_id::<HtmlElement>("fatal") {
-        set_text(&banner, message);
+    let banner = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("fatal"))
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+    if let Some(banner) = banner {
+        banner.set_text_content(Some(message));
         banner.set_hidden(false);
     }
 }
@@ -73,7 +100,7 @@ impl Listener {
         if let Err(e) =
             target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
         {
-            log::error!("could not listen for {kind}: {}", js_message(&e));
+            log::warn!("could not listen for {kind}: {}", js_message(&e));
         }
         Self {
             target: target.clone(),
@@ -97,4 +124,27 @@ pub fn now_ms() -> f64 {
         .performance()
         .map(|p| p.now())
         .unwrap_or_else(js_sys::Date::now)
+}
+
+/// Encodes a message for `postMessage`.
+pub fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, crate::protocol::TrainerError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new())
+        .map_err(|e| {
+            crate::protocol::TrainerError::Worker(format!("could not encode a message: {e}"))
+        })
+}
+
+/// Bytes of this thread's wasm linear memory.
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            f64::from(
+                m.buffer()
+                    .unchecked_into::<js_sys::ArrayBuffer>()
+                    .byte_length(),
+            )
+        })
+        .unwrap_or(0.0)
 }

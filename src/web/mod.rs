@@ -1,55 +1,71 @@
 //! The browser layer: everything `#[wasm_bindgen]` lives here, over the pure core.
 //!
-//! One `start` function installs the panic hook and the logger, then boots the page's
-//! [`app::App`] (the CPU worker loads the same module; [`worker`] is its entry). Errors are typed inside and become `JsError` only where JavaScript sees them.
+//! [`start`] installs the panic hook and the logger, then boots the page's
+//! [`runtime::Runtime`] (the model in [`crate::app`], the views in [`view`], the effects in
+//! [`effects`]). The trainer's worker loads the same module: [`host`] is its end, [`client`]
+//! the page's. Errors are typed inside and become `JsError` only where JavaScript sees them.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod app;
+pub mod client;
 pub mod dataset;
+pub mod dispatch;
 pub mod dom;
-pub mod engine;
+pub mod effects;
 pub mod frame;
 pub mod gpu;
+pub mod host;
 pub mod render;
+pub mod runtime;
 pub mod store;
-pub mod worker;
+pub mod view;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
 thread_local! {
-    // The page's one app; dropping it would cancel its frame and remove its listeners.
-    static APP: RefCell<Option<app::App>> = const { RefCell::new(None) };
+    // The page's one runtime; dropping it would cancel its frame and remove its listeners.
+    static APP: RefCell<Option<Rc<runtime::Runtime>>> = const { RefCell::new(None) };
 }
 
 /// Installs the panic hook and the logger, then starts the app if the page has one.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // On the page (not in the worker, whose crash the page reports itself).
+        dom::show_fatal(&format!(
+            "The app crashed ({info}). Reload the page; the last autosave is kept."
+        ));
+    }));
     // A second logger (tests start the module more than once) is harmless: keep the first.
     let _ = console_log::init_with_level(log::Level::Info);
     let page = web_sys::window().and_then(|w| w.document());
     if page.and_then(|d| d.get_element_by_id("app")).is_none() {
-        return; // loaded by the CPU worker or the browser tests, not by the page
+        return; // loaded by the trainer's worker or the browser tests, not by the page
     }
-    wasm_bindgen_futures::spawn_local(async {
-        match app::App::boot().await {
-            Ok(app) => APP.with(|slot| *slot.borrow_mut() = Some(app)),
-            Err(e) => {
-                log::error!("the app could not start: {e}");
-                dom::show_fatal(&e.to_string());
-            }
+    match runtime::Runtime::boot() {
+        Ok(app) => APP.with(|slot| *slot.borrow_mut() = Some(app)),
+        Err(e) => {
+            log::error!("the app could not start: {e}");
+            dom::show_fatal(&e.to_string());
         }
-    });
+    }
 }
 
 /// Destroys the trainer's WebGPU device, as a driver reset would. The end-to-end test calls it
 /// (`window.wasmBindings.lose_gpu_device()`) to check that the page recovers from the last save.
+#[cfg(feature = "test-hooks")]
 #[wasm_bindgen]
 pub fn lose_gpu_device() {
     APP.with(|slot| {
-        if let Some(app) = slot.borrow().as_ref() {
-            app.lose_gpu_device();
+        let worker = slot
+            .borrow()
+            .as_ref()
+            .and_then(|app| app.effects().worker());
+        if let Some(worker) = worker {
+            worker.lose_gpu_device();
         }
     });
 }

@@ -3,6 +3,7 @@
 use wasm_bindgen::{Clamped, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use crate::app::chart::{downsample, label_left, nice_max, x_ticks};
 use crate::data::unscale_pixel;
 use crate::idx::IMAGE_SIDE;
 use crate::train::StepValues;
@@ -94,40 +95,11 @@ const PROBABILITIES: [Series; 2] = [
     },
 ];
 
-/// Bucket means of `values` into at most `buckets` points.
-fn downsample(
-    history: &[StepValues],
-    buckets: usize,
-    value: fn(&StepValues) -> f32,
-) -> Vec<(usize, f32)> {
-    let per = history.len().div_ceil(buckets.max(1)).max(1);
-    history
-        .chunks(per)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mean = chunk.iter().map(value).sum::<f32>() / chunk.len() as f32;
-            (i * per + chunk.len() / 2, mean)
-        })
-        .collect()
-}
-
 struct Panel {
     left: f64,
     top: f64,
     width: f64,
     height: f64,
-}
-
-fn nice_max(value: f32) -> f32 {
-    if !value.is_finite() || value <= 0.0 {
-        return 1.0;
-    }
-    let magnitude = 10f32.powf(value.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|&m| m >= value)
-        .unwrap_or(10.0 * magnitude)
 }
 
 fn draw_panel(
@@ -171,11 +143,13 @@ fn draw_panel(
         ctx.stroke();
         let _ = ctx.fill_text(&format!("{v:.2}"), 2.0, y + 4.0);
     }
-    for i in 0..=4 {
-        let step = steps * i / 4;
+    let right = panel.left + panel.width + 8.0;
+    for step in x_ticks(steps, 4) {
+        let label = step.to_string();
+        let width = ctx.measure_text(&label).map_or(30.0, |m| m.width());
         let _ = ctx.fill_text(
-            &step.to_string(),
-            x_of(step) - 8.0,
+            &label,
+            label_left(x_of(step), width, 0.0, right),
             panel.top + panel.height + 13.0,
         );
     }

@@ -2,14 +2,13 @@
 //! written in one transaction, so a save cut short leaves the previous one whole.
 
 use js_sys::{Function, Promise};
-use serde_bytes::ByteBuf;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 use super::dom::{js_message, window};
-use crate::train::StepValues;
+pub use crate::app::saved::SavedRun;
 
 const DATABASE: &str = "mnist-gan-web";
 const STORE: &str = "runs";
@@ -27,66 +26,6 @@ pub enum StoreError {
     /// The saved record is not one this app wrote.
     #[error("the saved run is unreadable ({0})")]
     Unreadable(String),
-}
-
-/// A run as saved: its weights file (model, optimizer state, position, settings with seeds —
-/// everything the next step depends on) and what the page showed of it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SavedRun {
-    /// The weights file.
-    pub weights: ByteBuf,
-    /// Completed epochs when saved.
-    pub epoch: usize,
-    /// Optimizer steps when saved.
-    pub step: u64,
-    /// The chart: four f32 (little-endian) per recorded step.
-    pub history: ByteBuf,
-    /// Snapshots of G(seed): epoch and 784 f32 pixels (little-endian).
-    pub snapshots: Vec<(usize, ByteBuf)>,
-    /// When it was saved (ms since the epoch).
-    pub saved_at: f64,
-}
-
-/// Encodes f32 values for the record.
-pub fn floats_to_bytes(values: &[f32]) -> ByteBuf {
-    ByteBuf::from(
-        values
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    )
-}
-
-/// Decodes f32 values from the record.
-pub fn bytes_to_floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-impl SavedRun {
-    /// The chart history as values.
-    pub fn history_values(&self) -> Vec<StepValues> {
-        bytes_to_floats(&self.history)
-            .chunks_exact(4)
-            .map(|v| StepValues {
-                d_loss: v[0],
-                g_loss: v[1],
-                d_real: v[2],
-                d_fake: v[3],
-            })
-            .collect()
-    }
-
-    /// Encodes a chart history.
-    pub fn encode_history(history: &[StepValues]) -> ByteBuf {
-        let values: Vec<f32> = history
-            .iter()
-            .flat_map(|v| [v.d_loss, v.g_loss, v.d_real, v.d_fake])
-            .collect();
-        floats_to_bytes(&values)
-    }
 }
 
 fn refused(value: JsValue) -> StoreError {
@@ -149,7 +88,7 @@ async fn open() -> Result<IdbDatabase, StoreError> {
         if let Some(database) = database
             && let Err(e) = database.create_object_store(STORE)
         {
-            log::error!("could not create the autosave store: {}", js_message(&e));
+            log::warn!("could not create the autosave store: {}", js_message(&e));
         }
     });
     opening.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
@@ -190,6 +129,7 @@ pub async fn save(run: &SavedRun) -> Result<(), StoreError> {
 }
 
 /// Writes `run` but aborts before the commit: what a tab closed mid-save leaves (for tests).
+#[cfg(feature = "test-hooks")]
 pub async fn save_interrupted(run: &SavedRun) -> Result<(), StoreError> {
     let (database, transaction) = put(run).await?;
     transaction.abort().map_err(refused)?;

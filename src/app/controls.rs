@@ -1,0 +1,233 @@
+//! What the user does, and the frame that paces training.
+
+use crate::app::event::{CapturePurpose, Effect};
+use crate::app::settings::{describe_autosave, parse_autosave};
+use crate::app::timing::FrameWork;
+use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
+
+impl Model {
+    /// Train, Pause or Continue.
+    pub(super) fn toggle(&mut self, now: f64, effects: &mut Vec<Effect>) {
+        if self.phase == RunPhase::Running {
+            self.phase = RunPhase::Paused(PauseReason::User);
+            if let Some(run) = self.run.as_mut() {
+                run.timing.clock.pause(now);
+            }
+            effects.push(Effect::CancelFrame);
+            // Show the model exactly as it is now.
+            self.request_grid(effects);
+            return;
+        }
+        if !self.can_train() {
+            return;
+        }
+        let visible = self.display.visible;
+        let Some(run) = self.run.as_mut() else { return };
+        run.started = true;
+        if visible {
+            run.timing.clock.resume(now);
+        }
+        self.phase = RunPhase::Running;
+        self.status.run = None;
+        self.status.settings =
+            "Locked during the run: only epochs and the snapshot interval can change.".into();
+        effects.push(Effect::ScheduleFrame);
+    }
+
+    /// Reset: a new run with the form's settings (the old one stays until the worker has it).
+    pub(super) fn reset(&mut self, effects: &mut Vec<Effect>) {
+        if !self.can_install() || self.run.as_ref().is_none_or(|run| !run.started) {
+            return;
+        }
+        self.pause_for_change(effects);
+        self.install_fresh(effects);
+    }
+
+    /// Resume the saved run, or roll back to it after a divergence.
+    pub(super) fn resume_saved(&mut self, effects: &mut Vec<Effect>) {
+        if !self.can_install() || self.phase == RunPhase::Running && self.rollback_offer().is_none()
+        {
+            return;
+        }
+        let rollback = self.rollback_offer().is_some();
+        if let Err(e) = self.install_saved(InstallKind::Resumed { rollback }, effects) {
+            self.status.saved = format!("The saved run cannot be resumed: {e}.");
+        }
+    }
+
+    pub(super) fn setting_edited(&mut self, field: &str, text: &str, effects: &mut Vec<Effect>) {
+        if !self.settings.edit(field, text) {
+            return;
+        }
+        let config = match self.settings.parsed() {
+            Ok(config) => config.clone(),
+            Err(e) => {
+                self.status.settings = format!("Not applied: {e}");
+                return;
+            }
+        };
+        match &self.run {
+            Some(run) if run.started => {
+                if (config.epochs, config.snapshot_every)
+                    != (run.config.epochs, run.config.snapshot_every)
+                {
+                    effects.push(Effect::SetLive {
+                        run: run.id,
+                        epochs: config.epochs,
+                        snapshot_every: config.snapshot_every,
+                    });
+                }
+            }
+            Some(run) if run.config == config && self.pending.is_none() => {}
+            _ => {
+                self.status.settings = "Settings apply to the next run.".into();
+                self.install_fresh(effects);
+            }
+        }
+    }
+
+    pub(super) fn live_applied(
+        &mut self,
+        id: u64,
+        epochs: usize,
+        snapshot_every: usize,
+        result: Result<(), crate::protocol::TrainerError>,
+    ) {
+        let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
+            return;
+        };
+        if let Err(e) = result {
+            self.status.settings = format!("Not applied: {e}");
+            return;
+        }
+        run.config.epochs = epochs;
+        run.config.snapshot_every = snapshot_every;
+        let more_to_do = !run.is_finished();
+        self.status.settings = "Applied to the current run.".into();
+        if self.phase == RunPhase::Finished && more_to_do {
+            self.phase = RunPhase::Paused(PauseReason::User);
+        }
+    }
+
+    pub(super) fn autosave_edited(&mut self, text: String) {
+        match parse_autosave(&text) {
+            Ok(every) => {
+                self.saved.autosave_every = every;
+                self.status.saved = describe_autosave(every);
+            }
+            Err(message) => self.status.saved = message,
+        }
+        self.saved.autosave_text = text;
+    }
+
+    pub(super) fn download_weights(&mut self, effects: &mut Vec<Effect>) {
+        let Some(run) = &self.run else { return };
+        effects.push(Effect::Capture {
+            run: run.id,
+            purpose: CapturePurpose::Download {
+                epoch: run.progress.epoch,
+            },
+        });
+        self.status.weights = "Reading the weights…".into();
+    }
+
+    pub(super) fn weights_chosen(
+        &mut self,
+        name: String,
+        bytes: Result<Vec<u8>, String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.status.weights = format!("Could not read {name}: {e}");
+                return;
+            }
+        };
+        if !self.can_install() {
+            self.status.weights =
+                format!("{name} was not loaded: the trainer is busy. Try again in a moment.");
+            return;
+        }
+        let kind = InstallKind::Loaded { name: name.clone() };
+        match self.install_file(bytes, None, kind, effects) {
+            Ok(()) => self.status.weights = format!("Reading {name}…"),
+            Err(e) => {
+                self.status.weights =
+                    format!("{name} was not loaded: {e}. The current model is unchanged.");
+            }
+        }
+    }
+
+    pub(super) fn visibility(&mut self, hidden: bool, now: f64, effects: &mut Vec<Effect>) {
+        self.display.visible = !hidden;
+        let running = self.phase == RunPhase::Running;
+        let Some(run) = self.run.as_mut() else { return };
+        if hidden {
+            // The browser stops animation frames; the clock stops with them.
+            run.timing.clock.pause(now);
+        } else if running {
+            run.timing.clock.resume(now);
+            effects.push(Effect::ScheduleFrame);
+        }
+    }
+
+    /// One animation frame while running: enqueue as many steps as the in-flight cap and the
+    /// frame budget allow (with the autosave's capture right after an epoch's last step), and
+    /// refresh the grid, chart and memory figures when due.
+    pub(super) fn frame(&mut self, work: FrameWork, now: f64, effects: &mut Vec<Effect>) {
+        if self.phase != RunPhase::Running {
+            return;
+        }
+        let batches = self.batches_per_epoch();
+        let every = self.saved.autosave_every;
+        self.display.budget.adapt(work);
+        let Some(run) = self.run.as_mut() else { return };
+        let steps = self
+            .display
+            .budget
+            .steps(MAX_IN_FLIGHT.saturating_sub(run.in_flight));
+        for _ in 0..steps {
+            if run.is_finished() || batches == 0 {
+                break;
+            }
+            let (next, finished) = run.progress.after_batch(batches, run.config.k);
+            run.progress = next;
+            run.in_flight += 1;
+            effects.push(Effect::Step { run: run.id });
+            let save_due = finished
+                .is_some_and(|epoch| every > 0 && (epoch % every == 0 || run.is_finished()));
+            if save_due && !run.diverged {
+                effects.push(Effect::Capture {
+                    run: run.id,
+                    purpose: CapturePurpose::Autosave { progress: next },
+                });
+            }
+        }
+        if now - self.display.last_redraw >= REDRAW_MS {
+            self.display.last_redraw = now;
+            self.display.chart_version += 1;
+            self.request_grid(effects);
+        }
+        if now - self.display.last_memory >= MEMORY_MS {
+            self.display.last_memory = now;
+            effects.push(Effect::Stats);
+        }
+        effects.push(Effect::ScheduleFrame);
+    }
+
+    /// Reads the grid of the run as it is now, one read at a time.
+    pub(super) fn request_grid(&mut self, effects: &mut Vec<Effect>) {
+        if self.pending.is_some() {
+            return;
+        }
+        let Some(run) = self.run.as_mut().filter(|run| !run.grid.pending) else {
+            return;
+        };
+        run.grid.pending = true;
+        effects.push(Effect::Grid {
+            run: run.id,
+            step: run.progress.step,
+        });
+    }
+}

@@ -1,0 +1,276 @@
+//! What happens to the page ([`Event`]) and what the page asks of the world ([`Effect`]).
+
+use crate::app::saved::SavedRun;
+use crate::app::timing::FrameWork;
+use crate::config::TrainingConfig;
+use crate::path::{ComputePath, GpuProbe, PathPreference};
+use crate::protocol::{StepReport, TrainerError, WorkerStats};
+use crate::train::Progress;
+
+/// Identifies one trainer installed in the worker (a run, until it is replaced): replies carry
+/// it, and a reply for another id is stale and dropped.
+pub type RunId = u64;
+
+/// MNIST once loaded: what the page shows of it (the images themselves stay with the effects,
+/// which hand them to each worker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSummary {
+    /// Training images.
+    pub count: usize,
+    /// The first image's label.
+    pub first_label: u8,
+    /// The first image's 784 pixels.
+    pub first_image: Vec<u8>,
+}
+
+/// Memory figures of the worker and of the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MemoryFigures {
+    /// The worker's.
+    pub worker: WorkerStats,
+    /// Bytes of the page's wasm memory.
+    pub page_wasm: f64,
+    /// Bytes of the page's JavaScript heap, where the browser tells.
+    pub page_js_heap: Option<f64>,
+}
+
+/// Why the weights file is being read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CapturePurpose {
+    /// The user downloads it.
+    Download {
+        /// Completed epochs, for the file's name.
+        epoch: usize,
+    },
+    /// The autosave after an epoch.
+    Autosave {
+        /// The position right after that epoch.
+        progress: Progress,
+    },
+    /// The run moves to another path.
+    Move {
+        /// That path.
+        to: ComputePath,
+    },
+}
+
+/// Everything that changes the page's model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    // ----- start-up and the world
+    /// What asking for WebGPU gave.
+    GpuProbed(GpuProbe),
+    /// A worker with this path's device is ready (and has the images, once loaded), or not.
+    PathStarted {
+        /// The path.
+        path: ComputePath,
+        /// Why it could not start.
+        result: Result<(), String>,
+    },
+    /// MNIST download progress (bytes).
+    DataProgress {
+        /// Received so far.
+        received: u64,
+        /// Expected in all.
+        total: u64,
+    },
+    /// MNIST is loaded (and in the worker, if one runs), or why not.
+    DataLoaded(Result<DataSummary, String>),
+    /// The run saved in IndexedDB at start-up.
+    SavedFound(Result<Option<SavedRun>, String>),
+    /// The tab was hidden or shown.
+    VisibilityChanged {
+        /// Hidden now.
+        hidden: bool,
+    },
+    /// An animation frame, with what the previous one's steps cost.
+    Frame(FrameWork),
+
+    // ----- the user
+    /// Train, Pause or Continue.
+    TrainClicked,
+    /// Reset: a new run with the form's settings.
+    ResetClicked,
+    /// Resume the saved run, or roll back to it.
+    ResumeClicked,
+    /// Forget the saved run.
+    ForgetClicked,
+    /// Load MNIST again after a failure.
+    RetryData,
+    /// The "Train on" menu.
+    PathPicked(PathPreference),
+    /// A settings field was edited.
+    SettingEdited {
+        /// Its config name.
+        field: &'static str,
+        /// Its text.
+        text: String,
+    },
+    /// The autosave interval field was edited.
+    AutosaveEdited(String),
+    /// Download the weights.
+    DownloadWeights,
+    /// Save the sample grid as a PNG.
+    DownloadGrid,
+    /// A weights file was chosen or dropped, and read (or not).
+    WeightsChosen {
+        /// Its name.
+        name: String,
+        /// Its bytes, or why they could not be read.
+        bytes: Result<Vec<u8>, String>,
+    },
+
+    // ----- the worker
+    /// The worker created or loaded the trainer of run `run`.
+    TrainerReady {
+        /// The run.
+        run: RunId,
+        /// The worker's refusal (it kept its previous trainer).
+        result: Result<(), TrainerError>,
+    },
+    /// The worker applied new live settings to run `run`.
+    LiveApplied {
+        /// The run.
+        run: RunId,
+        /// Epochs to train.
+        epochs: usize,
+        /// Snapshot interval.
+        snapshot_every: usize,
+        /// The worker's refusal.
+        result: Result<(), TrainerError>,
+    },
+    /// One step of run `run` came back.
+    StepDone {
+        /// The run.
+        run: RunId,
+        /// Its report.
+        result: Result<StepReport, TrainerError>,
+    },
+    /// The sample grid of run `run` after `step` steps.
+    GridRead {
+        /// The run.
+        run: RunId,
+        /// Steps enqueued before it was asked for.
+        step: u64,
+        /// 64 × 784 pixels.
+        result: Result<Vec<f32>, TrainerError>,
+    },
+    /// The weights file of run `run`.
+    Captured {
+        /// The run.
+        run: RunId,
+        /// Why it was read.
+        purpose: CapturePurpose,
+        /// The file.
+        result: Result<Vec<u8>, TrainerError>,
+    },
+    /// Memory figures.
+    Memory(MemoryFigures),
+    /// The worker stopped (its GPU device was lost, or it crashed).
+    WorkerStopped(String),
+
+    // ----- storage and downloads
+    /// The autosave of lineage `lineage` is written (the record), or why not.
+    Saved {
+        /// The run's lineage.
+        lineage: RunId,
+        /// The record.
+        result: Result<SavedRun, String>,
+    },
+    /// The saved run is deleted, or why not.
+    Forgotten(Result<(), String>),
+    /// A download could not be offered.
+    DownloadFailed(String),
+}
+
+/// What the page asks the world to do; `web::effects` does it and answers with events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Ask for a WebGPU adapter → [`Event::GpuProbed`].
+    ProbeGpu,
+    /// Start a worker (a new one if none runs) with this path's device → [`Event::PathStarted`].
+    StartPath(ComputePath),
+    /// Drop the worker that stopped (the next [`Effect::StartPath`] starts a new one).
+    DropWorker,
+    /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
+    LoadData,
+    /// Read the saved run → [`Event::SavedFound`].
+    LoadSaved,
+    /// A fresh trainer for run `run` → [`Event::TrainerReady`].
+    Create {
+        /// The run.
+        run: RunId,
+        /// Its path.
+        path: ComputePath,
+        /// Its settings.
+        config: TrainingConfig,
+    },
+    /// The trainer of a weights file for run `run` → [`Event::TrainerReady`].
+    Load {
+        /// The run.
+        run: RunId,
+        /// Its path.
+        path: ComputePath,
+        /// The file.
+        weights: Vec<u8>,
+        /// Settings for a file without them.
+        fallback: TrainingConfig,
+    },
+    /// New live settings → [`Event::LiveApplied`].
+    SetLive {
+        /// The run.
+        run: RunId,
+        /// Epochs to train.
+        epochs: usize,
+        /// Snapshot interval.
+        snapshot_every: usize,
+    },
+    /// Train the next batch → [`Event::StepDone`].
+    Step {
+        /// The run.
+        run: RunId,
+    },
+    /// The sample grid → [`Event::GridRead`].
+    Grid {
+        /// The run.
+        run: RunId,
+        /// Steps enqueued so far.
+        step: u64,
+    },
+    /// The weights file → [`Event::Captured`].
+    Capture {
+        /// The run.
+        run: RunId,
+        /// Why.
+        purpose: CapturePurpose,
+    },
+    /// Memory figures → [`Event::Memory`].
+    Stats,
+    /// Write the autosave → [`Event::Saved`].
+    Save {
+        /// The run's lineage.
+        lineage: RunId,
+        /// The record.
+        record: Box<SavedRun>,
+    },
+    /// Delete the saved run → [`Event::Forgotten`].
+    Forget,
+    /// Offer a file for download (→ [`Event::DownloadFailed`] if that fails).
+    Download {
+        /// The file's name.
+        name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// Offer a canvas of the page as a PNG (→ [`Event::DownloadFailed`] if that fails).
+    DownloadCanvas {
+        /// The canvas' element id.
+        id: &'static str,
+        /// The file's name.
+        name: String,
+    },
+    /// Request an animation frame (→ [`Event::Frame`]), unless one is requested.
+    ScheduleFrame,
+    /// Cancel the requested animation frame.
+    CancelFrame,
+}

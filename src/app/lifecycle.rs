@@ -1,0 +1,320 @@
+//! Start-up and the worker's life: choosing and starting a path, MNIST, the saved run found at
+//! start-up, installing trainers (acknowledged), moving a run between paths, recovering from a
+//! worker that stopped.
+
+use crate::app::event::{CapturePurpose, DataSummary, Effect, RunId};
+use crate::app::run::Run;
+use crate::app::saved::SavedRun;
+use crate::app::{
+    DataState, InstallKind, MAX_RESTARTS, Model, PauseReason, PendingInstall, RunPhase,
+};
+use crate::path::{ComputePath, choose_path};
+use crate::protocol::TrainerError;
+use crate::weights::Checkpoint;
+
+impl Model {
+    /// Picks the path by the rules and the user's preference and starts it, unless it is the
+    /// one running or starting already.
+    pub(super) fn choose_path(&mut self, effects: &mut Vec<Effect>) {
+        let Some(probe) = &self.path.probe else {
+            return;
+        };
+        if matches!(
+            self.phase,
+            RunPhase::Switching { .. } | RunPhase::Running | RunPhase::Unavailable(_)
+        ) {
+            return;
+        }
+        let choice = choose_path(probe, self.path.preference);
+        self.path.reason = choice.reason;
+        let recovering = matches!(self.phase, RunPhase::Recovering { .. });
+        if !recovering
+            && (self.path.active == Some(choice.path) || self.path.starting == Some(choice.path))
+        {
+            return;
+        }
+        self.path.starting = Some(choice.path);
+        effects.push(Effect::StartPath(choice.path));
+    }
+
+    pub(super) fn path_started(
+        &mut self,
+        path: ComputePath,
+        result: Result<(), String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.path.starting != Some(path) {
+            return; // a newer choice is under way
+        }
+        self.path.starting = None;
+        if let Err(error) = result {
+            if path == ComputePath::WebGpu {
+                self.path.reason = format!("{error}; training on the CPU instead");
+                self.path.starting = Some(ComputePath::Cpu);
+                effects.push(Effect::StartPath(ComputePath::Cpu));
+            } else {
+                self.path.active = None;
+                self.path.reason = error.clone();
+                self.phase = RunPhase::Unavailable(error);
+            }
+            return;
+        }
+        self.path.active = Some(path);
+        if let RunPhase::Recovering { .. } = self.phase {
+            self.install_last_save(path, effects);
+            return;
+        }
+        match &self.run {
+            Some(run) if run.path == path => {}
+            Some(run) if run.started => {
+                let id = run.id;
+                self.pause_for_change(effects);
+                self.phase = RunPhase::Switching { to: path };
+                effects.push(Effect::Capture {
+                    run: id,
+                    purpose: CapturePurpose::Move { to: path },
+                });
+            }
+            _ => self.install_fresh(effects),
+        }
+    }
+
+    pub(super) fn data_loaded(&mut self, result: Result<DataSummary, String>) {
+        match result {
+            Ok(summary) => {
+                self.data = DataState::Ready(summary);
+                if self.phase == RunPhase::Loading {
+                    self.phase = self.settled_phase(PauseReason::User);
+                }
+            }
+            Err(message) => self.data = DataState::Failed(message),
+        }
+    }
+
+    pub(super) fn saved_found(&mut self, result: Result<Option<SavedRun>, String>) {
+        match result {
+            Ok(record) => {
+                self.saved.lineage = record.as_ref().map(|_| self.new_id());
+                self.saved.record = record;
+            }
+            Err(e) => self.status.saved = format!("Autosave unavailable: {e}."),
+        }
+    }
+
+    /// Stops frames and the epoch clock before the run's trainer changes.
+    pub(super) fn pause_for_change(&mut self, effects: &mut Vec<Effect>) {
+        effects.push(Effect::CancelFrame);
+        if self.phase == RunPhase::Running {
+            self.phase = RunPhase::Paused(PauseReason::User);
+        }
+    }
+
+    /// A fresh run with the form's settings on the active path.
+    pub(super) fn install_fresh(&mut self, effects: &mut Vec<Effect>) {
+        let (Some(path), Ok(config)) = (self.path.active, self.settings.parsed().clone()) else {
+            return;
+        };
+        let id = self.new_id();
+        effects.push(Effect::Create {
+            run: id,
+            path,
+            config: config.clone(),
+        });
+        self.begin_install(Run::fresh(id, path, config), InstallKind::Fresh);
+    }
+
+    /// A run from a weights file (parsed here so that a bad file never reaches the worker).
+    pub(super) fn install_file(
+        &mut self,
+        bytes: Vec<u8>,
+        lineage: Option<RunId>,
+        kind: InstallKind,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let Some(path) = self.path.active else {
+            return Err("weights need a device to load onto".into());
+        };
+        let fallback = self.settings.parsed().clone().unwrap_or_default();
+        let checkpoint =
+            Checkpoint::from_bytes(&bytes, "", &fallback).map_err(|e| e.to_string())?;
+        let id = self.new_id();
+        let lineage = lineage.unwrap_or(id);
+        let run = Run::at(id, lineage, path, checkpoint.config, checkpoint.progress);
+        self.pause_for_change(effects);
+        effects.push(Effect::Load {
+            run: id,
+            path,
+            weights: bytes,
+            fallback,
+        });
+        self.begin_install(run, kind);
+        Ok(())
+    }
+
+    fn begin_install(&mut self, run: Run, kind: InstallKind) {
+        self.pending = Some(PendingInstall {
+            id: run.id,
+            kind,
+            run: Some(Box::new(run)),
+        });
+    }
+
+    /// The saved run with its chart and snapshots, as `kind`.
+    pub(super) fn install_saved(
+        &mut self,
+        kind: InstallKind,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let Some(saved) = self.saved.record.clone() else {
+            return Err("there is no saved run".into());
+        };
+        let lineage = self.saved.lineage;
+        self.install_file(saved.weights.to_vec(), lineage, kind, effects)?;
+        if let Some(run) = self.pending.as_mut().and_then(|p| p.run.as_mut()) {
+            run.record.history = saved.history_values();
+            run.record.snapshots = saved.snapshot_values();
+        }
+        Ok(())
+    }
+
+    fn install_last_save(&mut self, path: ComputePath, effects: &mut Vec<Effect>) {
+        let restored = self.saved.record.is_some()
+            && self.install_saved(InstallKind::Recovered, effects).is_ok();
+        if !restored {
+            self.run = None;
+            let id = self.new_id();
+            let config = self.settings.parsed().clone().unwrap_or_default();
+            effects.push(Effect::Create {
+                run: id,
+                path,
+                config: config.clone(),
+            });
+            self.begin_install(Run::fresh(id, path, config), InstallKind::Recovered);
+        }
+    }
+
+    /// The worker acknowledged (or refused) trainer `id`: only now does the page change.
+    pub(super) fn trainer_ready(
+        &mut self,
+        id: RunId,
+        result: Result<(), TrainerError>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.pending.as_ref().is_none_or(|p| p.id != id) {
+            return; // replaced by a newer install
+        }
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        if let Err(error) = result {
+            self.install_refused(pending.kind, &error);
+            return;
+        }
+        match pending.run {
+            Some(run) => self.run = Some(*run),
+            None => {
+                if let (Some(run), InstallKind::Moved { to }) = (self.run.as_mut(), &pending.kind) {
+                    run.path = *to;
+                }
+            }
+        }
+        self.display.chart_version += 1;
+        self.status.run = None;
+        let Some(run) = &self.run else { return };
+        let (epoch, step) = (run.progress.epoch, run.progress.step);
+        match pending.kind {
+            InstallKind::Fresh => {}
+            InstallKind::Loaded { name } => {
+                self.status.weights = format!(
+                    "Loaded {name}: epoch {epoch}, step {step}. Press Continue to train on from here, or just look at its samples."
+                );
+            }
+            InstallKind::Resumed { .. } => {
+                self.status.saved = format!("Resumed at epoch {epoch}, step {step}.");
+            }
+            InstallKind::Moved { to } => {
+                self.status.run = Some(format!("The run moved to {to}; press Continue to go on."));
+            }
+            InstallKind::Recovered => {
+                let text = if run.started {
+                    format!(
+                        "The trainer stopped and was restarted from the last save (epoch {epoch}, step {step}). Press Continue."
+                    )
+                } else {
+                    "The trainer stopped and was restarted; with no save yet, the run starts over."
+                        .to_string()
+                };
+                self.status.saved = text.clone();
+                self.status.run = Some(text);
+            }
+        }
+        if let Some(run) = &self.run
+            && run.started
+        {
+            self.settings = crate::app::settings::SettingsForm::new(&run.config);
+        }
+        self.phase = self.settled_phase(PauseReason::User);
+        self.request_grid(effects);
+    }
+
+    fn install_refused(&mut self, kind: InstallKind, error: &TrainerError) {
+        match kind {
+            InstallKind::Fresh => {
+                self.status.run = Some(format!("The trainer could not be created: {error}."));
+            }
+            InstallKind::Loaded { name } => {
+                self.status.weights =
+                    format!("{name} was not loaded: {error}. The current model is unchanged.");
+            }
+            InstallKind::Resumed { .. } => {
+                self.status.saved = format!("The saved run cannot be resumed: {error}.");
+            }
+            InstallKind::Moved { .. } => {
+                self.status.run = Some(format!(
+                    "The run could not move: {error}. It stays where it was."
+                ));
+                self.path.active = self.run.as_ref().map(|run| run.path);
+            }
+            InstallKind::Recovered => {
+                self.status.run = Some(format!("The trainer could not be restarted: {error}."));
+            }
+        }
+        self.phase = match self.phase {
+            RunPhase::Switching { .. } | RunPhase::Recovering { .. } => {
+                self.settled_phase(PauseReason::Failed)
+            }
+            ref phase => phase.clone(),
+        };
+    }
+
+    /// The worker stopped: a new one takes over from the last save, a few times at most.
+    pub(super) fn worker_stopped(&mut self, reason: &str, now: f64, effects: &mut Vec<Effect>) {
+        effects.push(Effect::CancelFrame);
+        if let Some(run) = self.run.as_mut() {
+            run.timing.clock.pause(now);
+            run.in_flight = 0;
+            run.grid.pending = false;
+        }
+        self.pending = None;
+        self.path.active = None;
+        self.path.starting = None;
+        self.path.restarts += 1;
+        if self.path.restarts > MAX_RESTARTS {
+            self.phase = self.settled_phase(PauseReason::Failed);
+            self.status.run = Some(format!(
+                "The trainer keeps stopping ({reason}). Reload the page to try again."
+            ));
+            return;
+        }
+        self.status.run = Some(format!(
+            "Training is paused: {}.",
+            TrainerError::Worker(reason.to_string())
+        ));
+        self.status.saved = "The trainer stopped; starting a new one…".into();
+        self.phase = RunPhase::Recovering {
+            attempt: self.path.restarts,
+        };
+        effects.push(Effect::DropWorker);
+        self.choose_path(effects);
+    }
+}

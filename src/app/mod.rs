@@ -1,0 +1,347 @@
+//! The page's logic as plain Rust, compiled and tested natively: one [`Model`] with an
+//! explicit [`RunPhase`], and one [`Model::update`] that turns each [`Event`] into a new model
+//! and the [`Effect`]s to run. `web::runtime` feeds it events, runs the effects
+//! (`web::effects`) and renders the views (`web::view`) once after each update.
+
+pub mod chart;
+mod controls;
+pub mod event;
+mod lifecycle;
+pub mod phase;
+mod replies;
+pub mod run;
+pub mod saved;
+pub mod settings;
+pub mod timing;
+
+pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId};
+pub use phase::{PauseReason, RunPhase};
+pub use run::Run;
+
+use crate::app::saved::SavedRun;
+use crate::app::settings::SettingsForm;
+use crate::app::timing::FrameBudget;
+use crate::config::TrainingConfig;
+use crate::path::{ComputePath, GpuProbe, PathPreference};
+
+/// Steps enqueued whose statistics have not been read back yet, at most: the asynchronous
+/// read-back is the back-pressure that keeps the worker's queue short.
+pub const MAX_IN_FLIGHT: usize = 3;
+/// How often the sample grid and the chart are redrawn while training (ms).
+pub const REDRAW_MS: f64 = 250.0;
+/// How often the memory figures are refreshed while training (ms).
+pub const MEMORY_MS: f64 = 2000.0;
+/// Workers the page starts after one stopped before it gives up.
+pub const MAX_RESTARTS: u32 = 3;
+
+/// Where training runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathState {
+    /// What asking for WebGPU gave, once asked.
+    pub probe: Option<GpuProbe>,
+    /// The "Train on" menu.
+    pub preference: PathPreference,
+    /// The path being started.
+    pub starting: Option<ComputePath>,
+    /// The path new trainers go to, once started.
+    pub active: Option<ComputePath>,
+    /// Why that path, in words (or why none can train).
+    pub reason: String,
+    /// Workers started after one stopped.
+    pub restarts: u32,
+}
+
+/// MNIST on the page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum DataState {
+    /// Not asked for yet.
+    #[default]
+    Waiting,
+    /// Downloading: bytes received and expected.
+    Downloading(u64, u64),
+    /// Loaded and checked.
+    Ready(DataSummary),
+    /// Why it could not be loaded (Retry is offered).
+    Failed(String),
+}
+
+/// The run saved in IndexedDB, and the autosave's interval.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SavedState {
+    /// The last good save.
+    pub record: Option<SavedRun>,
+    /// Its run's lineage on this page (a save found at start-up gets a new one).
+    pub lineage: Option<RunId>,
+    /// The interval field's text.
+    pub autosave_text: String,
+    /// Autosave after every this many epochs; 0 turns it off.
+    pub autosave_every: usize,
+}
+
+/// The messages the panels show.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    /// About the run (shown in place of `settings` while set).
+    pub run: Option<String>,
+    /// About the settings.
+    pub settings: String,
+    /// About weights files.
+    pub weights: String,
+    /// About the saved run.
+    pub saved: String,
+}
+
+/// What the views need besides the run: redraw pacing, the untrained sample, memory figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Display {
+    /// The frame budget.
+    pub budget: FrameBudget,
+    /// When the grid and chart were last refreshed (ms).
+    pub last_redraw: f64,
+    /// When the memory figures were last asked for (ms).
+    pub last_memory: f64,
+    /// Bumped whenever the chart should be drawn again.
+    pub chart_version: u64,
+    /// The untrained generator's first sample (784 pixels).
+    pub untrained: Option<Vec<f32>>,
+    /// The latest memory figures.
+    pub memory: Option<MemoryFigures>,
+    /// The tab is visible.
+    pub visible: bool,
+}
+
+impl Default for Display {
+    fn default() -> Self {
+        Self {
+            budget: FrameBudget::default(),
+            last_redraw: f64::NEG_INFINITY,
+            last_memory: f64::NEG_INFINITY,
+            chart_version: 0,
+            untrained: None,
+            memory: None,
+            visible: true,
+        }
+    }
+}
+
+/// How a trainer being installed came about: what to say, and which phase follows, once the
+/// worker acknowledges it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstallKind {
+    /// A fresh run (start-up, Reset, new settings).
+    Fresh,
+    /// A weights file the user chose.
+    Loaded {
+        /// Its name.
+        name: String,
+    },
+    /// The saved run, resumed or rolled back to.
+    Resumed {
+        /// After a divergence.
+        rollback: bool,
+    },
+    /// The current run, moved to another path.
+    Moved {
+        /// That path.
+        to: ComputePath,
+    },
+    /// The last save (or a fresh run) on a new worker after one stopped.
+    Recovered,
+}
+
+/// A trainer sent to the worker, not yet acknowledged: the page changes only once it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingInstall {
+    /// The id the acknowledgement carries.
+    pub id: RunId,
+    /// How it came about.
+    pub kind: InstallKind,
+    /// The run it installs (`None`: the current run, moved).
+    pub run: Option<Box<Run>>,
+}
+
+/// The page's whole state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Where the page is.
+    pub phase: RunPhase,
+    /// Where training runs.
+    pub path: PathState,
+    /// MNIST.
+    pub data: DataState,
+    /// The settings form.
+    pub settings: SettingsForm,
+    /// The run on screen.
+    pub run: Option<Run>,
+    /// A trainer awaiting the worker's acknowledgement.
+    pub pending: Option<PendingInstall>,
+    /// The saved run.
+    pub saved: SavedState,
+    /// Messages.
+    pub status: Status,
+    /// View pacing and figures.
+    pub display: Display,
+    next_id: RunId,
+}
+
+impl Model {
+    /// A page that has just started, and the effects that start it: probe WebGPU, load MNIST,
+    /// look for a saved run.
+    pub fn boot(preference: PathPreference) -> (Self, Vec<Effect>) {
+        let model = Self {
+            phase: RunPhase::Loading,
+            path: PathState {
+                preference,
+                reason: "Looking for a WebGPU adapter…".into(),
+                ..PathState::default()
+            },
+            data: DataState::Downloading(0, 0),
+            settings: SettingsForm::new(&TrainingConfig::default()),
+            run: None,
+            pending: None,
+            saved: SavedState {
+                autosave_text: "1".into(),
+                autosave_every: 1,
+                ..SavedState::default()
+            },
+            status: Status::default(),
+            display: Display::default(),
+            next_id: 1,
+        };
+        (
+            model,
+            vec![Effect::ProbeGpu, Effect::LoadData, Effect::LoadSaved],
+        )
+    }
+
+    fn new_id(&mut self) -> RunId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Training images per epoch's batches, once MNIST is loaded.
+    pub fn batches_per_epoch(&self) -> usize {
+        match (&self.data, &self.run) {
+            (DataState::Ready(data), Some(run)) => data.count.div_ceil(run.config.batch_size),
+            _ => 0,
+        }
+    }
+
+    /// Whether Train (or Continue) can start training now.
+    pub fn can_train(&self) -> bool {
+        matches!(
+            self.phase,
+            RunPhase::Idle | RunPhase::Paused(_) | RunPhase::Running
+        ) && matches!(self.data, DataState::Ready(_))
+            && self.pending.is_none()
+            && self
+                .run
+                .as_ref()
+                .is_some_and(|run| Some(run.path) == self.path.active && !run.is_finished())
+    }
+
+    /// Whether the worker is free for a new trainer (loading a file, resuming, a new path).
+    pub fn can_install(&self) -> bool {
+        self.path.active.is_some()
+            && !matches!(
+                self.phase,
+                RunPhase::Switching { .. } | RunPhase::Recovering { .. } | RunPhase::Unavailable(_)
+            )
+    }
+
+    /// The saved run to offer for resuming: there is one, and it is not the run on screen.
+    pub fn resume_offer(&self) -> Option<&SavedRun> {
+        let on_screen = self.run.as_ref().map(|run| run.lineage);
+        self.saved
+            .record
+            .as_ref()
+            .filter(|_| self.saved.lineage.is_none() || self.saved.lineage != on_screen)
+    }
+
+    /// The save to roll back to, when the run diverged.
+    pub fn rollback_offer(&self) -> Option<&SavedRun> {
+        self.saved
+            .record
+            .as_ref()
+            .filter(|_| self.run.as_ref().is_some_and(|run| run.diverged))
+    }
+
+    /// The phase a run settles in when nothing is under way: loading until MNIST is there,
+    /// ready for a fresh run, finished when every epoch is done, paused otherwise.
+    fn settled_phase(&self, reason: PauseReason) -> RunPhase {
+        if !matches!(self.data, DataState::Ready(_)) {
+            return RunPhase::Loading;
+        }
+        match &self.run {
+            Some(run) if run.started && run.is_finished() && run.in_flight == 0 => {
+                RunPhase::Finished
+            }
+            Some(run) if run.started => RunPhase::Paused(reason),
+            _ => RunPhase::Idle,
+        }
+    }
+
+    /// One event: the model changes, and the effects to run come back (in order).
+    pub fn update(&mut self, event: Event, now: f64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
+            Event::GpuProbed(probe) => {
+                self.path.probe = Some(probe);
+                self.choose_path(&mut effects);
+            }
+            Event::PathStarted { path, result } => self.path_started(path, result, &mut effects),
+            Event::DataProgress { received, total } => {
+                self.data = DataState::Downloading(received, total);
+            }
+            Event::DataLoaded(result) => self.data_loaded(result),
+            Event::SavedFound(result) => self.saved_found(result),
+            Event::VisibilityChanged { hidden } => self.visibility(hidden, now, &mut effects),
+            Event::Frame(work) => self.frame(work, now, &mut effects),
+            Event::TrainClicked => self.toggle(now, &mut effects),
+            Event::ResetClicked => self.reset(&mut effects),
+            Event::ResumeClicked => self.resume_saved(&mut effects),
+            Event::ForgetClicked => effects.push(Effect::Forget),
+            Event::RetryData => {
+                self.data = DataState::Downloading(0, 0);
+                effects.push(Effect::LoadData);
+            }
+            Event::PathPicked(preference) => {
+                self.path.preference = preference;
+                self.choose_path(&mut effects);
+            }
+            Event::SettingEdited { field, text } => self.setting_edited(field, &text, &mut effects),
+            Event::AutosaveEdited(text) => self.autosave_edited(text),
+            Event::DownloadWeights => self.download_weights(&mut effects),
+            Event::DownloadGrid => effects.push(Effect::DownloadCanvas {
+                id: "grid",
+                name: "samples.png".into(),
+            }),
+            Event::WeightsChosen { name, bytes } => self.weights_chosen(name, bytes, &mut effects),
+            Event::TrainerReady { run, result } => self.trainer_ready(run, result, &mut effects),
+            Event::LiveApplied {
+                run,
+                epochs,
+                snapshot_every,
+                result,
+            } => self.live_applied(run, epochs, snapshot_every, result),
+            Event::StepDone { run, result } => self.step_done(run, result, now, &mut effects),
+            Event::GridRead { run, step, result } => {
+                self.grid_read(run, step, result, &mut effects);
+            }
+            Event::Captured {
+                run,
+                purpose,
+                result,
+            } => self.captured(run, purpose, result, now, &mut effects),
+            Event::Memory(figures) => self.display.memory = Some(figures),
+            Event::WorkerStopped(reason) => self.worker_stopped(&reason, now, &mut effects),
+            Event::Saved { lineage, result } => self.saved(lineage, result),
+            Event::Forgotten(result) => self.forgotten(result),
+            Event::DownloadFailed(message) => {
+                self.status.weights = format!("The download failed: {message}");
+            }
+        }
+        effects
+    }
+}

@@ -1,0 +1,234 @@
+//! The messages between the page and the trainer's worker, and their encodings.
+//!
+//! Both ends depend on this module and not on each other: the page's client
+//! (`web::client`) sends [`ToWorker`] and reads [`FromWorker`]; the worker's host
+//! (`web::host`, over [`crate::session::Host`]) does the opposite. Every command that changes
+//! the worker's state is answered, and a [`Reply::Failed`] means the worker's state is as it was
+//! before the command.
+
+use serde_bytes::ByteBuf;
+
+use crate::config::TrainingConfig;
+use crate::path::ComputePath;
+use crate::train::StepValues;
+
+/// A snapshot of the generator: the epoch after which it was taken and G(seed), 784 values in
+/// [−1, 1].
+pub type Snapshot = (usize, Vec<f32>);
+
+/// Why a result did not arrive.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum TrainerError {
+    /// Reading from the device failed (on WebGPU: the device was lost or reset).
+    #[error("reading from the device failed: {0}")]
+    Read(String),
+    /// The worker stopped (its GPU device was lost, or it crashed).
+    #[error("the trainer's worker stopped: {0}")]
+    Worker(String),
+    /// The model's weights are no longer all finite numbers.
+    #[error("the weights are no longer finite numbers ({0})")]
+    Diverged(String),
+    /// The worker refused the request (a training error, a bad weights file).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// One step's results, read back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepReport {
+    /// The losses and mean outputs of the step.
+    pub values: StepValues,
+    /// `Some(n)` when the step completed epoch `n`.
+    pub finished_epoch: Option<usize>,
+    /// A snapshot taken right after that epoch: at the reference's snapshot epochs, and after
+    /// the run's last epoch.
+    pub snapshot: Option<Snapshot>,
+}
+
+/// What the page asks of the worker.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Command {
+    /// The training images (sent once per worker; steps need them).
+    Data {
+        /// Number of images.
+        count: usize,
+        /// `count × 784` pixels.
+        pixels: ByteBuf,
+    },
+    /// Create the worker's WebGPU device (before any trainer on that path).
+    StartWebGpu,
+    /// A fresh trainer in place of the current one.
+    Create {
+        /// Its settings.
+        config: TrainingConfig,
+        /// Its device.
+        path: ComputePath,
+    },
+    /// The trainer of a weights file in place of the current one.
+    Load {
+        /// The file.
+        weights: ByteBuf,
+        /// Settings for a file without them.
+        fallback: TrainingConfig,
+        /// Its device.
+        path: ComputePath,
+    },
+    /// The settings a run may change while under way.
+    SetLive {
+        /// Epochs to train.
+        epochs: usize,
+        /// Snapshot interval in epochs.
+        snapshot_every: usize,
+    },
+    /// Train the next batch.
+    Step,
+    /// The sample grid.
+    Grid,
+    /// The weights file.
+    Capture {
+        /// Also check it loads (every value finite): an autosave must never keep a diverged run.
+        checked: bool,
+    },
+    /// Memory figures.
+    Stats,
+}
+
+impl Command {
+    /// Whether the worker must finish this command before it starts the next one (the rest
+    /// are started in order and may complete concurrently, so several steps can be under way).
+    pub fn is_barrier(&self) -> bool {
+        matches!(self, Command::StartWebGpu)
+    }
+}
+
+/// The worker's answer to one command.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Reply {
+    /// Done, nothing to return.
+    Done,
+    /// A step's results.
+    Step(StepReport),
+    /// Sample pixels (see [`floats_to_bytes`]).
+    Pixels(ByteBuf),
+    /// A weights file.
+    Weights(ByteBuf),
+    /// Memory figures.
+    Stats(WorkerStats),
+    /// The command failed; the worker's state is as before it.
+    Failed(TrainerError),
+}
+
+impl Reply {
+    /// The variant's name, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reply::Done => "Done",
+            Reply::Step(_) => "Step",
+            Reply::Pixels(_) => "Pixels",
+            Reply::Weights(_) => "Weights",
+            Reply::Stats(_) => "Stats",
+            Reply::Failed(_) => "Failed",
+        }
+    }
+
+    /// The error of a reply that is not the expected kind.
+    pub fn unexpected(&self) -> TrainerError {
+        TrainerError::Worker(format!("unexpected reply {}", self.name()))
+    }
+}
+
+/// The worker's memory: its wasm heap and its device's memory pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerStats {
+    /// Bytes of the worker's wasm linear memory.
+    pub wasm_bytes: f64,
+    /// Bytes in use in the device's memory pool (Burn's allocator), where it reports one.
+    pub device_in_use: Option<f64>,
+    /// Bytes the device's memory pool has reserved.
+    pub device_reserved: Option<f64>,
+}
+
+/// A command with the id its answer will carry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Request {
+    /// Chosen by the page, unique among the requests not yet answered.
+    pub id: u32,
+    /// What to do.
+    pub command: Command,
+}
+
+/// Everything the page posts to the worker after the boot message (which `www/worker.js`
+/// reads: the wasm module to load).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ToWorker {
+    /// A command for the Rust host.
+    Request(Request),
+    /// Destroy every WebGPU device, as a driver reset would (handled by `www/worker.js`; only
+    /// the `test-hooks` build sends it).
+    LoseDevice,
+}
+
+/// Everything the worker posts to the page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FromWorker {
+    /// The answer to request `id`.
+    Answer {
+        /// The request's id.
+        id: u32,
+        /// Its answer.
+        reply: Reply,
+    },
+    /// The worker cannot go on (its module failed to load, or its GPU device was lost); posted
+    /// by `www/worker.js`.
+    Fatal(String),
+}
+
+/// f32 values as little-endian bytes (every target this app runs on is little-endian).
+pub fn floats_to_bytes(values: &[f32]) -> Vec<u8> {
+    bytemuck::cast_slice(values).to_vec()
+}
+
+/// The inverse of [`floats_to_bytes`]; a trailing partial value is dropped.
+pub fn bytes_to_floats(bytes: &[u8]) -> Vec<f32> {
+    let whole = bytes.len() / 4 * 4;
+    bytemuck::pod_collect_to_vec(&bytes[..whole])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_round_trip_through_little_endian_bytes() {
+        let values = [0.0, -1.5, f32::MAX, f32::MIN_POSITIVE, 3.25];
+        let bytes = floats_to_bytes(&values);
+        assert_eq!(&bytes[4..8], &(-1.5f32).to_le_bytes());
+        assert_eq!(bytes_to_floats(&bytes), values);
+        // An unaligned slice decodes too, and a partial value is dropped.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&bytes);
+        shifted.push(7);
+        assert_eq!(bytes_to_floats(&shifted[1..]), values);
+    }
+
+    #[test]
+    fn messages_keep_their_shape_through_serde() {
+        let message = ToWorker::Request(Request {
+            id: 7,
+            command: Command::SetLive {
+                epochs: 3,
+                snapshot_every: 2,
+            },
+        });
+        let json = serde_json::to_string(&message).unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<ToWorker>(&json).ok(),
+            Some(message),
+            "{json}"
+        );
+        let fatal: FromWorker =
+            serde_json::from_str(r#"{"Fatal":"gone"}"#).unwrap_or(FromWorker::Fatal(String::new()));
+        assert_eq!(fatal, FromWorker::Fatal("gone".into()));
+        assert!(Command::StartWebGpu.is_barrier() && !Command::Step.is_barrier());
+    }
+}

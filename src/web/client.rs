@@ -1,0 +1,227 @@
+//! The page's end of the trainer's worker: it starts `www/worker.js` (which loads this same
+//! wasm module and hands each message to `web::host`), sends [`Request`]s and resolves each
+//! with its answer ([`crate::protocol::FromWorker`]). It knows the protocol, not the host.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use super::dom::{Listener, js_message, to_js};
+use crate::idx::IdxImages;
+use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
+use crate::session::Pending;
+
+/// Why the worker could not start.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the worker could not start: {0}")]
+pub struct SpawnError(String);
+
+/// What the owner of a worker is told when it stops.
+type StopHandler = Box<dyn Fn(&str)>;
+
+/// The page's handle on the worker. Dropping it stops the worker.
+pub struct TrainerWorker {
+    worker: Worker,
+    next_id: Cell<u32>,
+    waiting: RefCell<HashMap<u32, Function>>,
+    failure: RefCell<Option<String>>,
+    on_stop: RefCell<Option<StopHandler>>,
+    _listeners: Vec<Listener>,
+}
+
+impl Drop for TrainerWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// The URL of the wasm-bindgen glue of the module this thread runs: the wasm file the page
+/// fetched (`x_bg.wasm` comes with `x.js`, under trunk and under the test runner alike).
+fn glue_url() -> Option<String> {
+    let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+    let performance: web_sys::Performance = performance.dyn_into().ok()?;
+    performance
+        .get_entries_by_type("resource")
+        .iter()
+        .filter_map(|entry| entry.dyn_into::<web_sys::PerformanceEntry>().ok())
+        .map(|entry| entry.name())
+        .find_map(|name| {
+            let path = name.split(['?', '#']).next()?;
+            path.strip_suffix("_bg.wasm")
+                .map(|base| format!("{base}.js"))
+        })
+}
+
+impl TrainerWorker {
+    /// Starts the worker on this very wasm module.
+    pub fn spawn() -> Result<Rc<Self>, SpawnError> {
+        let fail = |e: JsValue| SpawnError(js_message(&e));
+        let glue =
+            glue_url().ok_or_else(|| SpawnError("the page's wasm module was not found".into()))?;
+        let script = wasm_bindgen::link_to!(module = "/www/worker.js");
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        options.set_name("mnist-gan-trainer");
+        let worker = Worker::new_with_options(&script, &options).map_err(fail)?;
+        let boot = Object::new();
+        Reflect::set(&boot, &"glue".into(), &glue.into()).map_err(fail)?;
+        Reflect::set(&boot, &"module".into(), &wasm_bindgen::module()).map_err(fail)?;
+        worker.post_message(&boot).map_err(fail)?;
+        Ok(Rc::new_cyclic(|weak: &Weak<Self>| {
+            let on_message = {
+                let weak = weak.clone();
+                Listener::new(&worker, "message", move |event| {
+                    if let (Some(this), Some(event)) =
+                        (weak.upgrade(), event.dyn_ref::<MessageEvent>())
+                    {
+                        this.receive(event.data());
+                    }
+                })
+            };
+            let on_error = {
+                let weak = weak.clone();
+                Listener::new(&worker, "error", move |event| {
+                    let message = event
+                        .dyn_ref::<web_sys::ErrorEvent>()
+                        .map(|e| e.message())
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| "it stopped".into());
+                    if let Some(this) = weak.upgrade() {
+                        this.fail(&message);
+                    }
+                })
+            };
+            Self {
+                worker,
+                next_id: Cell::new(1),
+                waiting: RefCell::new(HashMap::new()),
+                failure: RefCell::new(None),
+                on_stop: RefCell::new(None),
+                _listeners: vec![on_message, on_error],
+            }
+        }))
+    }
+
+    /// Calls `on_stop` with the reason when the worker stops.
+    pub fn set_on_stop(&self, on_stop: impl Fn(&str) + 'static) {
+        *self.on_stop.borrow_mut() = Some(Box::new(on_stop));
+    }
+
+    /// Why the worker stopped, once it has.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.borrow().clone()
+    }
+
+    /// Sends a command; the future resolves with its reply (a `Failed` reply is an error).
+    /// Dropping the future does not cancel the command.
+    pub fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>> {
+        if let Some(failure) = self.failure() {
+            return Box::pin(std::future::ready(Err(TrainerError::Worker(failure))));
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1));
+        let mut resolve = None;
+        let promise = Promise::new(&mut |ok, _| resolve = Some(ok));
+        let sent = to_js(&ToWorker::Request(Request { id, command })).and_then(|message| {
+            self.worker
+                .post_message(&message)
+                .map_err(|e| TrainerError::Worker(js_message(&e)))
+        });
+        if let Err(e) = sent {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        if let Some(resolve) = resolve {
+            self.waiting.borrow_mut().insert(id, resolve);
+        }
+        Box::pin(async move {
+            let value = JsFuture::from(promise)
+                .await
+                .map_err(|e| TrainerError::Worker(js_message(&e)))?;
+            match serde_wasm_bindgen::from_value::<Reply>(value) {
+                Ok(Reply::Failed(e)) => Err(e),
+                Ok(reply) => Ok(reply),
+                Err(e) => Err(TrainerError::Worker(format!("an unreadable reply: {e}"))),
+            }
+        })
+    }
+
+    /// A command whose answer is [`Reply::Done`].
+    pub fn acknowledge(&self, command: Command) -> Pending<Result<(), TrainerError>> {
+        let reply = self.request(command);
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Done => Ok(()),
+                other => Err(other.unexpected()),
+            }
+        })
+    }
+
+    /// Sends the training images and waits until the worker has them.
+    pub fn send_images(&self, images: &IdxImages) -> Pending<Result<(), TrainerError>> {
+        self.acknowledge(Command::Data {
+            count: images.count,
+            pixels: serde_bytes::ByteBuf::from(images.pixels.clone()),
+        })
+    }
+
+    /// Reads a [`FromWorker`] envelope; the reply inside is decoded once, by the request that
+    /// waits for it (a weights file is megabytes).
+    fn receive(&self, data: JsValue) {
+        let field = |value: &JsValue, name: &str| {
+            Reflect::get(value, &JsValue::from_str(name))
+                .ok()
+                .filter(|v| !v.is_undefined())
+        };
+        if let Some(reason) = field(&data, "Fatal").and_then(|f| f.as_string()) {
+            self.fail(&reason);
+            return;
+        }
+        // Anything else is not ours (a test runner relays the worker's console this way).
+        let Some(answer) = field(&data, "Answer").filter(JsValue::is_object) else {
+            return;
+        };
+        let Some(id) = field(&answer, "id").and_then(|id| id.as_f64()) else {
+            return;
+        };
+        let reply = field(&answer, "reply").unwrap_or(JsValue::UNDEFINED);
+        let resolve = self.waiting.borrow_mut().remove(&(id as u32));
+        match resolve {
+            Some(resolve) => {
+                let _ = resolve.call1(&JsValue::NULL, &reply);
+            }
+            None => log::warn!("the worker answered an unknown request {id}"),
+        }
+    }
+
+    /// Marks the worker as stopped and fails every request still waiting.
+    fn fail(&self, message: &str) {
+        if self.failure.borrow().is_some() {
+            return;
+        }
+        log::warn!("the worker stopped: {message}");
+        *self.failure.borrow_mut() = Some(message.to_string());
+        let reply = to_js(&Reply::Failed(TrainerError::Worker(message.to_string())))
+            .unwrap_or(JsValue::UNDEFINED);
+        let waiting: Vec<Function> = self.waiting.borrow_mut().drain().map(|(_, f)| f).collect();
+        for resolve in waiting {
+            let _ = resolve.call1(&JsValue::NULL, &reply);
+        }
+        if let Some(on_stop) = self.on_stop.borrow().as_ref() {
+            on_stop(message);
+        }
+    }
+
+    /// Destroys the worker's WebGPU device, as a driver reset would (tests recovery).
+    #[cfg(feature = "test-hooks")]
+    pub fn lose_gpu_device(&self) {
+        if let Ok(message) = to_js(&ToWorker::LoseDevice) {
+            let _ = self.worker.post_message(&message);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The worker's end: `www/worker.js` hands each message from the page to [`worker_receive`];
+//! requests are started strictly in order by the core's [`Host`], and each answer is posted
+//! when its future completes. It knows the protocol, not the page's client.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use burn::tensor::Device;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use super::dom::{js_message, to_js, wasm_memory_bytes};
+use crate::path::ComputePath;
+use crate::protocol::{FromWorker, Reply, Request, ToWorker, TrainerError};
+use crate::session::{Host, Pending, Platform};
+
+/// The worker's thread: Burn's CPU backend, or the WebGPU device it created.
+struct WorkerPlatform;
+
+impl Platform for WorkerPlatform {
+    fn device(&self, path: ComputePath) -> Result<Device, TrainerError> {
+        match path {
+            ComputePath::Cpu => Ok(Device::flex()),
+            ComputePath::WebGpu => super::gpu::created_device().ok_or_else(|| {
+                TrainerError::Refused("the worker's WebGPU device was not started".into())
+            }),
+        }
+    }
+
+    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>> {
+        Box::pin(async {
+            super::gpu::device()
+                .await
+                .map(|_| ())
+                .map_err(|e| TrainerError::Refused(e.to_string()))
+        })
+    }
+
+    fn memory_bytes(&self) -> f64 {
+        wasm_memory_bytes()
+    }
+}
+
+/// The host and the requests not yet started.
+#[derive(Default)]
+struct WorkerSide {
+    host: Host,
+    queue: VecDeque<Request>,
+    busy: bool,
+}
+
+thread_local! {
+    static SIDE: RefCell<WorkerSide> = RefCell::new(WorkerSide::default());
+}
+
+/// Called by `www/worker.js` with each message from the page (the worker's only entry).
+#[wasm_bindgen]
+pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
+    let message: ToWorker = serde_wasm_bindgen::from_value(message)
+        .map_err(|e| JsError::new(&format!("the worker got an unreadable message: {e}")))?;
+    let ToWorker::Request(request) = message else {
+        return Ok(()); // `LoseDevice` is handled by worker.js
+    };
+    let start = SIDE.with(|side| {
+        let mut side = side.borrow_mut();
+        side.queue.push_back(request);
+        !std::mem::replace(&mut side.busy, true)
+    });
+    if start {
+        wasm_bindgen_futures::spawn_local(drain());
+    }
+    Ok(())
+}
+
+/// Starts queued requests one at a time, in order, until none is left. Each answer is sent when
+/// its future completes; only a barrier (starting WebGPU) is awaited before the next request
+/// starts, so several steps can be under way on the GPU at once.
+async fn drain() {
+    loop {
+        let next = SIDE.with(|side| {
+            let mut side = side.borrow_mut();
+            let next = side.queue.pop_front();
+            side.busy = next.is_some();
+            next
+        });
+        let Some(Request { id, command }) = next else {
+            return;
+        };
+        let barrier = command.is_barrier();
+        let reply = SIDE.with(|side| side.borrow_mut().host.start(command, &WorkerPlatform));
+        if barrier {
+            answer(id, reply.await);
+        } else {
+            wasm_bindgen_futures::spawn_local(async move { answer(id, reply.await) });
+        }
+    }
+}
+
+fn answer(id: u32, reply: Reply) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let sent = to_js(&FromWorker::Answer { id, reply })
+        .map_err(|e| e.to_string())
+        .and_then(|message| scope.post_message(&message).map_err(|e| js_message(&e)));
+    if let Err(e) = sent {
+        log::warn!("the worker could not answer request {id}: {e}");
+    }
+}

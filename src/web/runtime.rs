@@ -1,0 +1,130 @@
+//! The page's loop: every [`Event`] goes through [`Model::update`], the views render once from
+//! the new model, then the effects run. Events that arrive meanwhile (a listener fired by an
+//! effect) wait in a queue, so updates never nest.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use super::dispatch::Dispatch;
+use super::dom::{MissingElement, document, now_ms, window};
+use super::effects::Effects;
+use super::frame::FrameLoop;
+use super::view::Views;
+use crate::app::timing::FrameWork;
+use crate::app::{Effect, Event, Model};
+use crate::path::PathPreference;
+
+/// The model, the views and the effects.
+pub struct Runtime {
+    model: RefCell<Model>,
+    views: Views,
+    effects: Effects,
+    frames: Rc<FrameLoop>,
+    queue: RefCell<VecDeque<Event>>,
+    busy: Cell<bool>,
+    /// What the last animation frame's steps cost, for the next frame's budget.
+    last_frame: Cell<FrameWork>,
+}
+
+impl Runtime {
+    /// Finds the page's elements, wires them, and starts: probe WebGPU, load MNIST, look for a
+    /// saved run.
+    pub fn boot() -> Result<Rc<Self>, MissingElement> {
+        let views = Views::find()?;
+        let (model, effects) = Model::boot(initial_preference());
+        let runtime = Rc::new_cyclic(|weak: &Weak<Self>| {
+            let dispatch = {
+                let weak = weak.clone();
+                Dispatch::new(move |event| {
+                    if let Some(runtime) = weak.upgrade() {
+                        runtime.dispatch(event);
+                    }
+                })
+            };
+            let frames = {
+                let weak = weak.clone();
+                FrameLoop::new(move |_| {
+                    if let Some(runtime) = weak.upgrade() {
+                        runtime.frame();
+                    }
+                    false // an `Effect::ScheduleFrame` asks for the next one
+                })
+            };
+            let mut views = views;
+            views.listen(&dispatch);
+            Self {
+                model: RefCell::new(model),
+                views,
+                effects: Effects::new(dispatch, frames.clone()),
+                frames,
+                queue: RefCell::new(VecDeque::new()),
+                busy: Cell::new(false),
+                last_frame: Cell::new(FrameWork::default()),
+            }
+        });
+        runtime.views.render(&runtime.model.borrow());
+        for effect in effects {
+            runtime.effects.run(effect);
+        }
+        if document().hidden() {
+            runtime.dispatch(Event::VisibilityChanged { hidden: true });
+        }
+        Ok(runtime)
+    }
+
+    /// Updates the model with `event`, renders, runs the effects; then the events queued
+    /// meanwhile, in order. Returns how many steps were enqueued.
+    fn dispatch(&self, event: Event) -> usize {
+        self.queue.borrow_mut().push_back(event);
+        if self.busy.replace(true) {
+            return 0;
+        }
+        let mut steps = 0;
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(event) = next else { break };
+            let effects = self.model.borrow_mut().update(event, now_ms());
+            self.views.render(&self.model.borrow());
+            for effect in effects {
+                steps += usize::from(matches!(effect, Effect::Step { .. }));
+                self.effects.run(effect);
+            }
+        }
+        self.busy.set(false);
+        steps
+    }
+
+    /// One animation frame, timed for the next frame's budget.
+    fn frame(&self) {
+        let started = now_ms();
+        let enqueued = self.dispatch(Event::Frame(self.last_frame.get()));
+        self.last_frame.set(FrameWork {
+            spent_ms: now_ms() - started,
+            enqueued,
+        });
+    }
+
+    /// The effects (for the test hooks).
+    pub fn effects(&self) -> &Effects {
+        &self.effects
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.frames.cancel();
+    }
+}
+
+/// The path asked for in the page's URL (`?path=cpu`, `webgpu` or `auto`), else automatic.
+fn initial_preference() -> PathPreference {
+    window()
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("path"))
+        .and_then(|text| PathPreference::parse(&text))
+        .unwrap_or_default()
+}

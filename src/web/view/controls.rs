@@ -1,0 +1,117 @@
+//! The training controls: Train/Pause/Continue, Reset, the weights file out and in (picker or
+//! drag and drop).
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use web_sys::{DragEvent, Element, File, HtmlButtonElement, HtmlElement, HtmlInputElement};
+
+use super::on;
+use crate::app::{Event, Model, RunPhase};
+use crate::web::dispatch::Dispatch;
+use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_class, set_text};
+
+pub struct ControlsPanel {
+    train: HtmlButtonElement,
+    reset: HtmlButtonElement,
+    download: HtmlButtonElement,
+    load: HtmlInputElement,
+    status: Element,
+    drop_zone: HtmlElement,
+    listeners: Vec<Listener>,
+}
+
+/// Reads a chosen file and sends its bytes (the model never sees a browser `File`).
+fn read_file(file: File, dispatch: &Dispatch) {
+    let dispatch = dispatch.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let name = file.name();
+        let bytes = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+            .await
+            .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+            .map_err(|e| js_message(&e));
+        dispatch.send(Event::WeightsChosen { name, bytes });
+    });
+}
+
+impl ControlsPanel {
+    pub fn find() -> Result<Self, MissingElement> {
+        Ok(Self {
+            train: by_id("train")?,
+            reset: by_id("reset")?,
+            download: by_id("download-weights")?,
+            load: by_id("load-weights")?,
+            status: by_id("weights-status")?,
+            drop_zone: by_id("drop-zone")?,
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn listen(&mut self, dispatch: &Dispatch) {
+        let picker = self.load.clone();
+        let for_picker = Rc::new(dispatch.clone());
+        let (zone, zone_leave, zone_drop) = (
+            self.drop_zone.clone(),
+            self.drop_zone.clone(),
+            self.drop_zone.clone(),
+        );
+        let for_drop = dispatch.clone();
+        self.listeners = vec![
+            on(&self.train, "click", dispatch, |_| {
+                Some(Event::TrainClicked)
+            }),
+            on(&self.reset, "click", dispatch, |_| {
+                Some(Event::ResetClicked)
+            }),
+            on(&self.download, "click", dispatch, |_| {
+                Some(Event::DownloadWeights)
+            }),
+            on(&self.load, "change", dispatch, move |_| {
+                if let Some(file) = picker.files().and_then(|list| list.get(0)) {
+                    read_file(file, &for_picker);
+                }
+                picker.set_value("");
+                None
+            }),
+            on(&self.drop_zone, "dragover", dispatch, move |event| {
+                event.prevent_default();
+                set_class(&zone, "dragging", true);
+                None
+            }),
+            on(&self.drop_zone, "dragleave", dispatch, move |_| {
+                set_class(&zone_leave, "dragging", false);
+                None
+            }),
+            on(&self.drop_zone, "drop", dispatch, move |event| {
+                event.prevent_default();
+                set_class(&zone_drop, "dragging", false);
+                let file = event
+                    .dyn_ref::<DragEvent>()
+                    .and_then(DragEvent::data_transfer)
+                    .and_then(|t| t.files())
+                    .and_then(|list| list.get(0));
+                if let Some(file) = file {
+                    read_file(file, &for_drop);
+                }
+                None
+            }),
+        ];
+    }
+
+    pub fn render(&self, model: &Model) {
+        let label = match model.phase {
+            RunPhase::Running => "Pause",
+            RunPhase::Finished => "Finished",
+            RunPhase::Paused(_) => "Continue",
+            _ => "Train",
+        };
+        set_text(&self.train, label);
+        let enabled = model.phase == RunPhase::Running || model.can_train();
+        self.train.set_disabled(!enabled);
+        let started = model.run.as_ref().is_some_and(|run| run.started);
+        self.reset.set_disabled(!started || !model.can_install());
+        self.download.set_disabled(model.run.is_none());
+        self.load.set_disabled(!model.can_install());
+        set_text(&self.status, &model.status.weights);
+    }
+}

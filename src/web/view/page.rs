@@ -1,0 +1,99 @@
+//! The page's root (its phase and path as data attributes, the test hooks' figures), the path
+//! bar ("Train on"), and the tab's visibility.
+
+use web_sys::{Element, HtmlElement, HtmlSelectElement};
+
+use super::on;
+use crate::app::{Event, Model, RunPhase};
+use crate::path::PathPreference;
+use crate::web::dispatch::Dispatch;
+use crate::web::dom::{
+    Listener, MissingElement, by_id, document, set_attribute, set_class, set_text,
+};
+
+pub struct PageView {
+    root: HtmlElement,
+    gpu_status: Element,
+    compute_path: HtmlSelectElement,
+    listeners: Vec<Listener>,
+}
+
+impl PageView {
+    pub fn find() -> Result<Self, MissingElement> {
+        Ok(Self {
+            root: by_id("app")?,
+            gpu_status: by_id("gpu-status")?,
+            compute_path: by_id("compute-path")?,
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn listen(&mut self, dispatch: &Dispatch) {
+        let select = self.compute_path.clone();
+        self.listeners = vec![
+            on(&self.compute_path, "change", dispatch, move |_| {
+                PathPreference::parse(&select.value()).map(Event::PathPicked)
+            }),
+            on(&document(), "visibilitychange", dispatch, |_| {
+                Some(Event::VisibilityChanged {
+                    hidden: document().hidden(),
+                })
+            }),
+        ];
+    }
+
+    pub fn render(&self, model: &Model) {
+        let root = &self.root;
+        set_attribute(root, "data-phase", Some(model.phase.name()));
+        let path = model.run.as_ref().map(|run| run.path).or(model.path.active);
+        set_attribute(root, "data-path", path.map(|p| p.name()));
+        let status = match (&model.phase, model.path.active) {
+            (RunPhase::Unavailable(reason), _) => format!("Training cannot start: {reason}"),
+            (_, Some(path)) => {
+                format!("Training in a Web Worker on {path}: {}.", model.path.reason)
+            }
+            _ => model.path.reason.clone(),
+        };
+        set_text(&self.gpu_status, &status);
+        set_class(
+            &self.gpu_status,
+            "error",
+            matches!(model.phase, RunPhase::Unavailable(_)),
+        );
+        if self.compute_path.value() != model.path.preference.name() {
+            self.compute_path.set_value(model.path.preference.name());
+        }
+        self.compute_path.set_disabled(matches!(
+            model.phase,
+            RunPhase::Running | RunPhase::Switching { .. } | RunPhase::Recovering { .. }
+        ));
+        #[cfg(feature = "test-hooks")]
+        self.render_hooks(model);
+    }
+
+    /// Figures the end-to-end test and the benchmark wait for.
+    #[cfg(feature = "test-hooks")]
+    fn render_hooks(&self, model: &Model) {
+        let root = &self.root;
+        let in_flight = model.run.as_ref().map_or(0, |run| run.in_flight);
+        set_attribute(root, "data-in-flight", Some(&in_flight.to_string()));
+        let shown = model.run.as_ref().and_then(|run| run.grid.shown.as_ref());
+        if let Some((step, _)) = shown {
+            set_attribute(root, "data-grid-step", Some(&step.to_string()));
+            if !root.has_attribute("data-first-grid-ms") {
+                let now = format!("{:.0}", crate::web::dom::now_ms());
+                set_attribute(root, "data-first-grid-ms", Some(&now));
+            }
+        }
+        if let Some(memory) = &model.display.memory {
+            let figures = serde_json::json!({
+                "page_wasm": memory.page_wasm,
+                "page_js_heap": memory.page_js_heap,
+                "worker_wasm": memory.worker.wasm_bytes,
+                "device_in_use": memory.worker.device_in_use,
+                "device_reserved": memory.worker.device_reserved,
+            });
+            set_attribute(root, "data-memory", Some(&figures.to_string()));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The settings form: each field's text and message, locked during a run but for the live
+//! ones.
+
+use web_sys::{Element, EventTarget, HtmlInputElement};
+
+use super::on;
+use crate::app::settings::{SETTINGS, is_editable};
+use crate::app::{Event, Model};
+use crate::web::dispatch::Dispatch;
+use crate::web::dom::{Listener, MissingElement, by_id, set_text};
+
+struct Field {
+    name: &'static str,
+    input: HtmlInputElement,
+    error: Element,
+}
+
+pub struct SettingsPanel {
+    form: EventTarget,
+    fields: Vec<Field>,
+    status: Element,
+    listeners: Vec<Listener>,
+}
+
+impl SettingsPanel {
+    pub fn find() -> Result<Self, MissingElement> {
+        let fields = SETTINGS
+            .iter()
+            .map(|&name| {
+                Ok(Field {
+                    name,
+                    input: by_id(&format!("setting-{name}"))?,
+                    error: by_id(&format!("error-{name}"))?,
+                })
+            })
+            .collect::<Result<_, MissingElement>>()?;
+        Ok(Self {
+            form: by_id("settings")?,
+            fields,
+            status: by_id("settings-status")?,
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn listen(&mut self, dispatch: &Dispatch) {
+        let mut listeners: Vec<Listener> = self
+            .fields
+            .iter()
+            .map(|field| {
+                let (name, input) = (field.name, field.input.clone());
+                on(&field.input, "input", dispatch, move |_| {
+                    Some(Event::SettingEdited {
+                        field: name,
+                        text: input.value(),
+                    })
+                })
+            })
+            .collect();
+        // Enter in a field submits the form: that must not navigate away from the run.
+        listeners.push(on(&self.form, "submit", dispatch, |event| {
+            event.prevent_default();
+            None
+        }));
+        self.listeners = listeners;
+    }
+
+    pub fn render(&self, model: &Model) {
+        let started = model.run.as_ref().is_some_and(|run| run.started);
+        for field in &self.fields {
+            let text = model.settings.text(field.name);
+            if field.input.value() != text {
+                field.input.set_value(text);
+            }
+            field.input.set_disabled(!is_editable(field.name, started));
+            set_text(&field.error, model.settings.error(field.name));
+        }
+        let status = model.status.run.as_ref().unwrap_or(&model.status.settings);
+        set_text(&self.status, status);
+    }
+}

@@ -1,0 +1,952 @@
+//! The page's logic, natively: every phase transition of `Model::update`, and the helpers
+//! behind the counters, the clock and the chart.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use mnist_gan_web::app::chart::{downsample, label_left, nice_max, x_ticks};
+use mnist_gan_web::app::saved::SavedRun;
+use mnist_gan_web::app::settings::{SettingsForm, is_editable, parse_autosave};
+use mnist_gan_web::app::timing::{
+    ActiveClock, FrameBudget, FrameWork, StepRate, format_duration, seconds_left,
+};
+use mnist_gan_web::app::{
+    CapturePurpose, DataState, DataSummary, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model,
+    PauseReason, RunPhase,
+};
+use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference};
+use mnist_gan_web::protocol::{StepReport, TrainerError};
+use mnist_gan_web::train::{Progress, StepValues, Trainer};
+use mnist_gan_web::{Checkpoint, TrainingConfig};
+use serde_bytes::ByteBuf;
+
+/// 1,000 images at batch 256: four batches per epoch.
+const IMAGES: usize = 1000;
+const BATCHES: usize = 4;
+
+fn hardware() -> GpuProbe {
+    GpuProbe::Adapter(AdapterInfo {
+        vendor: "nvidia".into(),
+        architecture: "ampere".into(),
+        ..AdapterInfo::default()
+    })
+}
+
+fn software() -> GpuProbe {
+    GpuProbe::Adapter(AdapterInfo {
+        vendor: "google".into(),
+        architecture: "swiftshader".into(),
+        ..AdapterInfo::default()
+    })
+}
+
+fn values(loss: f32) -> StepValues {
+    StepValues {
+        d_loss: loss,
+        g_loss: 0.7,
+        d_real: 0.6,
+        d_fake: 0.4,
+    }
+}
+
+/// A weights file of a real trainer at `progress`.
+fn weights_at(config: TrainingConfig, progress: Progress) -> Vec<u8> {
+    let mut trainer = Trainer::new(config, &common::device()).unwrap();
+    trainer.progress = progress;
+    common::block_on(Checkpoint::capture(&trainer))
+        .unwrap()
+        .to_bytes()
+}
+
+/// The page's model with a clock, driven as the runtime drives it.
+struct Page {
+    model: Model,
+    now: f64,
+}
+
+impl Page {
+    fn send(&mut self, event: Event) -> Vec<Effect> {
+        self.now += 10.0;
+        self.model.update(event, self.now)
+    }
+
+    /// Booted on the CPU path (a software adapter), MNIST loaded, the first trainer made.
+    fn ready() -> Self {
+        let (model, effects) = Model::boot(PathPreference::Auto);
+        assert_eq!(
+            effects,
+            [Effect::ProbeGpu, Effect::LoadData, Effect::LoadSaved]
+        );
+        assert_eq!(model.phase, RunPhase::Loading);
+        let mut page = Page { model, now: 0.0 };
+        assert_eq!(
+            page.send(Event::GpuProbed(software())),
+            [Effect::StartPath(ComputePath::Cpu)]
+        );
+        let created = page.send(Event::PathStarted {
+            path: ComputePath::Cpu,
+            result: Ok(()),
+        });
+        assert!(
+            matches!(created[..], [Effect::Create { .. }]),
+            "{created:?}"
+        );
+        assert!(
+            page.model.run.is_none(),
+            "no run before the worker acknowledges it"
+        );
+        page.ack(&created);
+        assert_eq!(
+            page.model.phase,
+            RunPhase::Loading,
+            "MNIST is not there yet"
+        );
+        page.send(Event::DataLoaded(Ok(DataSummary {
+            count: IMAGES,
+            first_label: 5,
+            first_image: vec![0; 784],
+        })));
+        assert_eq!(page.model.phase, RunPhase::Idle);
+        assert!(page.model.can_train());
+        page
+    }
+
+    fn run_id(&self) -> u64 {
+        self.model.run.as_ref().unwrap().id
+    }
+
+    /// Acknowledges the install among `effects`.
+    fn ack(&mut self, effects: &[Effect]) -> Vec<Effect> {
+        let run = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Create { run, .. } | Effect::Load { run, .. } => Some(*run),
+                _ => None,
+            })
+            .expect("an install");
+        self.send(Event::TrainerReady {
+            run,
+            result: Ok(()),
+        })
+    }
+
+    fn frame(&mut self) -> Vec<Effect> {
+        self.send(Event::Frame(FrameWork::default()))
+    }
+
+    fn step_done(&mut self, loss: f32, finished_epoch: Option<usize>) -> Vec<Effect> {
+        let run = self.run_id();
+        self.send(Event::StepDone {
+            run,
+            result: Ok(StepReport {
+                values: values(loss),
+                finished_epoch,
+                snapshot: finished_epoch.map(|epoch| (epoch, vec![0.0; 784])),
+            }),
+        })
+    }
+
+    /// Trains whole epochs: frames enqueue steps, each comes back.
+    fn train_epochs(&mut self, epochs: usize) -> Vec<Effect> {
+        let mut all = Vec::new();
+        if self.model.phase != RunPhase::Running {
+            self.send(Event::TrainClicked);
+        }
+        let target = self.model.run.as_ref().unwrap().progress.epoch + epochs;
+        let mut done = self.model.run.as_ref().unwrap().record.history.len();
+        while self.model.run.as_ref().unwrap().record.history.len() < target * BATCHES {
+            let effects = self.frame();
+            let steps = effects
+                .iter()
+                .filter(|e| matches!(e, Effect::Step { .. }))
+                .count();
+            all.extend(effects);
+            for _ in 0..steps {
+                done += 1;
+                let finished = done.is_multiple_of(BATCHES).then_some(done / BATCHES);
+                all.extend(self.step_done(1.0, finished));
+            }
+        }
+        all
+    }
+
+    fn pause(&mut self) {
+        assert_eq!(self.model.phase, RunPhase::Running);
+        self.send(Event::TrainClicked);
+    }
+
+    fn edit(&mut self, field: &'static str, text: &str) -> Vec<Effect> {
+        self.send(Event::SettingEdited {
+            field,
+            text: text.into(),
+        })
+    }
+
+    /// A saved run of a real trainer at epoch 1, found at start-up.
+    fn with_saved_run(&mut self) -> SavedRun {
+        let progress = Progress {
+            epoch: 1,
+            batch: 0,
+            step: BATCHES as u64,
+        };
+        let saved = SavedRun {
+            weights: ByteBuf::from(weights_at(TrainingConfig::default(), progress)),
+            epoch: 1,
+            step: BATCHES as u64,
+            history: SavedRun::encode_history(&[values(1.0); BATCHES]),
+            snapshots: SavedRun::encode_snapshots(&[(1, vec![0.5; 784])]),
+            saved_at: 0.0,
+        };
+        self.send(Event::SavedFound(Ok(Some(saved.clone()))));
+        saved
+    }
+}
+
+#[test]
+fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
+    let (model, _) = Model::boot(PathPreference::Auto);
+    let mut page = Page { model, now: 0.0 };
+    assert_eq!(
+        page.send(Event::GpuProbed(hardware())),
+        [Effect::StartPath(ComputePath::WebGpu)]
+    );
+    // WebGPU fails to start: the CPU path takes over and says why.
+    assert_eq!(
+        page.send(Event::PathStarted {
+            path: ComputePath::WebGpu,
+            result: Err("no device".into()),
+        }),
+        [Effect::StartPath(ComputePath::Cpu)]
+    );
+    assert!(
+        page.model
+            .path
+            .reason
+            .contains("training on the CPU instead")
+    );
+    // And when the CPU cannot start either, nothing can train.
+    page.send(Event::PathStarted {
+        path: ComputePath::Cpu,
+        result: Err("the worker could not start".into()),
+    });
+    assert!(matches!(page.model.phase, RunPhase::Unavailable(_)));
+    assert!(!page.model.can_train());
+    assert!(page.send(Event::TrainClicked).is_empty());
+}
+
+#[test]
+fn train_enqueues_at_most_the_in_flight_cap_and_pause_stops_the_frames() {
+    let mut page = Page::ready();
+    let id = page.run_id();
+    page.send(Event::GridRead {
+        run: id,
+        step: 0,
+        result: Ok(vec![0.0; 64 * 784]),
+    });
+    assert_eq!(page.send(Event::TrainClicked), [Effect::ScheduleFrame]);
+    assert_eq!(page.model.phase, RunPhase::Running);
+    let effects = page.frame();
+    assert!(
+        effects.contains(&Effect::Grid { run: id, step: 3 }),
+        "a redraw is due"
+    );
+    let steps = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Step { .. }))
+        .count();
+    assert_eq!(steps, MAX_IN_FLIGHT);
+    assert!(effects.contains(&Effect::ScheduleFrame));
+    assert!(
+        effects.contains(&Effect::Stats),
+        "memory figures on the first frame"
+    );
+    // Nothing came back: the next frame enqueues nothing.
+    let effects = page.frame();
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Step { .. })));
+    page.step_done(1.0, None);
+    let run = page.model.run.as_ref().unwrap();
+    assert_eq!((run.in_flight, run.record.history.len()), (2, 1));
+    assert_eq!(run.steps_done(), 1);
+    assert_eq!(run.progress.batch, 3);
+
+    // Pause: frames stop; the grid under way shows the model as it is now (one read at a time).
+    let effects = page.send(Event::TrainClicked);
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert_eq!(effects, [Effect::CancelFrame]);
+    let effects = page.send(Event::GridRead {
+        run: id,
+        step: 3,
+        result: Ok(vec![0.0; 64 * 784]),
+    });
+    assert!(effects.is_empty(), "not behind: no second read");
+    assert_eq!(
+        page.model
+            .run
+            .as_ref()
+            .unwrap()
+            .grid
+            .shown
+            .as_ref()
+            .unwrap()
+            .0,
+        3
+    );
+    assert!(page.frame().is_empty(), "a stray frame enqueues nothing");
+    // Continue.
+    assert_eq!(page.send(Event::TrainClicked), [Effect::ScheduleFrame]);
+    assert_eq!(page.model.phase, RunPhase::Running);
+}
+
+#[test]
+fn the_last_epoch_finishes_the_run_and_more_epochs_reopen_it() {
+    let mut page = Page::ready();
+    let effects = page.edit("epochs", "1");
+    page.ack(&effects);
+    page.train_epochs(1);
+    assert_eq!(page.model.phase, RunPhase::Finished);
+    assert!(!page.model.can_train());
+    assert!(
+        page.send(Event::TrainClicked).is_empty(),
+        "nothing left to train"
+    );
+    let run = page.model.run.as_ref().unwrap();
+    assert_eq!(run.record.epoch_times.len(), 1);
+    assert_eq!(run.snapshot_label(1), "epoch 1");
+    // Only epochs and the snapshot interval reach a started run, once the worker has them.
+    let effects = page.edit("epochs", "3");
+    let id = page.run_id();
+    assert_eq!(
+        effects,
+        [Effect::SetLive {
+            run: id,
+            epochs: 3,
+            snapshot_every: 50
+        }]
+    );
+    assert_eq!(page.model.phase, RunPhase::Finished);
+    page.send(Event::LiveApplied {
+        run: id,
+        epochs: 3,
+        snapshot_every: 50,
+        result: Ok(()),
+    });
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert!(page.model.can_train());
+    assert_eq!(
+        page.model.run.as_ref().unwrap().snapshot_label(3),
+        "epoch 3, final"
+    );
+    assert!(!is_editable("batch_size", true) && is_editable("epochs", true));
+}
+
+#[test]
+fn the_last_step_coming_back_after_a_pause_finishes_the_run() {
+    let mut page = Page::ready();
+    let effects = page.edit("epochs", "1");
+    page.ack(&effects);
+    page.send(Event::TrainClicked);
+    page.frame(); // 3 steps
+    for _ in 0..3 {
+        page.step_done(1.0, None);
+    }
+    page.frame(); // the 4th and last
+    page.pause();
+    page.step_done(1.0, Some(1));
+    assert_eq!(page.model.phase, RunPhase::Finished);
+}
+
+#[test]
+fn a_non_finite_loss_stops_the_run_and_rolls_back_to_the_last_save() {
+    let mut page = Page::ready();
+    page.with_saved_run();
+    page.send(Event::TrainClicked);
+    page.frame();
+    let effects = page.step_done(f32::NAN, None);
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::Diverged));
+    assert!(effects.contains(&Effect::CancelFrame));
+    assert!(
+        page.model
+            .status
+            .run
+            .as_deref()
+            .unwrap()
+            .contains("diverged")
+    );
+    assert_eq!(page.model.rollback_offer().unwrap().epoch, 1);
+    // Roll back: the saved run comes back, chart and snapshots included.
+    let effects = page.send(Event::ResumeClicked);
+    assert!(matches!(effects.last(), Some(Effect::Load { .. })));
+    page.ack(&effects);
+    let run = page.model.run.as_ref().unwrap();
+    assert!(!run.diverged && run.started);
+    assert_eq!(run.progress.epoch, 1);
+    assert_eq!(run.record.history.len(), BATCHES);
+    assert_eq!(run.record.snapshots.len(), 1);
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert!(page.model.rollback_offer().is_none());
+}
+
+#[test]
+fn a_diverged_autosave_capture_stops_the_run_and_is_never_saved() {
+    let mut page = Page::ready();
+    page.send(Event::TrainClicked);
+    page.frame();
+    let id = page.run_id();
+    page.send(Event::Captured {
+        run: id,
+        purpose: CapturePurpose::Autosave {
+            progress: Progress::default(),
+        },
+        result: Err(TrainerError::Diverged("inf".into())),
+    });
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::Diverged));
+    let effects = page.send(Event::Captured {
+        run: id,
+        purpose: CapturePurpose::Autosave {
+            progress: Progress::default(),
+        },
+        result: Ok(vec![1, 2, 3]),
+    });
+    assert!(
+        effects.is_empty(),
+        "a diverged run is never saved: {effects:?}"
+    );
+}
+
+#[test]
+fn reset_starts_a_new_run_once_the_worker_has_it_and_drops_stale_replies() {
+    let mut page = Page::ready();
+    page.train_epochs(1);
+    page.frame();
+    page.pause();
+    let old = page.run_id();
+    assert_eq!(page.model.run.as_ref().unwrap().in_flight, MAX_IN_FLIGHT);
+    let effects = page.send(Event::ResetClicked);
+    assert!(effects.contains(&Effect::CancelFrame));
+    assert!(matches!(effects.last(), Some(Effect::Create { .. })));
+    assert_eq!(
+        page.run_id(),
+        old,
+        "the old run stays until the worker has the new one"
+    );
+    page.ack(&effects);
+    assert_ne!(page.run_id(), old);
+    assert_eq!(page.model.phase, RunPhase::Idle);
+    // The old run's steps still in flight come back: they are stale.
+    page.send(Event::StepDone {
+        run: old,
+        result: Ok(StepReport {
+            values: values(1.0),
+            finished_epoch: None,
+            snapshot: None,
+        }),
+    });
+    page.send(Event::GridRead {
+        run: old,
+        step: 9,
+        result: Ok(vec![0.0; 784 * 64]),
+    });
+    let run = page.model.run.as_ref().unwrap();
+    assert!(run.record.history.is_empty() && run.grid.shown.is_none());
+    assert_eq!(run.in_flight, 0);
+}
+
+#[test]
+fn a_refused_trainer_leaves_the_run_as_it_was() {
+    let mut page = Page::ready();
+    let old = page.model.run.clone();
+    let effects = page.edit("batch_size", "64");
+    let Some(Effect::Create { run, .. }) = effects.last() else {
+        panic!("{effects:?}")
+    };
+    page.send(Event::TrainerReady {
+        run: *run,
+        result: Err(TrainerError::Refused("out of memory".into())),
+    });
+    assert_eq!(page.model.run, old);
+    assert!(
+        page.model
+            .status
+            .run
+            .as_deref()
+            .unwrap()
+            .contains("out of memory")
+    );
+    assert!(page.model.can_train());
+}
+
+#[test]
+fn settings_rebuild_an_unstarted_run_and_report_bad_fields() {
+    let mut page = Page::ready();
+    assert!(page.edit("batch_size", "0").is_empty());
+    assert!(!page.model.settings.error("batch_size").is_empty());
+    assert!(page.model.status.settings.starts_with("Not applied"));
+    let effects = page.edit("batch_size", "64");
+    assert!(matches!(&effects[..], [Effect::Create { config, .. }] if config.batch_size == 64));
+    page.ack(&effects);
+    assert_eq!(page.model.run.as_ref().unwrap().config.batch_size, 64);
+    assert_eq!(page.model.batches_per_epoch(), IMAGES.div_ceil(64));
+    // The same value again changes nothing.
+    assert!(page.edit("batch_size", "64").is_empty());
+}
+
+#[test]
+fn the_run_moves_to_another_path_with_its_position() {
+    let mut page = Page::ready();
+    page.train_epochs(1);
+    page.pause();
+    let id = page.run_id();
+    let recorded = page.model.run.as_ref().unwrap().record.history.len();
+    let effects = page.send(Event::PathPicked(PathPreference::Force(
+        ComputePath::WebGpu,
+    )));
+    assert_eq!(effects, [Effect::StartPath(ComputePath::WebGpu)]);
+    let effects = page.send(Event::PathStarted {
+        path: ComputePath::WebGpu,
+        result: Ok(()),
+    });
+    assert_eq!(
+        page.model.phase,
+        RunPhase::Switching {
+            to: ComputePath::WebGpu
+        }
+    );
+    assert!(effects.contains(&Effect::Capture {
+        run: id,
+        purpose: CapturePurpose::Move {
+            to: ComputePath::WebGpu
+        }
+    }));
+    assert!(!page.model.can_train());
+    let bytes = weights_at(
+        TrainingConfig::default(),
+        page.model.run.as_ref().unwrap().progress,
+    );
+    let effects = page.send(Event::Captured {
+        run: id,
+        purpose: CapturePurpose::Move {
+            to: ComputePath::WebGpu,
+        },
+        result: Ok(bytes),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::Load { run, path: ComputePath::WebGpu, .. }] if *run == id)
+    );
+    page.ack(&effects);
+    let run = page.model.run.as_ref().unwrap();
+    assert_eq!(
+        (run.path, run.id, run.progress.epoch),
+        (ComputePath::WebGpu, id, 1)
+    );
+    assert!(page.model.can_train());
+    assert_eq!(
+        run.record.history.len(),
+        recorded,
+        "the chart moved with the run"
+    );
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert!(page.model.status.run.as_deref().unwrap().contains("moved"));
+}
+
+#[test]
+fn a_weights_file_loads_once_acknowledged_and_a_bad_one_changes_nothing() {
+    let mut page = Page::ready();
+    let before = page.model.run.clone();
+    let effects = page.send(Event::WeightsChosen {
+        name: "junk.safetensors".into(),
+        bytes: Ok(b"not a weights file".to_vec()),
+    });
+    assert!(effects.is_empty());
+    assert_eq!(page.model.run, before);
+    assert!(page.model.status.weights.contains("not loaded"));
+
+    let config = TrainingConfig {
+        batch_size: 32,
+        ..TrainingConfig::default()
+    };
+    let progress = Progress {
+        epoch: 2,
+        batch: 1,
+        step: 9,
+    };
+    let effects = page.send(Event::WeightsChosen {
+        name: "good.safetensors".into(),
+        bytes: Ok(weights_at(config, progress)),
+    });
+    assert!(matches!(effects.last(), Some(Effect::Load { .. })));
+    assert_eq!(
+        page.model.run, before,
+        "nothing changes before the acknowledgement"
+    );
+    page.ack(&effects);
+    let run = page.model.run.as_ref().unwrap();
+    assert_eq!((run.progress, run.config.batch_size), (progress, 32));
+    assert_eq!(page.model.settings.text("batch_size"), "32");
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert!(
+        page.model
+            .status
+            .weights
+            .starts_with("Loaded good.safetensors: epoch 2, step 9")
+    );
+}
+
+#[test]
+fn the_saved_run_is_offered_only_when_it_is_not_the_run_on_screen() {
+    let mut page = Page::ready();
+    assert!(page.model.resume_offer().is_none());
+    page.with_saved_run();
+    assert_eq!(page.model.resume_offer().unwrap().epoch, 1);
+    let effects = page.send(Event::ResumeClicked);
+    page.ack(&effects);
+    assert_eq!(page.model.run.as_ref().unwrap().progress.epoch, 1);
+    assert!(
+        page.model.resume_offer().is_none(),
+        "the saved run is on screen"
+    );
+    assert!(page.model.status.saved.starts_with("Resumed at epoch 1"));
+    // Trained on and autosaved: still the same run.
+    page.train_epochs(1);
+    assert!(page.model.resume_offer().is_none());
+    // A new run: the save is offered again.
+    page.pause();
+    let effects = page.send(Event::ResetClicked);
+    page.ack(&effects);
+    assert!(page.model.resume_offer().is_some());
+    // Forgotten: nothing to offer.
+    assert_eq!(page.send(Event::ForgetClicked), [Effect::Forget]);
+    page.send(Event::Forgotten(Ok(())));
+    assert!(page.model.resume_offer().is_none() && page.model.saved.record.is_none());
+}
+
+#[test]
+fn an_epoch_end_autosaves_the_run_as_it_was_then() {
+    let mut page = Page::ready();
+    let effects = page.train_epochs(1);
+    let at = effects
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                Effect::Capture {
+                    purpose: CapturePurpose::Autosave { .. },
+                    ..
+                }
+            )
+        })
+        .expect("a capture for the autosave");
+    assert!(
+        matches!(effects[at - 1], Effect::Step { .. }),
+        "right after the epoch's last step"
+    );
+    let id = page.run_id();
+    let effects = page.send(Event::Captured {
+        run: id,
+        purpose: CapturePurpose::Autosave {
+            progress: Progress {
+                epoch: 1,
+                batch: 0,
+                step: BATCHES as u64,
+            },
+        },
+        result: Ok(vec![7; 16]),
+    });
+    let [Effect::Save { lineage, record }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(record.epoch, 1);
+    assert_eq!(record.history_values().len(), BATCHES);
+    assert_eq!(record.snapshot_values().len(), 1);
+    page.send(Event::Saved {
+        lineage: *lineage,
+        result: Ok((**record).clone()),
+    });
+    assert!(page.model.status.saved.starts_with("Autosaved at epoch 1"));
+    assert!(
+        page.model.resume_offer().is_none(),
+        "it is the run on screen"
+    );
+    // Off: no capture at the next epoch's end.
+    page.send(Event::AutosaveEdited("0".into()));
+    assert_eq!(page.model.status.saved, "Autosave is off.");
+    let effects = page.train_epochs(1);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Capture { .. })));
+}
+
+#[test]
+fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
+    let mut page = Page::ready();
+    page.with_saved_run();
+    page.send(Event::TrainClicked);
+    page.frame();
+    let old = page.run_id();
+    let effects = page.send(Event::WorkerStopped("the GPU device was lost".into()));
+    assert_eq!(page.model.phase, RunPhase::Recovering { attempt: 1 });
+    assert_eq!(
+        effects,
+        [
+            Effect::CancelFrame,
+            Effect::DropWorker,
+            Effect::StartPath(ComputePath::Cpu)
+        ]
+    );
+    // The stopped worker's requests fail: that changes nothing more.
+    page.send(Event::StepDone {
+        run: old,
+        result: Err(TrainerError::Worker("gone".into())),
+    });
+    assert_eq!(page.model.phase, RunPhase::Recovering { attempt: 1 });
+    let effects = page.send(Event::PathStarted {
+        path: ComputePath::Cpu,
+        result: Ok(()),
+    });
+    assert!(matches!(effects.last(), Some(Effect::Load { .. })));
+    page.ack(&effects);
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
+    assert_eq!(page.model.run.as_ref().unwrap().progress.epoch, 1);
+    assert!(
+        page.model
+            .status
+            .saved
+            .contains("restarted from the last save (epoch 1, step 4)")
+    );
+    assert!(page.model.can_train());
+}
+
+#[test]
+fn without_a_save_a_new_worker_starts_the_run_over() {
+    let mut page = Page::ready();
+    page.send(Event::WorkerStopped("crashed".into()));
+    let effects = page.send(Event::PathStarted {
+        path: ComputePath::Cpu,
+        result: Ok(()),
+    });
+    assert!(matches!(effects.last(), Some(Effect::Create { .. })));
+    page.ack(&effects);
+    assert!(page.model.status.saved.contains("the run starts over"));
+    assert_eq!(page.model.phase, RunPhase::Idle);
+}
+
+#[test]
+fn recovery_gives_up_after_a_few_restarts() {
+    let mut page = Page::ready();
+    for attempt in 1..=MAX_RESTARTS {
+        page.send(Event::WorkerStopped("crashed".into()));
+        assert_eq!(page.model.phase, RunPhase::Recovering { attempt });
+        let effects = page.send(Event::PathStarted {
+            path: ComputePath::Cpu,
+            result: Ok(()),
+        });
+        page.ack(&effects);
+    }
+    let effects = page.send(Event::WorkerStopped("crashed".into()));
+    assert!(!effects.contains(&Effect::DropWorker));
+    assert!(matches!(
+        page.model.phase,
+        RunPhase::Idle | RunPhase::Paused(PauseReason::Failed)
+    ));
+    assert!(
+        page.model
+            .status
+            .run
+            .as_deref()
+            .unwrap()
+            .contains("keeps stopping")
+    );
+    assert!(!page.model.can_train(), "no worker to train on");
+}
+
+#[test]
+fn a_failed_read_pauses_training_with_its_reason() {
+    let mut page = Page::ready();
+    page.send(Event::TrainClicked);
+    page.frame();
+    let id = page.run_id();
+    let effects = page.send(Event::StepDone {
+        run: id,
+        result: Err(TrainerError::Read("device lost".into())),
+    });
+    assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::Failed));
+    assert!(effects.contains(&Effect::CancelFrame));
+    assert!(
+        page.model
+            .status
+            .run
+            .as_deref()
+            .unwrap()
+            .contains("device lost")
+    );
+}
+
+#[test]
+fn a_hidden_tab_stops_the_clock_and_a_visible_one_schedules_frames() {
+    let mut page = Page::ready();
+    page.send(Event::TrainClicked);
+    assert!(
+        page.send(Event::VisibilityChanged { hidden: true })
+            .is_empty()
+    );
+    assert!(!page.model.run.as_ref().unwrap().timing.clock.is_running());
+    assert_eq!(
+        page.send(Event::VisibilityChanged { hidden: false }),
+        [Effect::ScheduleFrame]
+    );
+    assert!(page.model.run.as_ref().unwrap().timing.clock.is_running());
+}
+
+#[test]
+fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
+    let (model, _) = Model::boot(PathPreference::Auto);
+    let mut page = Page { model, now: 0.0 };
+    page.send(Event::DataLoaded(Err("checksum mismatch".into())));
+    assert_eq!(
+        page.model.data,
+        DataState::Failed("checksum mismatch".into())
+    );
+    assert_eq!(page.send(Event::RetryData), [Effect::LoadData]);
+
+    let mut page = Page::ready();
+    let effects = page.send(Event::DownloadWeights);
+    let [Effect::Capture { run, purpose }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let effects = page.send(Event::Captured {
+        run: *run,
+        purpose: purpose.clone(),
+        result: Ok(vec![1]),
+    });
+    assert_eq!(
+        effects,
+        [Effect::Download {
+            name: "mnist-gan-epoch-0.safetensors".into(),
+            bytes: vec![1]
+        }]
+    );
+}
+
+#[test]
+fn the_untrained_sample_comes_from_the_first_grid_of_a_fresh_run() {
+    let mut page = Page::ready();
+    let id = page.run_id();
+    assert!(
+        page.model.run.as_ref().unwrap().grid.pending,
+        "read once installed"
+    );
+    page.send(Event::GridRead {
+        run: id,
+        step: 0,
+        result: Ok((0..64 * 784).map(|i| i as f32).collect()),
+    });
+    let untrained = page.model.display.untrained.as_ref().unwrap();
+    assert_eq!(untrained.len(), 784);
+    assert_eq!(untrained[783], 783.0);
+    assert_eq!(
+        page.model
+            .run
+            .as_ref()
+            .unwrap()
+            .grid
+            .shown
+            .as_ref()
+            .unwrap()
+            .0,
+        0
+    );
+}
+
+// ----- the helpers ------------------------------------------------------------------------
+
+#[test]
+fn the_epoch_clock_counts_only_running_visible_time() {
+    let mut clock = ActiveClock::default();
+    clock.resume(100.0);
+    clock.resume(150.0); // already running: no restart
+    clock.pause(300.0);
+    clock.resume(1000.0);
+    assert_eq!(clock.lap(1100.0), 300.0);
+    assert_eq!(clock.lap(1200.0), 100.0);
+    clock.pause(1250.0);
+    assert_eq!(clock.lap(5000.0), 50.0);
+}
+
+#[test]
+fn the_rate_and_the_time_left() {
+    let mut rate = StepRate::default();
+    assert_eq!(rate.per_second(), None);
+    for i in 0..11 {
+        rate.record(f64::from(i) * 100.0);
+    }
+    assert!((rate.per_second().unwrap() - 10.0).abs() < 1e-9);
+    // Old completions leave the window.
+    rate.record(10_000.0);
+    rate.record(10_500.0);
+    assert!((rate.per_second().unwrap() - 2.0).abs() < 1e-9);
+    assert_eq!(seconds_left(100.0, Some(10.0)), Some(10.0));
+    assert_eq!(seconds_left(100.0, None), None);
+    assert_eq!(format_duration(Some(42.4)), "42 s");
+    assert_eq!(format_duration(Some(185.0)), "3 min 05 s");
+    assert_eq!(format_duration(Some(7620.0)), "2 h 07 min");
+    assert_eq!(format_duration(Some(f64::INFINITY)), "—");
+    assert_eq!(format_duration(None), "—");
+}
+
+#[test]
+fn the_frame_budget_shrinks_after_long_frames_and_grows_while_used() {
+    let mut budget = FrameBudget::default();
+    assert_eq!(budget.steps(3), 3);
+    assert_eq!(budget.steps(0), 0);
+    budget.adapt(FrameWork {
+        spent_ms: 30.0,
+        enqueued: 3,
+    });
+    assert!((budget.ms - 2.8).abs() < 1e-9);
+    for _ in 0..20 {
+        budget.adapt(FrameWork {
+            spent_ms: 40.0,
+            enqueued: 1,
+        });
+    }
+    assert_eq!(budget.ms, 2.0, "never below the floor");
+    assert_eq!(budget.steps(3), 1, "a slow enqueue allows one step a frame");
+    let mut budget = FrameBudget::default();
+    for _ in 0..50 {
+        budget.adapt(FrameWork {
+            spent_ms: budget.ms,
+            enqueued: 3,
+        });
+    }
+    assert_eq!(budget.ms, 10.0, "never above the ceiling");
+}
+
+#[test]
+fn the_chart_scales_and_its_last_label_stays_inside() {
+    assert_eq!(nice_max(0.73), 1.0);
+    assert_eq!(nice_max(1.3), 2.0);
+    assert_eq!(nice_max(2.2), 2.5);
+    assert_eq!(nice_max(37.0), 50.0);
+    assert_eq!(nice_max(f32::NAN), 1.0);
+    assert_eq!(x_ticks(11_750, 4), [0, 2937, 5875, 8812, 11_750]);
+    // "11750" centred on the right edge would be cut: it ends at the edge instead.
+    let width = 30.0;
+    assert_eq!(label_left(710.0, width, 0.0, 720.0), 690.0);
+    assert_eq!(label_left(40.0, width, 0.0, 720.0), 25.0);
+    assert_eq!(label_left(5.0, width, 0.0, 720.0), 0.0);
+    let history: Vec<StepValues> = (0..10).map(|i| values(i as f32)).collect();
+    let points = downsample(&history, 5, |v| v.d_loss);
+    assert_eq!(points, [(1, 0.5), (3, 2.5), (5, 4.5), (7, 6.5), (9, 8.5)]);
+}
+
+#[test]
+fn the_settings_form_parses_all_fields_and_names_the_bad_one() {
+    let mut form = SettingsForm::new(&TrainingConfig::default());
+    assert_eq!(form.text("batch_size"), "256");
+    assert_eq!(form.text("generator_lr"), "0.0002");
+    assert!(form.edit("k", "2"));
+    assert_eq!(form.parsed().as_ref().unwrap().k, 2);
+    assert!(form.edit("adam_beta1", "1.5"));
+    assert!(!form.error("adam_beta1").is_empty());
+    assert_eq!(form.error("k"), "");
+    assert!(!form.edit("no_such_field", "1"));
+    assert_eq!(parse_autosave(" 3 "), Ok(3));
+    assert!(parse_autosave("x").is_err());
+}

@@ -1,0 +1,202 @@
+//! The worker's host, natively: each command as the page sends it, the trainer swapped only
+//! when a new one is whole, and a session equal to the core's trainer.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use burn::tensor::Device;
+use common::{block_on, device};
+use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::path::ComputePath;
+use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
+use mnist_gan_web::session::{GRID_SIDE, Host, Pending, Platform, TrainerSession};
+use mnist_gan_web::{Checkpoint, Dataset, TrainingConfig};
+use serde_bytes::ByteBuf;
+
+/// A thread with Burn's CPU backend and no WebGPU.
+struct Cpu;
+
+impl Platform for Cpu {
+    fn device(&self, path: ComputePath) -> Result<Device, TrainerError> {
+        match path {
+            ComputePath::Cpu => Ok(device()),
+            ComputePath::WebGpu => Err(TrainerError::Refused("no WebGPU here".into())),
+        }
+    }
+    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>> {
+        Box::pin(std::future::ready(Err(TrainerError::Refused(
+            "no WebGPU here".into(),
+        ))))
+    }
+    fn memory_bytes(&self) -> f64 {
+        42.0
+    }
+}
+
+/// Batch 8, an epoch of 3 batches (24 images), 2 epochs, snapshots every epoch.
+fn config() -> TrainingConfig {
+    TrainingConfig {
+        batch_size: 8,
+        epochs: 2,
+        snapshot_every: 1,
+        ..TrainingConfig::default()
+    }
+}
+
+fn images() -> IdxImages {
+    let count = 24;
+    IdxImages {
+        count,
+        pixels: (0..count * 784).map(|i| (i * 37 % 256) as u8).collect(),
+    }
+}
+
+fn send(host: &mut Host, command: Command) -> Reply {
+    block_on(host.start(command, &Cpu))
+}
+
+/// A host with the images and a fresh trainer.
+fn ready_host() -> Host {
+    let mut host = Host::default();
+    let images = images();
+    let data = Command::Data {
+        count: images.count,
+        pixels: ByteBuf::from(images.pixels),
+    };
+    assert_eq!(send(&mut host, data), Reply::Done);
+    let create = Command::Create {
+        config: config(),
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, create), Reply::Done);
+    host
+}
+
+fn capture(host: &mut Host) -> Vec<u8> {
+    match send(host, Command::Capture { checked: true }) {
+        Reply::Weights(bytes) => bytes.into_vec(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn parse(bytes: &[u8]) -> Checkpoint {
+    Checkpoint::from_bytes(bytes, "", &TrainingConfig::default()).unwrap()
+}
+
+#[test]
+fn the_host_steps_exactly_like_a_session_and_snapshots_the_last_epoch() {
+    let mut host = ready_host();
+    let data = Dataset::new(images());
+    let mut local = TrainerSession::new(config(), &device()).unwrap();
+    let mut snapshots = Vec::new();
+    for step in 0..6 {
+        let Reply::Step(report) = send(&mut host, Command::Step) else {
+            panic!("step {step}")
+        };
+        let expected = block_on(local.step(&data).unwrap()).unwrap();
+        assert_eq!(report, expected, "step {step}");
+        snapshots.extend(report.snapshot.map(|(epoch, pixels)| (epoch, pixels.len())));
+    }
+    // Epoch 1 is a snapshot epoch; epoch 2 is the run's last, so its generator is kept too.
+    assert_eq!(snapshots, [(1, 784), (2, 784)]);
+    let Reply::Failed(TrainerError::Refused(message)) = send(&mut host, Command::Step) else {
+        panic!("a finished run takes no more steps")
+    };
+    assert!(message.contains("2 epochs"), "{message}");
+    let Reply::Pixels(bytes) = send(&mut host, Command::Grid) else {
+        panic!()
+    };
+    let grid = bytes_to_floats(&bytes);
+    assert_eq!(grid.len(), GRID_SIDE * GRID_SIDE * 784);
+    assert_eq!(grid, block_on(local.grid()).unwrap());
+}
+
+#[test]
+fn a_refused_file_leaves_the_model_exactly_as_it_was() {
+    let mut host = ready_host();
+    send(&mut host, Command::Step);
+    let before = capture(&mut host);
+    let mut corrupt = before.clone();
+    let n = corrupt.len();
+    corrupt[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    for weights in [corrupt, b"junk".to_vec()] {
+        let reply = send(
+            &mut host,
+            Command::Load {
+                weights: ByteBuf::from(weights),
+                fallback: config(),
+                path: ComputePath::Cpu,
+            },
+        );
+        assert!(
+            matches!(reply, Reply::Failed(TrainerError::Refused(_))),
+            "{reply:?}"
+        );
+        assert_eq!(parse(&capture(&mut host)), parse(&before));
+    }
+    // A trainer on a path the thread cannot give keeps the old one too.
+    let reply = send(
+        &mut host,
+        Command::Create {
+            config: config(),
+            path: ComputePath::WebGpu,
+        },
+    );
+    assert!(matches!(reply, Reply::Failed(_)));
+    assert_eq!(parse(&capture(&mut host)), parse(&before));
+    // A good file replaces it, and training goes on from its position.
+    let mut other = ready_host();
+    for _ in 0..2 {
+        send(&mut other, Command::Step);
+    }
+    let file = capture(&mut other);
+    let load = Command::Load {
+        weights: ByteBuf::from(file.clone()),
+        fallback: config(),
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, load), Reply::Done);
+    assert_eq!(parse(&capture(&mut host)), parse(&file));
+    assert_eq!(
+        send(&mut host, Command::Step),
+        send(&mut other, Command::Step)
+    );
+}
+
+#[test]
+fn bad_commands_are_refused_and_change_nothing() {
+    let mut empty = Host::default();
+    assert!(matches!(send(&mut empty, Command::Step), Reply::Failed(_)));
+    assert!(matches!(send(&mut empty, Command::Grid), Reply::Failed(_)));
+    let bad_data = Command::Data {
+        count: 2,
+        pixels: ByteBuf::from(vec![0; 784]),
+    };
+    assert!(matches!(send(&mut empty, bad_data), Reply::Failed(_)));
+    assert!(matches!(
+        send(&mut empty, Command::StartWebGpu),
+        Reply::Failed(_)
+    ));
+
+    let mut host = ready_host();
+    let bad = Command::SetLive {
+        epochs: 0,
+        snapshot_every: 1,
+    };
+    assert!(matches!(send(&mut host, bad), Reply::Failed(_)));
+    assert_eq!(host.session().unwrap().trainer.config.epochs, 2);
+    let good = Command::SetLive {
+        epochs: 5,
+        snapshot_every: 2,
+    };
+    assert_eq!(send(&mut host, good), Reply::Done);
+    let trainer = &host.session().unwrap().trainer;
+    assert_eq!(
+        (trainer.config.epochs, trainer.config.snapshot_every),
+        (5, 2)
+    );
+    let Reply::Stats(stats) = send(&mut host, Command::Stats) else {
+        panic!()
+    };
+    assert_eq!(stats.wasm_bytes, 42.0);
+}
