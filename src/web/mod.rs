@@ -21,6 +21,7 @@ pub mod view;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasm_bindgen::prelude::*;
 
@@ -29,9 +30,29 @@ thread_local! {
     static APP: RefCell<Option<Rc<runtime::Runtime>>> = const { RefCell::new(None) };
 }
 
+unsafe extern "C" {
+    /// wasm-ld's runner of static constructors (CubeCL registers its IR types with
+    /// `inventory`, which uses them).
+    fn __wasm_call_ctors();
+}
+
+/// Runs the static constructors, once per module instance. Calling `__wasm_call_ctors`
+/// explicitly is what stops wasm-ld from wrapping *every* export (each closure call, each
+/// `__wbindgen_malloc`) in a call that runs all the constructors again: measured on the page,
+/// that wrapper took most of the main thread while training.
+fn run_constructors_once() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::SeqCst) {
+        // SAFETY: the linker-made constructor runner takes no arguments and is run once, before
+        // any other Rust code of this instance uses what the constructors register.
+        unsafe { __wasm_call_ctors() }
+    }
+}
+
 /// Installs the panic hook and the logger, then starts the app if the page has one.
 #[wasm_bindgen(start)]
 pub fn start() {
+    run_constructors_once();
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         // On the page (not in the worker, whose crash the page reports itself).
