@@ -12,7 +12,7 @@ use mnist_gan_web::app::timing::{
 };
 use mnist_gan_web::app::{
     CapturePurpose, DataState, DataSummary, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model,
-    PauseReason, RunPhase,
+    PauseReason, Run, RunPhase,
 };
 use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
@@ -111,8 +111,17 @@ impl Page {
         page
     }
 
+    fn run(&self) -> &Run {
+        self.model.run.as_ref().expect("a run on screen")
+    }
+
     fn run_id(&self) -> u64 {
-        self.model.run.as_ref().unwrap().id
+        self.run().id
+    }
+
+    /// The step of the grid shown.
+    fn shown_step(&self) -> u64 {
+        self.run().grid.shown.as_ref().expect("a grid").0
     }
 
     /// Acknowledges the install among `effects`.
@@ -152,9 +161,9 @@ impl Page {
         if self.model.phase != RunPhase::Running {
             self.send(Event::TrainClicked);
         }
-        let target = self.model.run.as_ref().unwrap().progress.epoch + epochs;
-        let mut done = self.model.run.as_ref().unwrap().record.history.len();
-        while self.model.run.as_ref().unwrap().record.history.len() < target * BATCHES {
+        let target = self.run().progress.epoch + epochs;
+        let mut done = self.run().record.history.len();
+        while self.run().record.history.len() < target * BATCHES {
             let effects = self.frame();
             let steps = effects
                 .iter()
@@ -264,7 +273,7 @@ fn train_enqueues_at_most_the_in_flight_cap_and_pause_stops_the_frames() {
     let effects = page.frame();
     assert!(!effects.iter().any(|e| matches!(e, Effect::Step { .. })));
     page.step_done(1.0, None);
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert_eq!((run.in_flight, run.record.history.len()), (2, 1));
     assert_eq!(run.steps_done(), 1);
     assert_eq!(run.progress.batch, 3);
@@ -279,18 +288,7 @@ fn train_enqueues_at_most_the_in_flight_cap_and_pause_stops_the_frames() {
         result: Ok(vec![0.0; 64 * 784]),
     });
     assert!(effects.is_empty(), "not behind: no second read");
-    assert_eq!(
-        page.model
-            .run
-            .as_ref()
-            .unwrap()
-            .grid
-            .shown
-            .as_ref()
-            .unwrap()
-            .0,
-        3
-    );
+    assert_eq!(page.shown_step(), 3);
     assert!(page.frame().is_empty(), "a stray frame enqueues nothing");
     // Continue.
     assert_eq!(page.send(Event::TrainClicked), [Effect::ScheduleFrame]);
@@ -309,7 +307,7 @@ fn the_last_epoch_finishes_the_run_and_more_epochs_reopen_it() {
         page.send(Event::TrainClicked).is_empty(),
         "nothing left to train"
     );
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert_eq!(run.record.epoch_times.len(), 1);
     assert_eq!(run.snapshot_label(1), "epoch 1");
     // Only epochs and the snapshot interval reach a started run, once the worker has them.
@@ -332,10 +330,7 @@ fn the_last_epoch_finishes_the_run_and_more_epochs_reopen_it() {
     });
     assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
     assert!(page.model.can_train());
-    assert_eq!(
-        page.model.run.as_ref().unwrap().snapshot_label(3),
-        "epoch 3, final"
-    );
+    assert_eq!(page.run().snapshot_label(3), "epoch 3, final");
     assert!(!is_editable("batch_size", true) && is_editable("epochs", true));
 }
 
@@ -377,7 +372,7 @@ fn a_non_finite_loss_stops_the_run_and_rolls_back_to_the_last_save() {
     let effects = page.send(Event::ResumeClicked);
     assert!(matches!(effects.last(), Some(Effect::Load { .. })));
     page.ack(&effects);
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert!(!run.diverged && run.started);
     assert_eq!(run.progress.epoch, 1);
     assert_eq!(run.record.history.len(), BATCHES);
@@ -420,7 +415,7 @@ fn reset_starts_a_new_run_once_the_worker_has_it_and_drops_stale_replies() {
     page.frame();
     page.pause();
     let old = page.run_id();
-    assert_eq!(page.model.run.as_ref().unwrap().in_flight, MAX_IN_FLIGHT);
+    assert_eq!(page.run().in_flight, MAX_IN_FLIGHT);
     let effects = page.send(Event::ResetClicked);
     assert!(effects.contains(&Effect::CancelFrame));
     assert!(matches!(effects.last(), Some(Effect::Create { .. })));
@@ -446,7 +441,7 @@ fn reset_starts_a_new_run_once_the_worker_has_it_and_drops_stale_replies() {
         step: 9,
         result: Ok(vec![0.0; 784 * 64]),
     });
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert!(run.record.history.is_empty() && run.grid.shown.is_none());
     assert_eq!(run.in_flight, 0);
 }
@@ -484,7 +479,7 @@ fn settings_rebuild_an_unstarted_run_and_report_bad_fields() {
     let effects = page.edit("batch_size", "64");
     assert!(matches!(&effects[..], [Effect::Create { config, .. }] if config.batch_size == 64));
     page.ack(&effects);
-    assert_eq!(page.model.run.as_ref().unwrap().config.batch_size, 64);
+    assert_eq!(page.run().config.batch_size, 64);
     assert_eq!(page.model.batches_per_epoch(), IMAGES.div_ceil(64));
     // The same value again changes nothing.
     assert!(page.edit("batch_size", "64").is_empty());
@@ -496,7 +491,7 @@ fn the_run_moves_to_another_path_with_its_position() {
     page.train_epochs(1);
     page.pause();
     let id = page.run_id();
-    let recorded = page.model.run.as_ref().unwrap().record.history.len();
+    let recorded = page.run().record.history.len();
     let effects = page.send(Event::PathPicked(PathPreference::Force(
         ComputePath::WebGpu,
     )));
@@ -518,10 +513,7 @@ fn the_run_moves_to_another_path_with_its_position() {
         }
     }));
     assert!(!page.model.can_train());
-    let bytes = weights_at(
-        TrainingConfig::default(),
-        page.model.run.as_ref().unwrap().progress,
-    );
+    let bytes = weights_at(TrainingConfig::default(), page.run().progress);
     let effects = page.send(Event::Captured {
         run: id,
         purpose: CapturePurpose::Move {
@@ -533,7 +525,7 @@ fn the_run_moves_to_another_path_with_its_position() {
         matches!(&effects[..], [Effect::Load { run, path: ComputePath::WebGpu, .. }] if *run == id)
     );
     page.ack(&effects);
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert_eq!(
         (run.path, run.id, run.progress.epoch),
         (ComputePath::WebGpu, id, 1)
@@ -579,7 +571,7 @@ fn a_weights_file_loads_once_acknowledged_and_a_bad_one_changes_nothing() {
         "nothing changes before the acknowledgement"
     );
     page.ack(&effects);
-    let run = page.model.run.as_ref().unwrap();
+    let run = page.run();
     assert_eq!((run.progress, run.config.batch_size), (progress, 32));
     assert_eq!(page.model.settings.text("batch_size"), "32");
     assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
@@ -599,7 +591,7 @@ fn the_saved_run_is_offered_only_when_it_is_not_the_run_on_screen() {
     assert_eq!(page.model.resume_offer().unwrap().epoch, 1);
     let effects = page.send(Event::ResumeClicked);
     page.ack(&effects);
-    assert_eq!(page.model.run.as_ref().unwrap().progress.epoch, 1);
+    assert_eq!(page.run().progress.epoch, 1);
     assert!(
         page.model.resume_offer().is_none(),
         "the saved run is on screen"
@@ -703,7 +695,7 @@ fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
     assert!(matches!(effects.last(), Some(Effect::Load { .. })));
     page.ack(&effects);
     assert_eq!(page.model.phase, RunPhase::Paused(PauseReason::User));
-    assert_eq!(page.model.run.as_ref().unwrap().progress.epoch, 1);
+    assert_eq!(page.run().progress.epoch, 1);
     assert!(
         page.model
             .status
@@ -786,12 +778,12 @@ fn a_hidden_tab_stops_the_clock_and_a_visible_one_schedules_frames() {
         page.send(Event::VisibilityChanged { hidden: true })
             .is_empty()
     );
-    assert!(!page.model.run.as_ref().unwrap().timing.clock.is_running());
+    assert!(!page.run().timing.clock.is_running());
     assert_eq!(
         page.send(Event::VisibilityChanged { hidden: false }),
         [Effect::ScheduleFrame]
     );
-    assert!(page.model.run.as_ref().unwrap().timing.clock.is_running());
+    assert!(page.run().timing.clock.is_running());
 }
 
 #[test]
@@ -828,10 +820,7 @@ fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
 fn the_untrained_sample_comes_from_the_first_grid_of_a_fresh_run() {
     let mut page = Page::ready();
     let id = page.run_id();
-    assert!(
-        page.model.run.as_ref().unwrap().grid.pending,
-        "read once installed"
-    );
+    assert!(page.run().grid.pending, "read once installed");
     page.send(Event::GridRead {
         run: id,
         step: 0,
@@ -840,18 +829,7 @@ fn the_untrained_sample_comes_from_the_first_grid_of_a_fresh_run() {
     let untrained = page.model.display.untrained.as_ref().unwrap();
     assert_eq!(untrained.len(), 784);
     assert_eq!(untrained[783], 783.0);
-    assert_eq!(
-        page.model
-            .run
-            .as_ref()
-            .unwrap()
-            .grid
-            .shown
-            .as_ref()
-            .unwrap()
-            .0,
-        0
-    );
+    assert_eq!(page.shown_step(), 0);
 }
 
 // ----- the helpers ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ use crate::app::saved::SavedRun;
 use crate::app::{
     DataState, InstallKind, MAX_RESTARTS, Model, PauseReason, PendingInstall, RunPhase,
 };
+use crate::config::TrainingConfig;
 use crate::path::{ComputePath, choose_path};
 use crate::protocol::TrainerError;
 use crate::weights::Checkpoint;
@@ -114,13 +115,24 @@ impl Model {
         let (Some(path), Ok(config)) = (self.path.active, self.settings.parsed().clone()) else {
             return;
         };
+        self.create(path, config, InstallKind::Fresh, effects);
+    }
+
+    /// A fresh trainer for `config` on `path`, installed as `kind`.
+    fn create(
+        &mut self,
+        path: ComputePath,
+        config: TrainingConfig,
+        kind: InstallKind,
+        effects: &mut Vec<Effect>,
+    ) {
         let id = self.new_id();
         effects.push(Effect::Create {
             run: id,
             path,
             config: config.clone(),
         });
-        self.begin_install(Run::fresh(id, path, config), InstallKind::Fresh);
+        self.begin_install(Run::fresh(id, path, config), kind);
     }
 
     /// A run from a weights file (parsed here so that a bad file never reaches the worker).
@@ -182,14 +194,8 @@ impl Model {
             && self.install_saved(InstallKind::Recovered, effects).is_ok();
         if !restored {
             self.run = None;
-            let id = self.new_id();
             let config = self.settings.parsed().clone().unwrap_or_default();
-            effects.push(Effect::Create {
-                run: id,
-                path,
-                config: config.clone(),
-            });
-            self.begin_install(Run::fresh(id, path, config), InstallKind::Recovered);
+            self.create(path, config, InstallKind::Recovered, effects);
         }
     }
 
