@@ -49,6 +49,18 @@ pub fn set_attribute(element: &Element, name: &str, value: Option<&str>) {
     };
 }
 
+/// Sets or clears a boolean attribute (`disabled`, `hidden`), unless it already is so: views
+/// render after every event, and a write, even of the same state, can cost a style pass.
+pub fn set_flag(element: &Element, name: &str, on: bool) {
+    if element.has_attribute(name) != on {
+        let _ = if on {
+            element.set_attribute(name, "")
+        } else {
+            element.remove_attribute(name)
+        };
+    }
+}
+
 /// Adds or removes a class.
 pub fn set_class(element: &Element, class: &str, on: bool) {
     let list = element.class_list();

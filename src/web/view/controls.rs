@@ -9,7 +9,7 @@ use web_sys::{DragEvent, Element, File, HtmlButtonElement, HtmlElement, HtmlInpu
 use super::on;
 use crate::app::{Event, Model, RunPhase};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_class, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_class, set_flag, set_text};
 
 pub struct ControlsPanel {
     train: HtmlButtonElement,
@@ -107,11 +107,11 @@ impl ControlsPanel {
         };
         set_text(&self.train, label);
         let enabled = model.phase == RunPhase::Running || model.can_train();
-        self.train.set_disabled(!enabled);
+        set_flag(&self.train, "disabled", !enabled);
         let started = model.run.as_ref().is_some_and(|run| run.started);
-        self.reset.set_disabled(!started || !model.can_install());
-        self.download.set_disabled(model.run.is_none());
-        self.load.set_disabled(!model.can_install());
+        set_flag(&self.reset, "disabled", !started || !model.can_install());
+        set_flag(&self.download, "disabled", model.run.is_none());
+        set_flag(&self.load, "disabled", !model.can_install());
         set_text(&self.status, &model.status.weights);
     }
 }

@@ -7,7 +7,7 @@ use web_sys::{Element, HtmlButtonElement, HtmlCanvasElement, HtmlProgressElement
 use super::on;
 use crate::app::{DataState, Event, Model};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, set_class, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, set_class, set_flag, set_text};
 use crate::web::render;
 
 pub struct DataPanel {
@@ -50,7 +50,7 @@ impl DataPanel {
     pub fn render(&self, model: &Model) {
         let failed = matches!(model.data, DataState::Failed(_));
         set_class(&self.status, "error", failed);
-        self.retry.set_hidden(!failed);
+        set_flag(&self.retry, "hidden", !failed);
         match &model.data {
             DataState::Waiting => set_text(&self.status, "Waiting to download MNIST…"),
             DataState::Downloading(received, total) => {
@@ -73,7 +73,9 @@ impl DataPanel {
                 self.image_drawn.set(false);
             }
             DataState::Ready(data) => {
-                self.progress.set_value(self.progress.max());
+                if self.progress.value() != self.progress.max() {
+                    self.progress.set_value(self.progress.max());
+                }
                 let text = format!(
                     "MNIST ready: {} training images, checksums verified.",
                     data.count

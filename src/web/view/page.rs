@@ -8,7 +8,7 @@ use crate::app::{Event, Model, RunPhase};
 use crate::path::PathPreference;
 use crate::web::dispatch::Dispatch;
 use crate::web::dom::{
-    Listener, MissingElement, by_id, document, set_attribute, set_class, set_text,
+    Listener, MissingElement, by_id, document, set_attribute, set_class, set_flag, set_text,
 };
 
 pub struct PageView {
@@ -63,10 +63,11 @@ impl PageView {
         if self.compute_path.value() != model.path.preference.name() {
             self.compute_path.set_value(model.path.preference.name());
         }
-        self.compute_path.set_disabled(matches!(
+        let busy = matches!(
             model.phase,
             RunPhase::Running | RunPhase::Switching { .. } | RunPhase::Recovering { .. }
-        ));
+        );
+        set_flag(&self.compute_path, "disabled", busy);
         #[cfg(feature = "test-hooks")]
         self.render_hooks(model);
     }

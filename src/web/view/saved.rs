@@ -6,7 +6,7 @@ use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
 use super::on;
 use crate::app::{Event, Model, RunPhase};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, set_attribute, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, set_attribute, set_flag, set_text};
 
 pub struct SavedPanel {
     offer: HtmlElement,
@@ -53,7 +53,7 @@ impl SavedPanel {
 
     pub fn render(&self, model: &Model) {
         let offer = model.resume_offer();
-        self.offer.set_hidden(offer.is_none());
+        set_flag(&self.offer, "hidden", offer.is_none());
         set_attribute(
             &self.offer,
             "data-epoch",
@@ -70,13 +70,12 @@ impl SavedPanel {
             );
             set_text(&self.summary, &text);
         }
-        self.resume.set_disabled(
-            !model.can_install()
-                || model.phase == RunPhase::Running
-                || !matches!(model.data, crate::app::DataState::Ready(_)),
-        );
+        let resumable = model.can_install()
+            && model.phase != RunPhase::Running
+            && matches!(model.data, crate::app::DataState::Ready(_));
+        set_flag(&self.resume, "disabled", !resumable);
         let rollback = model.rollback_offer();
-        self.rollback.set_hidden(rollback.is_none());
+        set_flag(&self.rollback, "hidden", rollback.is_none());
         if let Some(saved) = rollback {
             let text = format!("Roll back to epoch {} (step {})", saved.epoch, saved.step);
             set_text(&self.rollback, &text);

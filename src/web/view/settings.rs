@@ -7,7 +7,7 @@ use super::on;
 use crate::app::settings::{SETTINGS, is_editable};
 use crate::app::{Event, Model};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, set_flag, set_text};
 
 struct Field {
     name: &'static str,
@@ -71,7 +71,7 @@ impl SettingsPanel {
             if field.input.value() != text {
                 field.input.set_value(text);
             }
-            field.input.set_disabled(!is_editable(field.name, started));
+            set_flag(&field.input, "disabled", !is_editable(field.name, started));
             set_text(&field.error, model.settings.error(field.name));
         }
         let status = model.status.run.as_ref().unwrap_or(&model.status.settings);
