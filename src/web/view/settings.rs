@@ -1,10 +1,12 @@
 //! The settings form: each field's text and message, locked during a run but for the live
 //! ones.
 
+use std::cell::RefCell;
+
 use web_sys::{Element, EventTarget, HtmlInputElement};
 
 use super::on;
-use crate::app::settings::{SETTINGS, is_editable};
+use crate::app::settings::{SETTINGS, SettingsForm, is_editable};
 use crate::app::{Event, Model};
 use crate::web::dispatch::Dispatch;
 use crate::web::dom::{Listener, MissingElement, by_id, set_flag, set_text};
@@ -19,6 +21,9 @@ pub struct SettingsPanel {
     form: EventTarget,
     fields: Vec<Field>,
     status: Element,
+    /// The form and lock state last shown: the fields are written only when these change
+    /// (an edit, an install), not on every step report.
+    shown: RefCell<Option<(SettingsForm, bool)>>,
     listeners: Vec<Listener>,
 }
 
@@ -38,6 +43,7 @@ impl SettingsPanel {
             form: by_id("settings")?,
             fields,
             status: by_id("settings-status")?,
+            shown: RefCell::new(None),
             listeners: Vec::new(),
         })
     }
@@ -66,6 +72,12 @@ impl SettingsPanel {
 
     pub fn render(&self, model: &Model) {
         let started = model.run.as_ref().is_some_and(|run| run.started);
+        let status = model.status.run.as_ref().unwrap_or(&model.status.settings);
+        set_text(&self.status, status);
+        let current = (model.settings.clone(), started);
+        if self.shown.borrow().as_ref() == Some(&current) {
+            return;
+        }
         for field in &self.fields {
             let text = model.settings.text(field.name);
             if field.input.value() != text {
@@ -74,7 +86,6 @@ impl SettingsPanel {
             set_flag(&field.input, "disabled", !is_editable(field.name, started));
             set_text(&field.error, model.settings.error(field.name));
         }
-        let status = model.status.run.as_ref().unwrap_or(&model.status.settings);
-        set_text(&self.status, status);
+        *self.shown.borrow_mut() = Some(current);
     }
 }
