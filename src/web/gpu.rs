@@ -84,6 +84,8 @@ pub async fn device() -> Result<Device, GpuError> {
     if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {
         return Ok(device);
     }
+    // CubeCL's kernels need the types its constructors register, whoever calls first.
+    super::run_constructors_once();
     let device = Device::wgpu_options()
         .init_async()
         .await

@@ -57,6 +57,7 @@ thread_local! {
 /// Called by `www/worker.js` with each message from the page (the worker's only entry).
 #[wasm_bindgen]
 pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
+    super::run_constructors_once();
     let message: ToWorker = serde_wasm_bindgen::from_value(message)
         .map_err(|e| JsError::new(&format!("the worker got an unreadable message: {e}")))?;
     let ToWorker::Request(request) = message else {

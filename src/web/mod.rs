@@ -40,7 +40,11 @@ unsafe extern "C" {
 /// explicitly is what stops wasm-ld from wrapping *every* export (each closure call, each
 /// `__wbindgen_malloc`) in a call that runs all the constructors again: measured on the page,
 /// that wrapper took most of the main thread while training.
-fn run_constructors_once() {
+///
+/// So nothing runs them for an entry that [`start`] did not precede: `wasm-bindgen-test` never
+/// calls `start`, in its page or in the worker it starts. [`start`], [`host::worker_receive`]
+/// and [`gpu::device`] (the first use of CubeCL, which needs what they register) call this.
+pub(crate) fn run_constructors_once() {
     static DONE: AtomicBool = AtomicBool::new(false);
     if !DONE.swap(true, Ordering::SeqCst) {
         // SAFETY: the linker-made constructor runner takes no arguments and is run once, before
