@@ -13,7 +13,8 @@ import { Browser } from '../tests/e2e/webdriver.mjs';
 import { serve } from '../tests/e2e/serve.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
+// BENCH_DIST measures another build (e.g. an older commit's, built with `trunk build --dist`).
+const DIST = resolve(process.env.BENCH_DIST ?? join(ROOT, 'dist'));
 const WARMUP = 5;
 const TIMED = Number(process.env.BENCH_STEPS ?? 30);
 const WINDOW_MS = 30_000;

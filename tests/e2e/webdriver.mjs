@@ -45,6 +45,8 @@ export class Browser {
     const body = await response.json();
     if (!response.ok) { driver.kill(); throw new Error(`no session: ${JSON.stringify(body)}`); }
     const browser = new Browser(driver, `${base}/session/${body.value.sessionId}`);
+    // Where the browser's own DevTools endpoint listens (the profiler attaches to the worker).
+    browser.debuggerAddress = body.value.capabilities['goog:chromeOptions']?.debuggerAddress;
     if (downloadDir) {
       await browser.cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloadDir });
     }

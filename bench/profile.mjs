@@ -1,0 +1,96 @@
+// A CPU profile of the trainer's Web Worker while it trains: Chrome's `Profiler` over the
+// DevTools protocol, attached to the worker's target (chromedriver's own CDP route reaches only
+// the page). Prints the functions with the most self time, and the share spent in wasm.
+//
+// `./scripts/bench --profile [cpu|webgpu]` builds the app with the wasm's function names kept and
+// runs `node --experimental-websocket bench/profile.mjs [cpu|webgpu] [seconds]` on it.
+// PROFILE_DIST names the build (default dist/); PROFILE_OUT writes the raw `.cpuprofile` too.
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Browser } from '../tests/e2e/webdriver.mjs';
+import { serve } from '../tests/e2e/serve.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = resolve(process.env.PROFILE_DIST ?? join(ROOT, 'dist'));
+const PATH = process.argv[2] ?? 'cpu';
+const SECONDS = Number(process.argv[3] ?? 10);
+const TOP = 30;
+
+/** One DevTools connection to the whole browser; `send` can address an attached session. */
+async function devtools(address) {
+  const { webSocketDebuggerUrl } = await (await fetch(`http://${address}/json/version`)).json();
+  const socket = new WebSocket(webSocketDebuggerUrl);
+  await new Promise((ok, fail) => { socket.onopen = ok; socket.onerror = fail; });
+  let next = 0;
+  const waiting = new Map();
+  socket.onmessage = ({ data }) => {
+    const message = JSON.parse(data);
+    const pending = waiting.get(message.id);
+    if (!pending) return;
+    waiting.delete(message.id);
+    if (message.error) pending.fail(new Error(JSON.stringify(message.error)));
+    else pending.ok(message.result);
+  };
+  return {
+    send(method, params = {}, sessionId) {
+      const id = ++next;
+      socket.send(JSON.stringify({ id, method, params, sessionId }));
+      return new Promise((ok, fail) => waiting.set(id, { ok, fail }));
+    },
+    close: () => socket.close(),
+  };
+}
+
+/** Self time (ms) per function, from the profile's samples. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map(node => [node.id, node]));
+  const times = new Map();
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id).callFrame;
+    const name = functionName || (url ? `(anonymous) ${url.split('/').pop()}` : '(program)');
+    times.set(name, (times.get(name) ?? 0) + profile.timeDeltas[i] / 1000);
+  });
+  return [...times.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+const server = await serve(DIST);
+const browser = await Browser.launch();
+try {
+  await browser.goto(`${server.url}?path=${PATH}`);
+  await browser.waitFor('the first grid', `const app = document.getElementById('app');
+    return app.dataset.phase === 'ready' && app.dataset.firstGridMs;`, { timeout: 300_000 });
+  await browser.click('#train');
+  await browser.waitFor('a few steps', `return Number(document.getElementById('step').textContent) >= 5;`,
+    { timeout: 600_000 });
+  const cdp = await devtools(browser.debuggerAddress);
+  const { targetInfos } = await cdp.send('Target.getTargets');
+  const worker = targetInfos.find(target => target.type === 'worker');
+  if (!worker) throw new Error(`no worker among ${targetInfos.map(t => t.type).join(', ')}`);
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: worker.targetId, flatten: true });
+  await cdp.send('Profiler.enable', {}, sessionId);
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);
+  const stepBefore = Number(await browser.run(`return document.getElementById('step').textContent;`));
+  await cdp.send('Profiler.start', {}, sessionId);
+  await new Promise(done => setTimeout(done, SECONDS * 1000));
+  const { profile } = await cdp.send('Profiler.stop', {}, sessionId);
+  const stepAfter = Number(await browser.run(`return document.getElementById('step').textContent;`));
+  cdp.close();
+  if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
+
+  const times = selfTimes(profile);
+  const total = times.reduce((sum, [, ms]) => sum + ms, 0);
+  const idle = times.filter(([name]) => name === '(idle)').reduce((sum, [, ms]) => sum + ms, 0);
+  const steps = stepAfter - stepBefore;
+  console.log(`worker on ${PATH}: ${steps} steps in ${(total / 1000).toFixed(1)} s`
+    + ` (${(total / Math.max(steps, 1)).toFixed(1)} ms/step); busy ${(100 * (1 - idle / total)).toFixed(1)} %`
+    + `, ${((total - idle) / Math.max(steps, 1)).toFixed(1)} ms busy per step`);
+  console.log('| self ms/step | share of busy | function |');
+  console.log('| --- | --- | --- |');
+  for (const [name, ms] of times.filter(([n]) => n !== '(idle)').slice(0, TOP)) {
+    console.log(`| ${(ms / Math.max(steps, 1)).toFixed(2)} | ${(100 * ms / (total - idle)).toFixed(1)} % | ${name.slice(0, 120)} |`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
