@@ -6,6 +6,7 @@ mod common;
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use common::device;
+use mnist_gan_web::model::LEAKY_SLOPE;
 use mnist_gan_web::{Trainer, TrainingConfig};
 
 #[test]
@@ -72,4 +73,61 @@ fn the_same_init_seed_gives_the_same_networks() {
     let first = |t: &Trainer| t.gan.generator.layers[0].kernel.val().into_data();
     assert_eq!(first(&a), first(&b));
     assert_ne!(first(&a), first(&c));
+}
+
+/// LeakyReLU's value and gradient for `x`, by our formulation and by Burn's own, on autodiff.
+fn leaky_relu_both_ways(x: &[f32]) -> [(Vec<f32>, Vec<f32>); 2] {
+    let device = device().autodiff();
+    let run = |activation: &dyn Fn(Tensor<2>) -> Tensor<2>| {
+        let input = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), &device)
+            .require_grad();
+        let output = activation(input.clone());
+        // Weights per element, so each one's gradient is checked on its own.
+        let weights: Vec<f32> = (1..=x.len()).map(|i| i as f32).collect();
+        let weights = Tensor::<2>::from_data(TensorData::new(weights, [1, x.len()]), &device);
+        let grads = (output.clone() * weights).sum().backward();
+        let values = output.into_data().try_to_vec::<f32>().unwrap();
+        let grad = input
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        (values, grad)
+    };
+    [
+        run(&mnist_gan_web::model::leaky_relu),
+        run(&|t| burn::tensor::activation::leaky_relu(t, LEAKY_SLOPE)),
+    ]
+}
+
+#[test]
+fn leaky_relu_without_masks_equals_the_plain_formula_and_its_gradient() {
+    let x = [
+        -3.5f32, -1.0, -1e-3, -1e-30, 0.0, 1e-30, 1e-3, 0.25, 1.0, 7.0, 1e6, -1e6,
+    ];
+    let [(values, grad), (plain_values, plain_grad)] = leaky_relu_both_ways(&x);
+    for (i, &xi) in x.iter().enumerate() {
+        // TensorFlow's LeakyReluGrad takes the slope at exactly 0 (`x > 0 ? 1 : alpha`).
+        let slope = if xi > 0.0 { 1.0 } else { LEAKY_SLOPE as f32 };
+        let weight = (i + 1) as f32;
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-6 * b.abs().max(f32::MIN_POSITIVE);
+        assert!(close(values[i], slope * xi), "value at {xi}: {}", values[i]);
+        assert!(
+            close(values[i], plain_values[i]),
+            "value at {xi} against Burn's"
+        );
+        assert!(
+            close(grad[i], slope * weight),
+            "gradient at {xi}: {}",
+            grad[i]
+        );
+        // Burn's own takes 1 at exactly 0; elsewhere the two agree.
+        if xi != 0.0 {
+            assert!(
+                close(grad[i], plain_grad[i]),
+                "gradient at {xi} against Burn's"
+            );
+        }
+    }
 }
