@@ -1,6 +1,6 @@
 // A CPU profile of the trainer's Web Worker while it trains: Chrome's `Profiler` over the
 // DevTools protocol, attached to the worker's target (chromedriver's own CDP route reaches only
-// the page). Prints the functions with the most self time, and the share spent in wasm.
+// the page). Prints how busy the worker was per step and the functions with the most self time.
 //
 // `./scripts/bench --profile [cpu|webgpu]` builds the app with the wasm's function names kept and
 // runs `node --experimental-websocket bench/profile.mjs [cpu|webgpu] [seconds]` on it.
