@@ -4,216 +4,25 @@
 
 mod common;
 
+use common::page::*;
+
+use mnist_gan_web::TrainingConfig;
 use mnist_gan_web::app::chart::{downsample, label_left, nice_max, x_ticks};
-use mnist_gan_web::app::saved::SavedRun;
 use mnist_gan_web::app::settings::{SettingsForm, is_editable, parse_autosave};
 use mnist_gan_web::app::timing::{
     ActiveClock, FrameBudget, FrameWork, StepRate, format_duration, seconds_left,
 };
 use mnist_gan_web::app::{
-    CapturePurpose, DataState, DataSummary, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model,
-    PauseReason, Run, RunPhase,
+    CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model, PauseReason,
+    RunPhase,
 };
-use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference};
+use mnist_gan_web::path::{ComputePath, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
-use mnist_gan_web::train::{Progress, StepValues, Trainer};
-use mnist_gan_web::{Checkpoint, TrainingConfig};
-use serde_bytes::ByteBuf;
-
-/// 1,000 images at batch 256: four batches per epoch.
-const IMAGES: usize = 1000;
-const BATCHES: usize = 4;
-
-fn hardware() -> GpuProbe {
-    GpuProbe::Adapter(AdapterInfo {
-        vendor: "nvidia".into(),
-        architecture: "ampere".into(),
-        ..AdapterInfo::default()
-    })
-}
-
-fn software() -> GpuProbe {
-    GpuProbe::Adapter(AdapterInfo {
-        vendor: "google".into(),
-        architecture: "swiftshader".into(),
-        ..AdapterInfo::default()
-    })
-}
-
-fn values(loss: f32) -> StepValues {
-    StepValues {
-        d_loss: loss,
-        g_loss: 0.7,
-        d_real: 0.6,
-        d_fake: 0.4,
-    }
-}
-
-/// A weights file of a real trainer at `progress`.
-fn weights_at(config: TrainingConfig, progress: Progress) -> Vec<u8> {
-    let mut trainer = Trainer::new(config, &common::device()).unwrap();
-    trainer.progress = progress;
-    common::block_on(Checkpoint::capture(&trainer))
-        .unwrap()
-        .to_bytes()
-}
-
-/// The page's model with a clock, driven as the runtime drives it.
-struct Page {
-    model: Model,
-    now: f64,
-}
-
-impl Page {
-    fn send(&mut self, event: Event) -> Vec<Effect> {
-        self.now += 10.0;
-        self.model.update(event, self.now)
-    }
-
-    /// Booted on the CPU path (a software adapter), MNIST loaded, the first trainer made.
-    fn ready() -> Self {
-        let (model, effects) = Model::boot(PathPreference::Auto);
-        assert_eq!(
-            effects,
-            [Effect::ProbeGpu, Effect::LoadData, Effect::LoadSaved]
-        );
-        assert_eq!(model.phase, RunPhase::Loading);
-        let mut page = Page { model, now: 0.0 };
-        assert_eq!(
-            page.send(Event::GpuProbed(software())),
-            [Effect::StartPath(ComputePath::Cpu)]
-        );
-        let created = page.send(Event::PathStarted {
-            path: ComputePath::Cpu,
-            result: Ok(()),
-        });
-        assert!(
-            matches!(created[..], [Effect::Create { .. }]),
-            "{created:?}"
-        );
-        assert!(
-            page.model.run.is_none(),
-            "no run before the worker acknowledges it"
-        );
-        page.ack(&created);
-        assert_eq!(
-            page.model.phase,
-            RunPhase::Loading,
-            "MNIST is not there yet"
-        );
-        page.send(Event::DataLoaded(Ok(DataSummary {
-            count: IMAGES,
-            first_label: 5,
-            first_image: vec![0; 784],
-        })));
-        assert_eq!(page.model.phase, RunPhase::Idle);
-        assert!(page.model.can_train());
-        page
-    }
-
-    fn run(&self) -> &Run {
-        self.model.run.as_ref().expect("a run on screen")
-    }
-
-    fn run_id(&self) -> u64 {
-        self.run().id
-    }
-
-    /// The step of the grid shown.
-    fn shown_step(&self) -> u64 {
-        self.run().grid.shown.as_ref().expect("a grid").0
-    }
-
-    /// Acknowledges the install among `effects`.
-    fn ack(&mut self, effects: &[Effect]) -> Vec<Effect> {
-        let run = effects
-            .iter()
-            .find_map(|e| match e {
-                Effect::Create { run, .. } | Effect::Load { run, .. } => Some(*run),
-                _ => None,
-            })
-            .expect("an install");
-        self.send(Event::TrainerReady {
-            run,
-            result: Ok(()),
-        })
-    }
-
-    fn frame(&mut self) -> Vec<Effect> {
-        self.send(Event::Frame(FrameWork::default()))
-    }
-
-    fn step_done(&mut self, loss: f32, finished_epoch: Option<usize>) -> Vec<Effect> {
-        let run = self.run_id();
-        self.send(Event::StepDone {
-            run,
-            result: Ok(StepReport {
-                values: values(loss),
-                finished_epoch,
-                snapshot: finished_epoch.map(|epoch| (epoch, vec![0.0; 784])),
-            }),
-        })
-    }
-
-    /// Trains whole epochs: frames enqueue steps, each comes back.
-    fn train_epochs(&mut self, epochs: usize) -> Vec<Effect> {
-        let mut all = Vec::new();
-        if self.model.phase != RunPhase::Running {
-            self.send(Event::TrainClicked);
-        }
-        let target = self.run().progress.epoch + epochs;
-        let mut done = self.run().record.history.len();
-        while self.run().record.history.len() < target * BATCHES {
-            let effects = self.frame();
-            let steps = effects
-                .iter()
-                .filter(|e| matches!(e, Effect::Step { .. }))
-                .count();
-            all.extend(effects);
-            for _ in 0..steps {
-                done += 1;
-                let finished = done.is_multiple_of(BATCHES).then_some(done / BATCHES);
-                all.extend(self.step_done(1.0, finished));
-            }
-        }
-        all
-    }
-
-    fn pause(&mut self) {
-        assert_eq!(self.model.phase, RunPhase::Running);
-        self.send(Event::TrainClicked);
-    }
-
-    fn edit(&mut self, field: &'static str, text: &str) -> Vec<Effect> {
-        self.send(Event::SettingEdited {
-            field,
-            text: text.into(),
-        })
-    }
-
-    /// A saved run of a real trainer at epoch 1, found at start-up.
-    fn with_saved_run(&mut self) -> SavedRun {
-        let progress = Progress {
-            epoch: 1,
-            batch: 0,
-            step: BATCHES as u64,
-        };
-        let saved = SavedRun {
-            weights: ByteBuf::from(weights_at(TrainingConfig::default(), progress)),
-            epoch: 1,
-            step: BATCHES as u64,
-            history: SavedRun::encode_history(&[values(1.0); BATCHES]),
-            snapshots: SavedRun::encode_snapshots(&[(1, vec![0.5; 784])]),
-            saved_at: 0.0,
-        };
-        self.send(Event::SavedFound(Ok(Some(saved.clone()))));
-        saved
-    }
-}
+use mnist_gan_web::train::{Progress, StepValues};
 
 #[test]
 fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
-    let (model, _) = Model::boot(PathPreference::Auto);
+    let (model, _) = Model::boot(PathPreference::Auto, TAB);
     let mut page = Page { model, now: 0.0 };
     assert_eq!(
         page.send(Event::GpuProbed(hardware())),
@@ -353,7 +162,7 @@ fn the_last_step_coming_back_after_a_pause_finishes_the_run() {
 #[test]
 fn a_non_finite_loss_stops_the_run_and_rolls_back_to_the_last_save() {
     let mut page = Page::ready();
-    page.with_saved_run();
+    page.resume_saved_run();
     page.send(Event::TrainClicked);
     page.frame();
     let effects = page.step_done(f32::NAN, None);
@@ -369,7 +178,7 @@ fn a_non_finite_loss_stops_the_run_and_rolls_back_to_the_last_save() {
     );
     assert_eq!(page.model.rollback_offer().unwrap().epoch, 1);
     // Roll back: the saved run comes back, chart and snapshots included.
-    let effects = page.send(Event::ResumeClicked);
+    let effects = page.send(Event::RollBackClicked);
     assert!(matches!(effects.last(), Some(Effect::Load { .. })));
     page.ack(&effects);
     let run = page.run();
@@ -584,34 +393,6 @@ fn a_weights_file_loads_once_acknowledged_and_a_bad_one_changes_nothing() {
 }
 
 #[test]
-fn the_saved_run_is_offered_only_when_it_is_not_the_run_on_screen() {
-    let mut page = Page::ready();
-    assert!(page.model.resume_offer().is_none());
-    page.with_saved_run();
-    assert_eq!(page.model.resume_offer().unwrap().epoch, 1);
-    let effects = page.send(Event::ResumeClicked);
-    page.ack(&effects);
-    assert_eq!(page.run().progress.epoch, 1);
-    assert!(
-        page.model.resume_offer().is_none(),
-        "the saved run is on screen"
-    );
-    assert!(page.model.status.saved.starts_with("Resumed at epoch 1"));
-    // Trained on and autosaved: still the same run.
-    page.train_epochs(1);
-    assert!(page.model.resume_offer().is_none());
-    // A new run: the save is offered again.
-    page.pause();
-    let effects = page.send(Event::ResetClicked);
-    page.ack(&effects);
-    assert!(page.model.resume_offer().is_some());
-    // Forgotten: nothing to offer.
-    assert_eq!(page.send(Event::ForgetClicked), [Effect::Forget]);
-    page.send(Event::Forgotten(Ok(())));
-    assert!(page.model.resume_offer().is_none() && page.model.saved.record.is_none());
-}
-
-#[test]
 fn an_epoch_end_autosaves_the_run_as_it_was_then() {
     let mut page = Page::ready();
     let effects = page.train_epochs(1);
@@ -643,21 +424,30 @@ fn an_epoch_end_autosaves_the_run_as_it_was_then() {
         },
         result: Ok(vec![7; 16]),
     });
-    let [Effect::Save { lineage, record }] = &effects[..] else {
+    let [Effect::Save { summary, record }] = &effects[..] else {
         panic!("{effects:?}")
     };
     assert_eq!(record.epoch, 1);
     assert_eq!(record.history_values().len(), BATCHES);
     assert_eq!(record.snapshot_values().len(), 1);
-    page.send(Event::Saved {
-        lineage: *lineage,
-        result: Ok((**record).clone()),
-    });
-    assert!(page.model.status.saved.starts_with("Autosaved at epoch 1"));
-    assert!(
-        page.model.resume_offer().is_none(),
-        "it is the run on screen"
+    assert_eq!(
+        (summary.key.as_str(), summary.name.as_str()),
+        ("tab-1", "Run 1")
     );
+    assert_eq!((summary.epoch, summary.step), (1, BATCHES as u64));
+    let effects = page.send(Event::Saved {
+        key: summary.key.clone(),
+        result: Ok(((**summary).clone(), (**record).clone())),
+    });
+    assert_eq!(
+        effects,
+        [Effect::PersistStorage],
+        "asked once, at the first save"
+    );
+    assert!(page.model.status.saved.starts_with("Autosaved at epoch 1"));
+    assert_eq!(page.model.saved.last.as_ref(), Some(&**record));
+    assert!(!page.model.can_resume("tab-1"), "it is the run on screen");
+    assert_eq!(page.model.saved.library.runs.len(), 1);
     // Off: no capture at the next epoch's end.
     page.send(Event::AutosaveEdited("0".into()));
     assert_eq!(page.model.status.saved, "Autosave is off.");
@@ -668,7 +458,7 @@ fn an_epoch_end_autosaves_the_run_as_it_was_then() {
 #[test]
 fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
     let mut page = Page::ready();
-    page.with_saved_run();
+    page.resume_saved_run();
     page.send(Event::TrainClicked);
     page.frame();
     let old = page.run_id();
@@ -788,7 +578,7 @@ fn a_hidden_tab_stops_the_clock_and_a_visible_one_schedules_frames() {
 
 #[test]
 fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
-    let (model, _) = Model::boot(PathPreference::Auto);
+    let (model, _) = Model::boot(PathPreference::Auto, TAB);
     let mut page = Page { model, now: 0.0 };
     page.send(Event::DataLoaded(Err("checksum mismatch".into())));
     assert_eq!(

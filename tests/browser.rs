@@ -8,6 +8,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use mnist_gan_web::app::library::{MIGRATED_KEY, RunSummary, SaveFailure, migrate};
 use mnist_gan_web::data::Dataset;
 use mnist_gan_web::path::{ComputePath, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::protocol::{
@@ -16,6 +17,8 @@ use mnist_gan_web::protocol::{
 use mnist_gan_web::session::TrainerSession;
 use mnist_gan_web::web::client::TrainerWorker;
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
+use mnist_gan_web::web::library::RunLibrary;
+use mnist_gan_web::web::locks;
 use mnist_gan_web::web::store::{self, SavedRun};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
@@ -136,8 +139,15 @@ async fn weights_export_with_async_reads_and_reimport() {
 
 /// An object URL serving `bytes`, fetched like any other URL.
 fn object_url(bytes: &[u8]) -> String {
+    object_url_of(bytes, "application/octet-stream")
+}
+
+/// An object URL serving `bytes` as `mime`.
+fn object_url_of(bytes: &[u8], mime: &str) -> String {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).unwrap();
     web_sys::Url::create_object_url_with_blob(&blob).unwrap()
 }
 
@@ -394,8 +404,39 @@ fn saved_run(
     }
 }
 
+fn summary_of(key: &str, run: &SavedRun) -> RunSummary {
+    RunSummary::of(key, key, &small_config(), run)
+}
+
+/// A second context (a dedicated worker) that takes run `key`'s lock and keeps it.
+async fn lock_holder(key: &str) -> web_sys::Worker {
+    let source = format!(
+        "navigator.locks.request('mnist-gan-run:{key}', () => {{ postMessage('held'); return new Promise(() => {{}}); }});"
+    );
+    let url = object_url_of(source.as_bytes(), "text/javascript");
+    let worker = web_sys::Worker::new(&url).unwrap();
+    let held = js_sys::Promise::new(&mut |resolve, _| worker.set_onmessage(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(held).await.unwrap();
+    worker.set_onmessage(None);
+    worker
+}
+
+/// Waits (up to 10 s) until `held` says whether some context holds run `key`'s lock.
+async fn until_held(key: &str, held: bool) {
+    for _ in 0..200 {
+        if locks::held_keys().await.unwrap().iter().any(|k| k == key) == held {
+            return;
+        }
+        gloo_sleep(50).await;
+    }
+    panic!(
+        "the lock of {key} is still {}",
+        if held { "free" } else { "held" }
+    );
+}
+
 #[wasm_bindgen_test]
-async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_one() {
+async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_keeps_the_last() {
     let data = small_dataset().await;
     let mut uninterrupted = TrainerSession::new(small_config(), &Device::flex()).unwrap();
     let mut history = Vec::new();
@@ -407,23 +448,76 @@ async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_
         uninterrupted.capture().await.unwrap(),
         &history,
     );
-    store::save(&first).await.expect("saved");
-    assert_eq!(store::load().await.unwrap().as_ref(), Some(&first));
+    let other_config = TrainingConfig {
+        init_seed: 99,
+        ..small_config()
+    };
+    let mut other = TrainerSession::new(other_config, &Device::flex()).unwrap();
+    let report = other.step(&data).unwrap().await.unwrap();
+    let second = saved_run(&other, other.capture().await.unwrap(), &[report.values]);
+
+    // Two runs side by side: each loads back exactly, and both are listed.
+    let (a, b, c) = ("browser-test-a", "browser-test-b", "browser-test-c");
+    let lock_a = locks::try_acquire(a)
+        .await
+        .unwrap()
+        .expect("nobody holds a");
+    let lock_b = locks::try_acquire(b)
+        .await
+        .unwrap()
+        .expect("nobody holds b");
+    store::save(&lock_a, &summary_of(a, &first), &first)
+        .await
+        .expect("a saved");
+    store::save(&lock_b, &summary_of(b, &second), &second)
+        .await
+        .expect("b saved");
+    assert_eq!(store::load(a).await.unwrap().as_ref(), Some(&first));
+    assert_eq!(store::load(b).await.unwrap().as_ref(), Some(&second));
+    assert_ne!(first.weights, second.weights);
+    let (listed, _) = store::list().await.unwrap();
+    for (key, run) in [(a, &first), (b, &second)] {
+        let found = listed.iter().find(|s| s.key == key).expect("listed");
+        assert_eq!(found, &summary_of(key, run));
+    }
     assert_eq!(first.history_values(), history);
 
-    // A later save cut short (the transaction aborts) leaves the first one whole.
+    // A lock held by another context: this one can neither take the run nor save it.
+    let library = RunLibrary::new(|| {});
+    let holder = lock_holder(c).await;
+    assert!(locks::try_acquire(c).await.unwrap().is_none());
+    assert_eq!(
+        library.save(&summary_of(c, &first), &first).await,
+        Err(SaveFailure::Elsewhere)
+    );
+    assert_eq!(store::load(c).await.unwrap(), None, "nothing was written");
+    // Once that context is gone, its lock goes with it.
+    holder.terminate();
+    until_held(c, false).await;
+    library
+        .save(&summary_of(c, &first), &first)
+        .await
+        .expect("c saved");
+    assert_eq!(store::load(c).await.unwrap().as_ref(), Some(&first));
+    until_held(c, true).await; // the library keeps the run it saved
+    library.release(c);
+    until_held(c, false).await;
+
+    // A later save cut short (the transaction aborts) leaves the run's last save whole.
     let report = uninterrupted.step(&data).unwrap().await.unwrap();
     let later = saved_run(
         &uninterrupted,
         uninterrupted.capture().await.unwrap(),
         &[report.values],
     );
-    store::save_interrupted(&later).await.unwrap();
-    let loaded = store::load()
+    store::save_interrupted(&lock_a, &summary_of(a, &later), &later)
         .await
-        .unwrap()
-        .expect("the first save is still there");
+        .unwrap();
+    let loaded = store::load(a).await.unwrap().expect("a is still there");
     assert_eq!(loaded, first);
+    let (listed, _) = store::list().await.unwrap();
+    let found = listed.iter().find(|s| s.key == a).unwrap();
+    assert_eq!(found, &summary_of(a, &first), "its summary too");
 
     // Resuming it in the worker continues exactly as the run that never stopped.
     let worker = worker_with(&data, ComputePath::Cpu).await;
@@ -434,8 +528,33 @@ async fn an_autosave_resumes_exactly_and_an_interrupted_save_keeps_the_previous_
     let next = step(&worker).await.unwrap();
     assert_eq!(next, report, "the same next batch, noise and losses");
 
-    store::forget().await.unwrap();
-    assert_eq!(store::load().await.unwrap(), None);
+    // Deleting takes each run's lock: a and b, held by these locks, stay.
+    let deleted = library.delete(&[a.into(), b.into(), c.into()]).await;
+    assert_eq!(deleted, Ok(vec![c.to_string()]));
+    drop((lock_a, lock_b));
+    until_held(a, false).await;
+    until_held(b, false).await;
+    let deleted = library.delete(&[a.into(), b.into()]).await;
+    assert_eq!(deleted, Ok(vec![a.to_string(), b.to_string()]));
+    assert_eq!(store::load(a).await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn the_single_slot_autosave_of_earlier_versions_joins_the_library_once() {
+    let data = small_dataset().await;
+    let mut session = TrainerSession::new(small_config(), &Device::flex()).unwrap();
+    let report = session.step(&data).unwrap().await.unwrap();
+    let legacy = saved_run(&session, session.capture().await.unwrap(), &[report.values]);
+    store::replace_with_legacy(&legacy).await.unwrap();
+    let (runs, error) = store::list().await.unwrap();
+    assert_eq!(error, None);
+    assert_eq!(runs, [migrate(&legacy).unwrap()]);
+    assert_eq!(store::load(MIGRATED_KEY).await.unwrap(), Some(legacy));
+    let (again, _) = store::list().await.unwrap();
+    assert_eq!(again.len(), 1, "migrated once");
+    let lock = locks::try_acquire(MIGRATED_KEY).await.unwrap().unwrap();
+    store::delete(&lock).await.unwrap();
+    assert!(store::list().await.unwrap().0.is_empty());
 }
 
 #[wasm_bindgen_test]

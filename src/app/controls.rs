@@ -43,18 +43,6 @@ impl Model {
         self.install_fresh(effects);
     }
 
-    /// Resume the saved run, or roll back to it after a divergence.
-    pub(super) fn resume_saved(&mut self, effects: &mut Vec<Effect>) {
-        if !self.can_install() || self.phase == RunPhase::Running && self.rollback_offer().is_none()
-        {
-            return;
-        }
-        let rollback = self.rollback_offer().is_some();
-        if let Err(e) = self.install_saved(InstallKind::Resumed { rollback }, effects) {
-            self.status.saved = format!("The saved run cannot be resumed: {e}.");
-        }
-    }
-
     pub(super) fn setting_edited(&mut self, field: &str, text: &str, effects: &mut Vec<Effect>) {
         if !self.settings.edit(field, text) {
             return;

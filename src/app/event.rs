@@ -1,5 +1,6 @@
 //! What happens to the page ([`Event`]) and what the page asks of the world ([`Effect`]).
 
+use crate::app::library::{Listing, RunKey, RunSummary, SaveFailure, StorageFigures};
 use crate::app::saved::SavedRun;
 use crate::app::timing::FrameWork;
 use crate::config::TrainingConfig;
@@ -76,8 +77,10 @@ pub enum Event {
     },
     /// MNIST is loaded (and in the worker, if one runs), or why not.
     DataLoaded(Result<DataSummary, String>),
-    /// The run saved in IndexedDB at start-up.
-    SavedFound(Result<Option<SavedRun>, String>),
+    /// The saved runs, listed (at start-up, after a save, when another tab changed them).
+    RunsListed(Result<Listing, String>),
+    /// Another tab changed the library, or released a run.
+    LibraryChanged,
     /// The tab was hidden or shown.
     VisibilityChanged {
         /// Hidden now.
@@ -91,10 +94,30 @@ pub enum Event {
     TrainClicked,
     /// Reset: a new run with the form's settings.
     ResetClicked,
-    /// Resume the saved run, or roll back to it.
-    ResumeClicked,
-    /// Forget the saved run.
-    ForgetClicked,
+    /// Resume saved run `key`.
+    ResumeRun(RunKey),
+    /// Roll back to the last save of the run on screen, after a divergence.
+    RollBackClicked,
+    /// Delete saved run `key` (asks first).
+    DeleteRun(RunKey),
+    /// The answer to "delete run `key`?".
+    DeleteAnswered {
+        /// The run.
+        key: RunKey,
+        /// Delete it.
+        confirmed: bool,
+    },
+    /// Delete the runs offered after a save failed for space.
+    PruneClicked,
+    /// Rename saved run `key`.
+    RenameRun {
+        /// The run.
+        key: RunKey,
+        /// The name as typed.
+        name: String,
+    },
+    /// Download saved run `key`'s weights file.
+    DownloadRun(RunKey),
     /// Load MNIST again after a failure.
     RetryData,
     /// The "Train on" menu.
@@ -170,15 +193,26 @@ pub enum Event {
     WorkerStopped(String),
 
     // ----- storage and downloads
-    /// The autosave of lineage `lineage` is written (the record), or why not.
+    /// The autosave of run `key` is written (its summary and record), or why not.
     Saved {
-        /// The run's lineage.
-        lineage: RunId,
-        /// The record.
+        /// The run.
+        key: RunKey,
+        /// What was written.
+        result: Result<(RunSummary, SavedRun), SaveFailure>,
+    },
+    /// Run `key` was claimed for this tab (its lock taken) and its last save read, or why not.
+    RunClaimed {
+        /// The run.
+        key: RunKey,
+        /// Its last save.
         result: Result<SavedRun, String>,
     },
-    /// The saved run is deleted, or why not.
-    Forgotten(Result<(), String>),
+    /// Runs were deleted (their keys), or why not.
+    RunsDeleted(Result<Vec<RunKey>, String>),
+    /// A run was renamed, or why not.
+    RunRenamed(Result<(), String>),
+    /// Storage figures, after persistent storage was asked for.
+    StorageChecked(StorageFigures),
     /// A download could not be offered.
     DownloadFailed(String),
 }
@@ -194,8 +228,39 @@ pub enum Effect {
     DropWorker,
     /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
     LoadData,
-    /// Read the saved run → [`Event::SavedFound`].
-    LoadSaved,
+    /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`].
+    ListRuns,
+    /// Take run `key` for this tab and read its last save → [`Event::RunClaimed`].
+    ClaimRun {
+        /// The run.
+        key: RunKey,
+    },
+    /// Let other tabs have run `key` (it left the screen).
+    ReleaseRun {
+        /// The run.
+        key: RunKey,
+    },
+    /// Delete runs (none open in another tab) → [`Event::RunsDeleted`].
+    DeleteRuns {
+        /// Their keys.
+        keys: Vec<RunKey>,
+    },
+    /// Rename run `key` → [`Event::RunRenamed`].
+    RenameRun {
+        /// The run.
+        key: RunKey,
+        /// Its new name.
+        name: String,
+    },
+    /// Offer saved run `key`'s weights file for download (→ [`Event::DownloadFailed`]).
+    DownloadRun {
+        /// The run.
+        key: RunKey,
+        /// The file's name.
+        name: String,
+    },
+    /// Ask the browser to keep the site's storage → [`Event::StorageChecked`].
+    PersistStorage,
     /// A fresh trainer for run `run` → [`Event::TrainerReady`].
     Create {
         /// The run.
@@ -246,15 +311,14 @@ pub enum Effect {
     },
     /// Memory figures → [`Event::Memory`].
     Stats,
-    /// Write the autosave → [`Event::Saved`].
+    /// Write the autosave of run `summary.key` (taking the run for this tab if no tab has it)
+    /// → [`Event::Saved`].
     Save {
-        /// The run's lineage.
-        lineage: RunId,
-        /// The record.
+        /// Its summary.
+        summary: Box<RunSummary>,
+        /// Its checkpoint.
         record: Box<SavedRun>,
     },
-    /// Delete the saved run → [`Event::Forgotten`].
-    Forget,
     /// Offer a file for download (→ [`Event::DownloadFailed`] if that fails).
     Download {
         /// The file's name.

@@ -3,7 +3,8 @@
 //! worker that stopped.
 
 use crate::app::event::{CapturePurpose, DataSummary, Effect, RunId};
-use crate::app::run::Run;
+use crate::app::library::{name_of_file, next_name};
+use crate::app::run::{Run, RunLabel};
 use crate::app::saved::SavedRun;
 use crate::app::{
     DataState, InstallKind, MAX_RESTARTS, Model, PauseReason, PendingInstall, RunPhase,
@@ -92,16 +93,6 @@ impl Model {
         }
     }
 
-    pub(super) fn saved_found(&mut self, result: Result<Option<SavedRun>, String>) {
-        match result {
-            Ok(record) => {
-                self.saved.lineage = record.as_ref().map(|_| self.new_id());
-                self.saved.record = record;
-            }
-            Err(e) => self.status.saved = format!("Autosave unavailable: {e}."),
-        }
-    }
-
     /// Stops frames and the epoch clock before the run's trainer changes.
     pub(super) fn pause_for_change(&mut self, effects: &mut Vec<Effect>) {
         effects.push(Effect::CancelFrame);
@@ -110,19 +101,29 @@ impl Model {
         }
     }
 
+    /// A label for a new run: a key no tab has used, and `name` (or the next "Run n").
+    pub(super) fn new_label(&mut self, name: Option<String>) -> RunLabel {
+        let id = self.new_id();
+        let key = format!("{}-{id}", self.saved.library.tab);
+        let name = name.unwrap_or_else(|| next_name(&self.saved.library.runs));
+        RunLabel { key, name }
+    }
+
     /// A fresh run with the form's settings on the active path.
     pub(super) fn install_fresh(&mut self, effects: &mut Vec<Effect>) {
         let (Some(path), Ok(config)) = (self.path.active, self.settings.parsed().clone()) else {
             return;
         };
-        self.create(path, config, InstallKind::Fresh, effects);
+        let label = self.new_label(None);
+        self.create(path, config, label, InstallKind::Fresh, effects);
     }
 
-    /// A fresh trainer for `config` on `path`, installed as `kind`.
+    /// A fresh trainer for `config` on `path`, as run `label`, installed as `kind`.
     fn create(
         &mut self,
         path: ComputePath,
         config: TrainingConfig,
+        label: RunLabel,
         kind: InstallKind,
         effects: &mut Vec<Effect>,
     ) {
@@ -132,14 +133,15 @@ impl Model {
             path,
             config: config.clone(),
         });
-        self.begin_install(Run::fresh(id, path, config), kind);
+        self.begin_install(Run::fresh(id, label, path, config), kind, None);
     }
 
-    /// A run from a weights file (parsed here so that a bad file never reaches the worker).
+    /// A run from a weights file (parsed here so that a bad file never reaches the worker), as
+    /// run `label` (a new run, named after the file, if `None`).
     pub(super) fn install_file(
         &mut self,
         bytes: Vec<u8>,
-        lineage: Option<RunId>,
+        label: Option<RunLabel>,
         kind: InstallKind,
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
@@ -149,9 +151,15 @@ impl Model {
         let fallback = self.settings.parsed().clone().unwrap_or_default();
         let checkpoint =
             Checkpoint::from_bytes(&bytes, "", &fallback).map_err(|e| e.to_string())?;
+        let label = label.unwrap_or_else(|| {
+            let name = match &kind {
+                InstallKind::Loaded { name } => Some(name_of_file(name)),
+                _ => None,
+            };
+            self.new_label(name)
+        });
         let id = self.new_id();
-        let lineage = lineage.unwrap_or(id);
-        let run = Run::at(id, lineage, path, checkpoint.config, checkpoint.progress);
+        let run = Run::at(id, label, path, checkpoint.config, checkpoint.progress);
         self.pause_for_change(effects);
         effects.push(Effect::Load {
             run: id,
@@ -159,43 +167,51 @@ impl Model {
             weights: bytes,
             fallback,
         });
-        self.begin_install(run, kind);
+        self.begin_install(run, kind, None);
         Ok(())
     }
 
-    fn begin_install(&mut self, run: Run, kind: InstallKind) {
+    fn begin_install(&mut self, run: Run, kind: InstallKind, save: Option<SavedRun>) {
         self.pending = Some(PendingInstall {
             id: run.id,
             kind,
             run: Some(Box::new(run)),
+            save: save.map(Box::new),
         });
     }
 
-    /// The saved run with its chart and snapshots, as `kind`.
+    /// Run `label` from its save `saved`, with its chart and snapshots, as `kind`.
     pub(super) fn install_saved(
         &mut self,
+        saved: SavedRun,
+        label: RunLabel,
         kind: InstallKind,
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
-        let Some(saved) = self.saved.record.clone() else {
-            return Err("there is no saved run".into());
-        };
-        let lineage = self.saved.lineage;
-        self.install_file(saved.weights.to_vec(), lineage, kind, effects)?;
-        if let Some(run) = self.pending.as_mut().and_then(|p| p.run.as_mut()) {
+        self.install_file(saved.weights.to_vec(), Some(label), kind, effects)?;
+        if let Some(pending) = self.pending.as_mut()
+            && let Some(run) = pending.run.as_mut()
+        {
             run.record.history = saved.history_values();
             run.record.snapshots = saved.snapshot_values();
+            pending.save = Some(Box::new(saved));
         }
         Ok(())
     }
 
     fn install_last_save(&mut self, path: ComputePath, effects: &mut Vec<Effect>) {
-        let restored = self.saved.record.is_some()
-            && self.install_saved(InstallKind::Recovered, effects).is_ok();
+        let label = self.run.as_ref().map(|run| run.label.clone());
+        let restored = match (self.saved.last.clone(), label.clone()) {
+            (Some(saved), Some(label)) => self
+                .install_saved(saved, label, InstallKind::Recovered, effects)
+                .is_ok(),
+            _ => false,
+        };
         if !restored {
             self.run = None;
             let config = self.settings.parsed().clone().unwrap_or_default();
-            self.create(path, config, InstallKind::Recovered, effects);
+            let label = label.unwrap_or_else(|| self.new_label(None));
+            self.create(path, config, label, InstallKind::Recovered, effects);
         }
     }
 
@@ -213,11 +229,30 @@ impl Model {
             return;
         };
         if let Err(error) = result {
+            // A run claimed for this tab and not installed goes back to the library.
+            if let Some(run) = &pending.run
+                && self.on_screen_key() != Some(run.label.key.as_str())
+                && pending.save.is_some()
+            {
+                effects.push(Effect::ReleaseRun {
+                    key: run.label.key.clone(),
+                });
+            }
             self.install_refused(pending.kind, &error);
             return;
         }
         match pending.run {
-            Some(run) => self.run = Some(*run),
+            Some(run) => {
+                if let Some(old) = self.run.as_ref()
+                    && old.label.key != run.label.key
+                {
+                    effects.push(Effect::ReleaseRun {
+                        key: old.label.key.clone(),
+                    });
+                }
+                self.saved.last = pending.save.map(|save| *save);
+                self.run = Some(*run);
+            }
             None => {
                 if let (Some(run), InstallKind::Moved { to }) = (self.run.as_mut(), &pending.kind) {
                     run.path = *to;

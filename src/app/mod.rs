@@ -6,17 +6,20 @@
 pub mod chart;
 mod controls;
 pub mod event;
+pub mod library;
 mod lifecycle;
 pub mod phase;
 mod replies;
 pub mod run;
+mod runs;
 pub mod saved;
 pub mod settings;
 pub mod timing;
 
 pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId};
+pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
-pub use run::Run;
+pub use run::{Run, RunLabel};
 
 use crate::app::saved::SavedRun;
 use crate::app::settings::SettingsForm;
@@ -65,13 +68,13 @@ pub enum DataState {
     Failed(String),
 }
 
-/// The run saved in IndexedDB, and the autosave's interval.
+/// The saved runs, the last save of the run on screen, and the autosave's interval.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SavedState {
-    /// The last good save.
-    pub record: Option<SavedRun>,
-    /// Its run's lineage on this page (a save found at start-up gets a new one).
-    pub lineage: Option<RunId>,
+    /// The last good save of the run on screen (what a roll-back or a recovery restores).
+    pub last: Option<SavedRun>,
+    /// Every saved run.
+    pub library: Library,
     /// The interval field's text.
     pub autosave_text: String,
     /// Autosave after every this many epochs; 0 turns it off.
@@ -158,6 +161,8 @@ pub struct PendingInstall {
     pub kind: InstallKind,
     /// The run it installs (`None`: the current run, moved).
     pub run: Option<Box<Run>>,
+    /// The save it restores: the new run's last save once installed.
+    pub save: Option<Box<SavedRun>>,
 }
 
 /// The page's whole state.
@@ -185,9 +190,9 @@ pub struct Model {
 }
 
 impl Model {
-    /// A page that has just started, and the effects that start it: probe WebGPU, load MNIST,
-    /// look for a saved run.
-    pub fn boot(preference: PathPreference) -> (Self, Vec<Effect>) {
+    /// A page that has just started in tab `tab` (a random id), and the effects that start it:
+    /// probe WebGPU, load MNIST, list the saved runs.
+    pub fn boot(preference: PathPreference, tab: &str) -> (Self, Vec<Effect>) {
         let model = Self {
             phase: RunPhase::Loading,
             path: PathState {
@@ -202,7 +207,11 @@ impl Model {
             saved: SavedState {
                 autosave_text: "1".into(),
                 autosave_every: 1,
-                ..SavedState::default()
+                last: None,
+                library: Library {
+                    tab: tab.to_string(),
+                    ..Library::default()
+                },
             },
             status: Status::default(),
             display: Display::default(),
@@ -210,7 +219,7 @@ impl Model {
         };
         (
             model,
-            vec![Effect::ProbeGpu, Effect::LoadData, Effect::LoadSaved],
+            vec![Effect::ProbeGpu, Effect::LoadData, Effect::ListRuns],
         )
     }
 
@@ -250,19 +259,26 @@ impl Model {
             )
     }
 
-    /// The saved run to offer for resuming: there is one, and it is not the run on screen.
-    pub fn resume_offer(&self) -> Option<&SavedRun> {
-        let on_screen = self.run.as_ref().map(|run| run.lineage);
-        self.saved
-            .record
-            .as_ref()
-            .filter(|_| self.saved.lineage.is_none() || self.saved.lineage != on_screen)
+    /// Whether the saved run `key` can be resumed here now: the worker is free, nothing
+    /// trains, MNIST is loaded, and the run is neither on screen nor open in another tab.
+    pub fn can_resume(&self, key: &str) -> bool {
+        self.can_install()
+            && self.phase != RunPhase::Running
+            && self.pending.is_none()
+            && matches!(self.data, DataState::Ready(_))
+            && self.on_screen_key() != Some(key)
+            && !self.saved.library.is_elsewhere(key)
+    }
+
+    /// The key of the run on screen.
+    pub fn on_screen_key(&self) -> Option<&str> {
+        self.run.as_ref().map(|run| run.label.key.as_str())
     }
 
     /// The save to roll back to, when the run diverged.
     pub fn rollback_offer(&self) -> Option<&SavedRun> {
         self.saved
-            .record
+            .last
             .as_ref()
             .filter(|_| self.run.as_ref().is_some_and(|run| run.diverged))
     }
@@ -295,13 +311,25 @@ impl Model {
                 self.data = DataState::Downloading(received, total);
             }
             Event::DataLoaded(result) => self.data_loaded(result),
-            Event::SavedFound(result) => self.saved_found(result),
+            Event::RunsListed(result) => self.runs_listed(result),
+            Event::LibraryChanged => effects.push(Effect::ListRuns),
             Event::VisibilityChanged { hidden } => self.visibility(hidden, now, &mut effects),
             Event::Frame(work) => self.frame(work, now, &mut effects),
             Event::TrainClicked => self.toggle(now, &mut effects),
             Event::ResetClicked => self.reset(&mut effects),
-            Event::ResumeClicked => self.resume_saved(&mut effects),
-            Event::ForgetClicked => effects.push(Effect::Forget),
+            Event::ResumeRun(key) => self.resume_run(key, &mut effects),
+            Event::RollBackClicked => self.roll_back(&mut effects),
+            Event::RunClaimed { key, result } => self.run_claimed(key, result, &mut effects),
+            Event::DeleteRun(key) => self.delete_asked(key),
+            Event::DeleteAnswered { key, confirmed } => {
+                self.delete_answered(&key, confirmed, &mut effects);
+            }
+            Event::RunsDeleted(result) => self.runs_deleted(result, &mut effects),
+            Event::RenameRun { key, name } => self.rename(key, &name, &mut effects),
+            Event::RunRenamed(result) => self.run_renamed(result, &mut effects),
+            Event::DownloadRun(key) => self.download_run(&key, &mut effects),
+            Event::PruneClicked => self.prune_clicked(&mut effects),
+            Event::StorageChecked(figures) => self.storage_checked(figures),
             Event::RetryData => {
                 self.data = DataState::Downloading(0, 0);
                 effects.push(Effect::LoadData);
@@ -336,8 +364,7 @@ impl Model {
             } => self.captured(run, purpose, result, now, &mut effects),
             Event::Memory(figures) => self.display.memory = Some(figures),
             Event::WorkerStopped(reason) => self.worker_stopped(&reason, now, &mut effects),
-            Event::Saved { lineage, result } => self.saved(lineage, result),
-            Event::Forgotten(result) => self.forgotten(result),
+            Event::Saved { key, result } => self.saved(key, result, &mut effects),
             Event::DownloadFailed(message) => {
                 self.status.weights = format!("The download failed: {message}");
             }

@@ -4,6 +4,7 @@
 use serde_bytes::ByteBuf;
 
 use crate::app::event::{CapturePurpose, Effect, RunId};
+use crate::app::library::RunSummary;
 use crate::app::saved::SavedRun;
 use crate::app::{InstallKind, Model, PauseReason, PendingInstall, RunPhase};
 use crate::protocol::{StepReport, TrainerError};
@@ -34,12 +35,13 @@ impl Model {
         if self.phase == RunPhase::Running {
             self.phase = RunPhase::Paused(PauseReason::Diverged);
         }
-        let hint = match &self.saved.record {
+        let hint = match &self.saved.last {
             Some(saved) => format!(
                 "Roll back to the last save (epoch {}), or Reset.",
                 saved.epoch
             ),
-            None => "There is no save to roll back to: Reset to start over.".to_string(),
+            None => "There is no save of this run to roll back to: resume a saved run, or Reset."
+                .to_string(),
         };
         self.status.run = Some(format!("Training diverged ({what}) and stopped. {hint}"));
     }
@@ -175,8 +177,9 @@ impl Model {
                     ),
                     saved_at: now,
                 };
+                let summary = RunSummary::of(&run.label.key, &run.label.name, &run.config, &record);
                 effects.push(Effect::Save {
-                    lineage: run.lineage,
+                    summary: Box::new(summary),
                     record: Box::new(record),
                 });
             }
@@ -192,6 +195,7 @@ impl Model {
                     id,
                     kind: InstallKind::Moved { to },
                     run: None,
+                    save: None,
                 });
             }
             (CapturePurpose::Move { .. }, Err(e)) => {
@@ -201,32 +205,6 @@ impl Model {
                 self.path.active = Some(run.path);
                 self.phase = self.settled_phase(PauseReason::User);
             }
-        }
-    }
-
-    pub(super) fn saved(&mut self, lineage: RunId, result: Result<SavedRun, String>) {
-        match result {
-            Ok(record) => {
-                self.status.saved =
-                    format!("Autosaved at epoch {}, step {}.", record.epoch, record.step);
-                self.saved.record = Some(record);
-                self.saved.lineage = Some(lineage);
-            }
-            Err(e) => {
-                self.status.saved =
-                    format!("Autosave failed: {e}. Training goes on; the previous save is kept.");
-            }
-        }
-    }
-
-    pub(super) fn forgotten(&mut self, result: Result<(), String>) {
-        match result {
-            Ok(()) => {
-                self.saved.record = None;
-                self.saved.lineage = None;
-                self.status.saved = "The saved run is forgotten.".into();
-            }
-            Err(e) => self.status.saved = format!("Could not forget the saved run: {e}."),
         }
     }
 }

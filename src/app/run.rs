@@ -2,6 +2,7 @@
 //! clocks. Starting a run is constructing a new [`Run`].
 
 use crate::app::event::RunId;
+use crate::app::library::RunKey;
 use crate::app::timing::{ActiveClock, StepRate, seconds_left};
 use crate::config::TrainingConfig;
 use crate::path::ComputePath;
@@ -37,14 +38,23 @@ pub struct RunTiming {
     pub rate: StepRate,
 }
 
+/// The run as the user knows it: its key in the library and its name. Kept when the run moves
+/// path, recovers or is resumed from its own save; new for a fresh run or a loaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLabel {
+    /// Its key in the library.
+    pub key: RunKey,
+    /// Its name.
+    pub name: String,
+}
+
 /// One run on the page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     /// Its trainer in the worker: replies carry it.
     pub id: RunId,
-    /// The run as the user knows it: kept when it moves path, recovers or is resumed from its
-    /// own save, new for a fresh run or a loaded file.
-    pub lineage: RunId,
+    /// The run as the user knows it.
+    pub label: RunLabel,
     /// The path its trainer runs on.
     pub path: ComputePath,
     /// Its settings.
@@ -67,24 +77,24 @@ pub struct Run {
 
 impl Run {
     /// A fresh run: untrained, its settings still open.
-    pub fn fresh(id: RunId, path: ComputePath, config: TrainingConfig) -> Self {
+    pub fn fresh(id: RunId, label: RunLabel, path: ComputePath, config: TrainingConfig) -> Self {
         Self {
             started: false,
-            ..Self::at(id, id, path, config, Progress::default())
+            ..Self::at(id, label, path, config, Progress::default())
         }
     }
 
-    /// A loaded or resumed run of `lineage` at `progress` (started: its settings are locked).
+    /// A loaded or resumed run `label` at `progress` (started: its settings are locked).
     pub fn at(
         id: RunId,
-        lineage: RunId,
+        label: RunLabel,
         path: ComputePath,
         config: TrainingConfig,
         progress: Progress,
     ) -> Self {
         Self {
             id,
-            lineage,
+            label,
             path,
             config,
             progress,

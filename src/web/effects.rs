@@ -1,5 +1,5 @@
-//! The one place where the page acts on the world: the worker, IndexedDB, downloads, animation
-//! frames. Each [`Effect`] runs here, and what comes of it returns as an [`Event`] through the
+//! The one place where the page acts on the world: the worker, the saved runs, downloads,
+//! animation frames. Each [`Effect`] runs here, and what comes of it returns as an [`Event`] through the
 //! [`Dispatch`] (always later, never inside the update that asked for it).
 
 use std::cell::RefCell;
@@ -15,8 +15,9 @@ use super::dispatch::Dispatch;
 use super::dom::{by_id, document, js_message, wasm_memory_bytes, window};
 use super::frame::FrameLoop;
 use super::gpu;
-use super::store;
-use crate::app::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures};
+use super::library::RunLibrary;
+use super::locks;
+use crate::app::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunKey};
 use crate::idx::IdxImages;
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, TrainerError, bytes_to_floats};
@@ -36,17 +37,49 @@ pub struct Effects {
     worker: Rc<RefCell<Option<Rc<TrainerWorker>>>>,
     /// The images, for every worker started once they are loaded.
     images: Rc<RefCell<Option<Rc<IdxImages>>>>,
+    /// The saved runs, the runs this tab holds, the channel to other tabs.
+    library: Rc<RunLibrary>,
 }
 
 impl Effects {
     /// Effects that report through `dispatch` and schedule `frames`.
     pub fn new(dispatch: Dispatch, frames: Rc<FrameLoop>) -> Self {
+        let library = {
+            let dispatch = dispatch.clone();
+            RunLibrary::new(move || dispatch.send(Event::LibraryChanged))
+        };
         Self {
             dispatch,
             frames,
             worker: Rc::new(RefCell::new(None)),
             images: Rc::new(RefCell::new(None)),
+            library: Rc::new(library),
         }
+    }
+
+    /// Runs `task` with the library and sends its outcome back as an event.
+    fn with_library<T: 'static, F: Future<Output = T> + 'static>(
+        &self,
+        task: impl FnOnce(Rc<RunLibrary>) -> F,
+        event: impl FnOnce(T) -> Event + 'static,
+    ) {
+        self.reply(task(self.library.clone()), event);
+    }
+
+    /// Lists the runs, then waits on each run another tab holds, to list again once it is let
+    /// go (a tab closed, or its run left its screen).
+    fn list_runs(&self) {
+        let library = self.library.clone();
+        let dispatch = self.dispatch.clone();
+        spawn(async move {
+            let listing = library.listing().await;
+            if let Ok(listing) = &listing {
+                for key in library.to_watch(&listing.elsewhere) {
+                    watch(library.clone(), key, dispatch.clone());
+                }
+            }
+            dispatch.send(Event::RunsListed(listing));
+        });
     }
 
     /// The worker, when one runs.
@@ -82,9 +115,45 @@ impl Effects {
             Effect::StartPath(path) => self.start_path(path),
             Effect::DropWorker => drop(self.worker.borrow_mut().take()),
             Effect::LoadData => self.load_data(),
-            Effect::LoadSaved => self.reply(store::load(), |result| {
-                Event::SavedFound(result.map_err(|e| e.to_string()))
-            }),
+            Effect::ListRuns => self.list_runs(),
+            Effect::ClaimRun { key } => self.with_library(
+                {
+                    let key = key.clone();
+                    |library| async move { library.claim(&key).await }
+                },
+                |result| Event::RunClaimed { key, result },
+            ),
+            Effect::ReleaseRun { key } => self.library.release(&key),
+            Effect::DeleteRuns { keys } => self.with_library(
+                |library| async move { library.delete(&keys).await },
+                Event::RunsDeleted,
+            ),
+            Effect::RenameRun { key, name } => self.with_library(
+                |library| async move { library.rename(&key, &name).await },
+                Event::RunRenamed,
+            ),
+            Effect::DownloadRun { key, name } => {
+                let library = self.library.clone();
+                let dispatch = self.dispatch.clone();
+                spawn(async move {
+                    let offered = match library.weights(&key).await {
+                        Ok(bytes) => download_bytes(&bytes, &name, "application/octet-stream"),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = offered {
+                        dispatch.send(Event::DownloadFailed(e));
+                    }
+                });
+            }
+            Effect::PersistStorage => {
+                let library = self.library.clone();
+                let dispatch = self.dispatch.clone();
+                spawn(async move {
+                    if let Some(figures) = library.persist().await {
+                        dispatch.send(Event::StorageChecked(figures));
+                    }
+                });
+            }
             Effect::Create { run, path, config } => {
                 let ack = self.ask(Command::Create { config, path });
                 self.reply(ack, move |result| Event::TrainerReady {
@@ -171,21 +240,20 @@ impl Effects {
                 });
             }
             Effect::Save {
-                lineage,
+                mut summary,
                 mut record,
-            } => self.reply(
-                async move {
-                    record.saved_at = js_sys::Date::now();
-                    store::save(&record).await.map(|()| *record)
-                },
-                move |result| Event::Saved {
-                    lineage,
-                    result: result.map_err(|e| e.to_string()),
-                },
-            ),
-            Effect::Forget => self.reply(store::forget(), |result| {
-                Event::Forgotten(result.map_err(|e| e.to_string()))
-            }),
+            } => {
+                let key = summary.key.clone();
+                self.with_library(
+                    |library| async move {
+                        record.saved_at = js_sys::Date::now();
+                        summary.saved_at = record.saved_at;
+                        library.save(&summary, &record).await?;
+                        Ok((*summary, *record))
+                    },
+                    |result| Event::Saved { key, result },
+                );
+            }
             Effect::Download { name, bytes } => {
                 if let Err(e) = download_bytes(&bytes, &name, "application/octet-stream") {
                     self.dispatch.send_later(Event::DownloadFailed(e));
@@ -287,6 +355,17 @@ impl Effects {
             dispatch.send(Event::DataLoaded(summary));
         });
     }
+}
+
+/// Waits until no tab holds run `key`, then has the runs listed again.
+fn watch(library: Rc<RunLibrary>, key: RunKey, dispatch: Dispatch) {
+    spawn(async move {
+        if let Err(e) = locks::released(&key).await {
+            log::warn!("{e}");
+        }
+        library.watched(&key);
+        dispatch.send(Event::LibraryChanged);
+    });
 }
 
 fn done(reply: Reply) -> Result<(), TrainerError> {

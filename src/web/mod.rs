@@ -14,6 +14,8 @@ pub mod effects;
 pub mod frame;
 pub mod gpu;
 pub mod host;
+pub mod library;
+pub mod locks;
 pub mod render;
 pub mod runtime;
 pub mod store;

@@ -32,7 +32,7 @@ impl Runtime {
     /// saved run.
     pub fn boot() -> Result<Rc<Self>, MissingElement> {
         let views = Views::find()?;
-        let (model, effects) = Model::boot(initial_preference());
+        let (model, effects) = Model::boot(initial_preference(), &tab_id());
         let runtime = Rc::new_cyclic(|weak: &Weak<Self>| {
             let dispatch = {
                 let weak = weak.clone();
@@ -115,6 +115,13 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.frames.cancel();
     }
+}
+
+/// A random id for this tab: the prefix of the keys of the runs it starts, so two tabs never
+/// pick the same key.
+fn tab_id() -> String {
+    let random = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+    format!("{:x}-{random:08x}", js_sys::Date::now() as u64)
 }
 
 /// The path asked for in the page's URL (`?path=cpu`, `webgpu` or `auto`), else automatic.

@@ -1,6 +1,8 @@
 //! Helpers shared by the native integration tests.
 #![allow(dead_code)]
 
+pub mod page;
+
 use std::path::PathBuf;
 
 use burn::tensor::Device;

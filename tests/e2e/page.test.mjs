@@ -94,6 +94,26 @@ async function openPage(query = '?path=webgpu') {
     return s.includes('MNIST ready') && document.getElementById('app').dataset.phase;`, { timeout: 240_000 });
 }
 
+/** The rows of the "Saved runs" list in the current window. */
+function runRows() {
+  return browser.run(`return [...document.querySelectorAll('#runs li')].map(li => ({
+    key: li.dataset.key, epoch: li.dataset.epoch, state: li.dataset.state,
+    name: li.querySelector('.run-name').value }));`);
+}
+
+/** Polls the list until `check(rows)` returns something truthy, and returns that. */
+async function waitForRows(what, check, timeout = 120_000) {
+  const start = Date.now();
+  let rows;
+  while (Date.now() - start < timeout) {
+    rows = await runRows();
+    const found = check(rows);
+    if (found) return found;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what} (rows: ${JSON.stringify(rows)})`);
+}
+
 async function severeConsoleEntries() {
   return (await browser.logs()).filter(entry => entry.level === 'SEVERE');
 }
@@ -241,44 +261,48 @@ function poison(bytes) {
   return out;
 }
 
-test('nothing is lost: autosave and resume, divergence and roll-back, a lost GPU device', { timeout: 1_500_000 }, async () => {
+test('nothing is lost: autosave and resume, a diverged run, a lost GPU device', { timeout: 1_500_000 }, async () => {
   await openPage('?path=cpu');
-  assert.equal(await browser.run(`return document.getElementById('saved-run').hidden;`), true, 'no saved run yet');
+  assert.deepEqual(await runRows(), [], 'no saved run yet');
   // One epoch at the reference's batch 256 (235 steps) on the CPU worker, then an autosave.
   await browser.click('#train');
   await browser.waitFor('the autosave after epoch 1', `return document.getElementById('saved-status').textContent.startsWith('Autosaved at epoch 1, step 235');`, { timeout: 600_000 });
   await browser.click('#train');
   await browser.waitFor('the pause', `const app = document.getElementById('app'); return app.dataset.phase === 'paused' && app.dataset.inFlight === '0';`);
 
-  // A reload offers the saved run; resuming restores its position, chart and snapshot.
+  // A reload lists the saved run; resuming restores its position, chart and snapshot.
   await openPage('?path=cpu');
-  await browser.waitFor('the offer to resume', `const saved = document.getElementById('saved-run'); return !saved.hidden && saved.dataset.epoch === '1';`);
-  assert.equal(await browser.run(text('resume')), 'Resume from epoch 1');
+  const [saved1] = await waitForRows('the saved run', rows => rows.length === 1 && rows[0].epoch === '1' && rows[0].state === 'saved' && rows);
+  assert.equal(saved1.name, 'Run 1');
+  assert.equal(await browser.run(`return document.querySelector('#runs [data-action=resume]').textContent;`), 'Resume from epoch 1');
   const emptyChart = await browser.run(canvasUrl('chart'));
-  await browser.click('#resume');
+  await browser.click(`#runs [data-action=resume][data-key="${saved1.key}"]`);
   await waitSettled('the resumed run', 235);
   assert.equal(await browser.run(text('epoch')), '1 / 300');
-  assert.equal(await browser.run(`return document.getElementById('saved-run').hidden;`), true,
+  await waitForRows('the run on screen', rows => rows[0]?.state === 'here');
+  assert.equal(await browser.run(`return document.querySelector('#runs [data-action=resume]').disabled;`), true,
     'the saved run is on screen: it is not offered again');
   assert.notEqual(await browser.run(canvasUrl('chart')), emptyChart, 'the chart history is restored');
   assert.equal(await browser.run(`return document.querySelectorAll('#snapshots li').length;`), 1, 'the snapshot of epoch 1 is restored');
   const resumedGrid = await browser.run(canvasUrl('grid'));
 
-  // A run that diverges stops at once and rolls back to the last save on request.
+  // A run that diverges stops at once. A loaded file has no save of its own to roll back to
+  // (the roll-back itself is tested natively); the saved run it replaced is in the list, free
+  // again, and resuming it brings the model back.
   const saved = await downloadWeights();
   const poisoned = join(OUT, 'diverging.safetensors');
   writeFileSync(poisoned, poison(readFileSync(saved)));
   await loadWeights(poisoned);
+  await waitForRows('the saved run, let go', rows => rows.find(row => row.key === saved1.key)?.state === 'saved');
   await browser.click('#train');
   await browser.waitFor('the divergence', `
     return document.getElementById('app').dataset.phase === 'paused'
-      && document.getElementById('settings-status').textContent.includes('diverged')
-      && !document.getElementById('rollback').hidden;`, { timeout: 120_000 });
-  assert.equal(await browser.run(text('rollback')), 'Roll back to epoch 1 (step 235)');
-  await browser.click('#rollback');
-  await waitSettled('the roll-back', 235);
-  assert.equal(await browser.run(canvasUrl('grid')), resumedGrid, 'the model is the saved one again');
+      && document.getElementById('settings-status').textContent.includes('diverged');`, { timeout: 120_000 });
+  assert.match(await browser.run(text('settings-status')), /no save of this run to roll back to/);
   assert.equal(await browser.run(`return document.getElementById('rollback').hidden;`), true);
+  await browser.click(`#runs [data-action=resume][data-key="${saved1.key}"]`);
+  await waitSettled('the saved run, resumed again', 235);
+  assert.equal(await browser.run(canvasUrl('grid')), resumedGrid, 'the model is the saved one again');
 
   // The run moves to WebGPU; its device is lost; a new worker takes over from the last save.
   await choosePath('webgpu');
@@ -294,4 +318,86 @@ test('nothing is lost: autosave and resume, divergence and roll-back, a lost GPU
 
   // Handled faults (the divergence, the lost device) are warnings, not errors.
   assert.deepEqual(await severeConsoleEntries(), [], 'no console errors');
+});
+
+test('saved runs: two tabs train their own runs, both survive reloads, Reset keeps a run, deleting asks', { timeout: 1_200_000 }, async () => {
+  const first = await browser.windowHandle();
+  await openPage('?path=cpu');
+  const earlier = new Set((await runRows()).map(row => row.key));
+  const newRows = rows => rows.filter(row => !earlier.has(row.key));
+  const finished = epochs => browser.waitFor(`the run to finish and save epoch ${epochs}`, `
+    return document.getElementById('app').dataset.phase === 'finished'
+      && document.getElementById('saved-status').textContent.startsWith('Autosaved at epoch ${epochs},');`, { timeout: 600_000 });
+
+  // Tab 1 trains one epoch, tab 2 two, at the same time.
+  await setField('setting-epochs', 1);
+  await browser.click('#train');
+  const second = await browser.newWindow();
+  await browser.switchTo(second);
+  await openPage('?path=cpu');
+  await setField('setting-epochs', 2);
+  await browser.click('#train');
+  // Tab 1's run shows up in tab 2 as training elsewhere once saved; it cannot be resumed here.
+  const [theirs] = await waitForRows('tab 1\'s run, listed in tab 2', rows => {
+    const found = newRows(rows).filter(row => row.state === 'elsewhere');
+    return found.length === 1 && found;
+  }, 600_000);
+  assert.equal(await browser.run(`return document.querySelector('#runs [data-action=resume][data-key="${theirs.key}"]').disabled;`), true);
+  assert.ok((await browser.run(`return document.querySelector('#runs li[data-key="${theirs.key}"]').textContent;`)).includes('training in another tab'));
+  await finished(2);
+  const [mine] = newRows(await runRows()).filter(row => row.state === 'here');
+  assert.equal(mine.epoch, '2');
+  await browser.switchTo(first);
+  await finished(1);
+
+  // Both tabs reload: both runs are there, each with its own epochs, free to resume.
+  await openPage('?path=cpu');
+  await browser.switchTo(second);
+  await openPage('?path=cpu');
+  const both = await waitForRows('both runs, free', rows => {
+    const found = newRows(rows);
+    return found.length === 2 && found.every(row => row.state === 'saved') && found;
+  });
+  const epochs = Object.fromEntries(both.map(row => [row.key, row.epoch]));
+  assert.deepEqual(epochs, { [theirs.key]: '1', [mine.key]: '2' });
+
+  // Tab 2 resumes its run: tab 1 sees it taken.
+  await browser.click(`#runs [data-action=resume][data-key="${mine.key}"]`);
+  await browser.waitFor('the resumed run in tab 2', `return document.getElementById('epoch').textContent === '2 / 2';`);
+  await waitSettled('its grid');
+  await browser.switchTo(first);
+  await waitForRows('tab 2\'s run, taken', rows => rows.find(row => row.key === mine.key)?.state === 'elsewhere');
+
+  // Tab 1 resumes its own, then Reset and Train: a new run, and the first one stays listed.
+  await browser.click(`#runs [data-action=resume][data-key="${theirs.key}"]`);
+  await browser.waitFor('the resumed run in tab 1', `return document.getElementById('epoch').textContent === '1 / 1';`);
+  await waitSettled('its grid');
+  await browser.click('#reset');
+  await browser.waitFor('the fresh run', `return document.getElementById('app').dataset.phase === 'ready';`);
+  await browser.click('#train');
+  await finished(1);
+  const after = await waitForRows('three runs', rows => newRows(rows).length === 3 && newRows(rows));
+  const fresh = after.find(row => row.key !== theirs.key && row.key !== mine.key);
+  assert.equal(fresh.state, 'here');
+  assert.equal(after.find(row => row.key === theirs.key).state, 'saved', 'the first run is kept, free again');
+
+  // Deleting asks first; Keep keeps it.
+  const row = key => `#runs li[data-key="${key}"]`;
+  await browser.click(`${row(theirs.key)} [data-action=delete]`);
+  await browser.waitFor('the question', `return document.querySelector('${row(theirs.key)} [data-action=confirm-delete]') !== null;`);
+  assert.ok((await browser.run(`return document.querySelector('${row(theirs.key)}').textContent;`)).includes('for good?'));
+  await browser.click(`${row(theirs.key)} [data-action=keep]`);
+  await browser.waitFor('the answer', `return document.querySelector('${row(theirs.key)} [data-action=delete]') !== null;`);
+  assert.equal(newRows(await runRows()).length, 3, 'kept');
+  await browser.click(`${row(theirs.key)} [data-action=delete]`);
+  await browser.click(`${row(theirs.key)} [data-action=confirm-delete]`);
+  await waitForRows('the deletion', rows => !rows.some(r => r.key === theirs.key) && newRows(rows).length === 2);
+  assert.match(await browser.run(text('saved-status')), /^Deleted 1 run/);
+  assert.match(await browser.run(text('storage-status')), /^This site uses [\d.]+ MB of [\d.]+ GB/);
+
+  assert.deepEqual(await severeConsoleEntries(), [], 'no console errors');
+  await browser.switchTo(second);
+  assert.deepEqual(await severeConsoleEntries(), [], 'no console errors in tab 2');
+  await browser.command('DELETE', '/window');
+  await browser.switchTo(first);
 });

@@ -66,6 +66,12 @@ export class Browser {
     return json.value;
   }
 
+  /** Opens a new browser window (another tab of the same profile) and returns its handle. */
+  async newWindow() { return (await this.command('POST', '/window/new', { type: 'window' })).handle; }
+  /** The current window's handle. */
+  windowHandle() { return this.command('GET', '/window'); }
+  /** Makes window `handle` the one commands go to. */
+  switchTo(handle) { return this.command('POST', '/window', { handle }); }
   cdp(cmd, params) { return this.command('POST', '/goog/cdp/execute', { cmd, params }); }
   goto(url) { return this.command('POST', '/url', { url }); }
   /** Runs `script` (a function body) in the page and returns its value; promises are awaited. */

@@ -7,6 +7,7 @@ mod controls;
 mod counters;
 mod data;
 mod page;
+mod runs;
 mod samples;
 mod saved;
 mod settings;
@@ -38,6 +39,7 @@ pub struct Views {
     controls: controls::ControlsPanel,
     counters: counters::Counters,
     saved: saved::SavedPanel,
+    runs: runs::RunsPanel,
     samples: samples::SamplesPanel,
     chart: chart::ChartPanel,
     timeline: timeline::Timeline,
@@ -53,6 +55,7 @@ impl Views {
             controls: controls::ControlsPanel::find()?,
             counters: counters::Counters::find()?,
             saved: saved::SavedPanel::find()?,
+            runs: runs::RunsPanel::find()?,
             samples: samples::SamplesPanel::find()?,
             chart: chart::ChartPanel::find()?,
             timeline: timeline::Timeline::find()?,
@@ -66,6 +69,7 @@ impl Views {
         self.data.listen(dispatch);
         self.controls.listen(dispatch);
         self.saved.listen(dispatch);
+        self.runs.listen(dispatch);
         self.samples.listen(dispatch);
         self.settings.listen(dispatch);
     }
@@ -77,6 +81,7 @@ impl Views {
         self.controls.render(model);
         self.counters.render(model);
         self.saved.render(model);
+        self.runs.render(model);
         self.samples.render(model);
         self.chart.render(model);
         self.timeline.render(model);

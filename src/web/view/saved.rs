@@ -1,18 +1,13 @@
-//! The saved run: Resume (only for a save that is not the run on screen), Forget, Roll back
-//! after a divergence, and the autosave interval.
+//! Roll back after a divergence, the autosave interval, and what the saves say.
 
-use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{Element, HtmlButtonElement, HtmlInputElement};
 
 use super::on;
-use crate::app::{Event, Model, RunPhase};
+use crate::app::{Event, Model};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, set_attribute, set_flag, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, set_flag, set_text};
 
 pub struct SavedPanel {
-    offer: HtmlElement,
-    summary: Element,
-    resume: HtmlButtonElement,
-    forget: HtmlButtonElement,
     rollback: HtmlButtonElement,
     autosave_every: HtmlInputElement,
     status: Element,
@@ -22,10 +17,6 @@ pub struct SavedPanel {
 impl SavedPanel {
     pub fn find() -> Result<Self, MissingElement> {
         Ok(Self {
-            offer: by_id("saved-run")?,
-            summary: by_id("saved-summary")?,
-            resume: by_id("resume")?,
-            forget: by_id("forget")?,
             rollback: by_id("rollback")?,
             autosave_every: by_id("autosave-every")?,
             status: by_id("saved-status")?,
@@ -36,14 +27,8 @@ impl SavedPanel {
     pub fn listen(&mut self, dispatch: &Dispatch) {
         let field = self.autosave_every.clone();
         self.listeners = vec![
-            on(&self.resume, "click", dispatch, |_| {
-                Some(Event::ResumeClicked)
-            }),
             on(&self.rollback, "click", dispatch, |_| {
-                Some(Event::ResumeClicked)
-            }),
-            on(&self.forget, "click", dispatch, |_| {
-                Some(Event::ForgetClicked)
+                Some(Event::RollBackClicked)
             }),
             on(&self.autosave_every, "input", dispatch, move |_| {
                 Some(Event::AutosaveEdited(field.value()))
@@ -52,28 +37,6 @@ impl SavedPanel {
     }
 
     pub fn render(&self, model: &Model) {
-        let offer = model.resume_offer();
-        set_flag(&self.offer, "hidden", offer.is_none());
-        set_attribute(
-            &self.offer,
-            "data-epoch",
-            offer.map(|saved| saved.epoch.to_string()).as_deref(),
-        );
-        if let Some(saved) = offer {
-            set_text(&self.resume, &format!("Resume from epoch {}", saved.epoch));
-            let when = js_sys::Date::new(&saved.saved_at.into());
-            let text = format!(
-                "Saved run: epoch {}, step {}, saved {}.",
-                saved.epoch,
-                saved.step,
-                String::from(when.to_locale_time_string("default"))
-            );
-            set_text(&self.summary, &text);
-        }
-        let resumable = model.can_install()
-            && model.phase != RunPhase::Running
-            && matches!(model.data, crate::app::DataState::Ready(_));
-        set_flag(&self.resume, "disabled", !resumable);
         let rollback = model.rollback_offer();
         set_flag(&self.rollback, "hidden", rollback.is_none());
         if let Some(saved) = rollback {
