@@ -1,6 +1,7 @@
 // Takes the README's screenshot: the real page trains a run to its end on the CPU worker (at the
 // reference's settings but fewer epochs) and is photographed finished, with its chart, its
-// snapshots (epoch 1 and the final generator) and its epoch log.
+// snapshots (epoch 1 and the final generator), its quality scores beside the reference run,
+// a walk between two digits of the grid, the saved run, and its epoch log.
 // `trunk build --release --features test-hooks`, then `node bench/screenshot.mjs [epochs]`.
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +26,13 @@ try {
     return app.dataset.phase === 'finished' && app.dataset.inFlight === '0'
       && app.dataset.gridStep === document.getElementById('step').textContent;`,
     { timeout: 3_600_000, interval: 2000 });
+  // A walk between two digits: the top-left and the bottom-right one.
+  for (const [column, row] of [[0, 0], [7, 7]]) {
+    await browser.run(`const grid = document.getElementById('grid'); const r = grid.getBoundingClientRect();
+      grid.dispatchEvent(new MouseEvent('click', { bubbles: true,
+        clientX: r.left + (${column} + 0.5) * r.width / 8, clientY: r.top + (${row} + 0.5) * r.height / 8 }));`);
+  }
+  await browser.waitFor('the walk', `return document.getElementById('walk-strip').dataset.walk === '0-63';`);
   await new Promise(done => setTimeout(done, 1000));
   const file = join(ROOT, 'docs/screenshot.png');
   writeFileSync(file, await browser.screenshot());

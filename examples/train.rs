@@ -5,6 +5,12 @@
 //! weights file. It doubles as the native benchmark: `--bench-steps N` times N steps after a
 //! warm-up and prints ms/step.
 //!
+//! `--score-every N` scores the generator after every N epochs (FID and Inception Score with
+//! the quality classifier, as the page does) and prints the figures beside the epoch's time;
+//! `--scores-out FILE` writes them as the JSON the page draws as its reference curve.
+//!
+//! `--keep-weights 1,50` also writes the weights file after those epochs.
+//!
 //! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
 //! `--device cpu|wgpu|ndarray` (wgpu needs the `wgpu` feature and an adapter; ndarray, Burn's
 //! deprecated CPU backend, the `ndarray` feature).
@@ -16,6 +22,8 @@ use std::time::{Duration, Instant};
 use burn::tensor::Device;
 use mnist_gan_web::data::unscale_pixel;
 use mnist_gan_web::idx::{IMAGE_SIDE, parse_images};
+use mnist_gan_web::quality::reference::{CurvePoint, ReferenceCurve};
+use mnist_gan_web::quality::{DEFAULT_SAMPLES, EpochScore, QualityModel, score_trainer};
 use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig};
 
 struct Args {
@@ -24,11 +32,14 @@ struct Args {
     data: PathBuf,
     device: String,
     bench_steps: Option<usize>,
+    score_every: usize,
+    scores_out: Option<PathBuf>,
+    keep_weights: Vec<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
     );
     std::process::exit(2)
 }
@@ -40,6 +51,9 @@ fn parse_args() -> Args {
         data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/www/data/mnist")),
         device: "cpu".into(),
         bench_steps: None,
+        score_every: 0,
+        scores_out: None,
+        keep_weights: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -52,6 +66,11 @@ fn parse_args() -> Args {
             "--data" => args.data = value().into(),
             "--device" => args.device = value(),
             "--bench-steps" => args.bench_steps = Some(number(value())),
+            "--score-every" => args.score_every = number(value()),
+            "--scores-out" => args.scores_out = Some(value().into()),
+            "--keep-weights" => {
+                args.keep_weights = value().split(',').map(|v| number(v.into())).collect()
+            }
             _ => usage(),
         }
     }
@@ -151,6 +170,21 @@ fn main() {
     }
 
     std::fs::create_dir_all(&args.out).expect("the output folder can be created");
+    let quality = (args.score_every > 0).then(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/www/data/quality/classifier.safetensors"
+        );
+        let bytes = std::fs::read(path).expect("the quality classifier is there");
+        QualityModel::from_bytes(&bytes, &Device::flex()).expect("the classifier file is valid")
+    });
+    let mut curve = ReferenceCurve {
+        samples: DEFAULT_SAMPLES,
+        batch_size: args.config.batch_size,
+        epochs: args.config.epochs,
+        points: Vec::new(),
+    };
+    let mut scores: Vec<EpochScore> = Vec::new();
     let steps_per_epoch = data.batches_per_epoch(args.config.batch_size);
     while !trainer.is_finished() {
         let start = Instant::now();
@@ -170,12 +204,51 @@ fn main() {
             stats.d_real,
             stats.d_fake
         );
+        if let Some(model) = quality.as_ref().filter(|_| epoch % args.score_every == 0) {
+            let start = Instant::now();
+            let score = pollster::block_on(score_trainer(
+                &trainer,
+                model,
+                DEFAULT_SAMPLES,
+                &Device::flex(),
+            ))
+            .expect("the generator is scored");
+            println!(
+                "  FID {:.2}, IS {:.3}, digits {:?} ({:.2} s to score)",
+                score.fid,
+                score.inception,
+                score.histogram,
+                start.elapsed().as_secs_f64()
+            );
+            curve.points.push(CurvePoint {
+                epoch,
+                fid: score.fid,
+                inception: score.inception,
+            });
+            scores.push(EpochScore { epoch, score });
+            if let Some(path) = &args.scores_out {
+                let json = serde_json::to_string_pretty(&curve).expect("plain numbers");
+                std::fs::write(path, json + "\n").expect("the scores file can be written");
+            }
+        }
         if args.config.is_snapshot_epoch(epoch) {
             snapshot(&trainer, &args.out, epoch);
         }
+        if args.keep_weights.contains(&epoch) {
+            write_weights(&trainer, &args.out, &scores);
+        }
     }
-    let checkpoint = pollster::block_on(Checkpoint::capture(&trainer)).expect("weights read back");
-    let path = args.out.join(format!(
+    write_weights(&trainer, &args.out, &scores);
+}
+
+/// Writes the weights file as it is now, with the scores taken so far.
+fn write_weights(trainer: &Trainer, out: &Path, scores: &[EpochScore]) {
+    let checkpoint = pollster::block_on(Checkpoint::capture(trainer)).expect("weights read back");
+    let checkpoint = Checkpoint {
+        scores: scores.to_vec(),
+        ..checkpoint
+    };
+    let path = out.join(format!(
         "weights-epoch-{}.safetensors",
         trainer.progress.epoch
     ));

@@ -36,7 +36,7 @@ pub struct Dense {
 
 impl Dense {
     /// Glorot-uniform kernel (limit `sqrt(6 / (in + out))`) and zero bias, as Keras initialises.
-    fn glorot(inputs: usize, outputs: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    pub fn glorot(inputs: usize, outputs: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         let limit = (6.0 / (inputs + outputs) as f64).sqrt() as f32;
         let values: Vec<f32> = (0..inputs * outputs)
             .map(|_| rng.random_range(-limit..limit))

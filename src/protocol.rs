@@ -10,6 +10,7 @@ use serde_bytes::ByteBuf;
 
 use crate::config::TrainingConfig;
 use crate::path::ComputePath;
+use crate::quality::Score;
 use crate::train::StepValues;
 
 /// A snapshot of the generator: the epoch after which it was taken and G(seed), 784 values in
@@ -91,13 +92,38 @@ pub enum Command {
     },
     /// Memory figures.
     Stats,
+    /// The quality classifier's file (sent once per worker, like the images; scores need it).
+    Quality {
+        /// The file.
+        classifier: ByteBuf,
+    },
+    /// The generator's quality as it is now, on `samples` samples of the fixed scoring noise.
+    Score {
+        /// Samples to score.
+        samples: usize,
+    },
+    /// The generator's walk from grid sample `from` to grid sample `to`: `frames` images.
+    Walk {
+        /// Index of the first sample in the grid (0–63).
+        from: usize,
+        /// Index of the last.
+        to: usize,
+        /// Images on the way, both ends included.
+        frames: usize,
+    },
+    /// Redraws the grid's noise from `seed` (the grid, and the ends of walks, change with it).
+    GridNoise {
+        /// The seed.
+        seed: u64,
+    },
 }
 
 impl Command {
-    /// Whether the worker must finish this command before it starts the next one (the rest
+    /// Whether the worker must finish this command before it starts the next one (a score
+    /// completes before the autosave after it is captured, so the file includes it; the rest
     /// are started in order and may complete concurrently, so several steps can be under way).
     pub fn is_barrier(&self) -> bool {
-        matches!(self, Command::StartWebGpu)
+        matches!(self, Command::StartWebGpu | Command::Score { .. })
     }
 }
 
@@ -114,6 +140,8 @@ pub enum Reply {
     Weights(ByteBuf),
     /// Memory figures.
     Stats(WorkerStats),
+    /// A quality score.
+    Score(Score),
     /// The command failed; the worker's state is as before it.
     Failed(TrainerError),
 }
@@ -127,6 +155,7 @@ impl Reply {
             Reply::Pixels(_) => "Pixels",
             Reply::Weights(_) => "Weights",
             Reply::Stats(_) => "Stats",
+            Reply::Score(_) => "Score",
             Reply::Failed(_) => "Failed",
         }
     }

@@ -9,11 +9,16 @@ use std::pin::Pin;
 use burn::tensor::{Device, Tensor};
 use serde_bytes::ByteBuf;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::config::TrainingConfig;
-use crate::data::Dataset;
+use crate::data::{Dataset, normal_noise};
 use crate::idx::{IMAGE_PIXELS, IdxImages};
+use crate::latent::walk;
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, StepReport, TrainerError, WorkerStats, floats_to_bytes};
+use crate::quality::{self, EpochScore, QualityModel};
 use crate::train::{TrainError, Trainer};
 use crate::weights::Checkpoint;
 
@@ -32,12 +37,16 @@ async fn read_pixels(images: Tensor<2>) -> Result<Vec<f32>, TrainerError> {
         .map_err(|e| TrainerError::Read(format!("{e:?}")))
 }
 
-/// A trainer on this thread's device, with the fixed noise of the sample grid.
+/// A trainer on this thread's device, with the noise of the sample grid and the run's scores.
 #[derive(Debug)]
 pub struct TrainerSession {
     /// The trainer.
     pub trainer: Trainer,
-    grid_noise: Tensor<2>,
+    /// The grid's noise on the device, and its values (the ends of latent walks).
+    grid_noise: (Tensor<2>, Vec<f32>),
+    /// The quality scores taken so far (they ride in the weights file); shared with a score
+    /// under way, which adds itself when it completes.
+    pub scores: Rc<RefCell<Vec<EpochScore>>>,
 }
 
 impl TrainerSession {
@@ -46,17 +55,101 @@ impl TrainerSession {
         Ok(Self::from_trainer(Trainer::new(config, device)?))
     }
 
-    /// The trainer a checkpoint holds, on `device`.
-    pub fn from_checkpoint(checkpoint: Checkpoint, device: &Device) -> Self {
-        Self::from_trainer(checkpoint.into_trainer(device))
+    /// The trainer a checkpoint holds, on `device`, with its scores.
+    pub fn from_checkpoint(mut checkpoint: Checkpoint, device: &Device) -> Self {
+        let scores = std::mem::take(&mut checkpoint.scores);
+        Self {
+            scores: Rc::new(RefCell::new(scores)),
+            ..Self::from_trainer(checkpoint.into_trainer(device))
+        }
     }
 
     fn from_trainer(trainer: Trainer) -> Self {
-        let grid_noise = trainer.sample_noise(GRID_SIDE * GRID_SIDE);
-        Self {
+        let config = &trainer.config;
+        let values = normal_noise(
+            config.sample_seed,
+            0,
+            GRID_SIDE * GRID_SIDE,
+            config.noise_dim,
+        );
+        let mut session = Self {
+            grid_noise: (trainer.sample_noise(1), Vec::new()),
             trainer,
-            grid_noise,
+            scores: Rc::default(),
+        };
+        session.set_grid_noise(values);
+        session
+    }
+
+    /// Replaces the grid's noise (64 rows).
+    fn set_grid_noise(&mut self, values: Vec<f32>) {
+        let rows = values.len() / self.trainer.config.noise_dim;
+        let tensor = self
+            .trainer
+            .gan
+            .upload(values.clone(), rows, self.trainer.config.noise_dim);
+        self.grid_noise = (tensor, values);
+    }
+
+    /// Redraws the grid's noise from `seed`.
+    pub fn new_grid_noise(&mut self, seed: u64) {
+        let dim = self.trainer.config.noise_dim;
+        self.set_grid_noise(normal_noise(seed, 0, GRID_SIDE * GRID_SIDE, dim));
+    }
+
+    /// The generator's images along the spherical path between grid noise rows `from` and
+    /// `to`: `frames × 784` values in [−1, 1].
+    pub fn walk(
+        &self,
+        from: usize,
+        to: usize,
+        frames: usize,
+    ) -> Result<Pending<Result<Vec<f32>, TrainerError>>, TrainerError> {
+        let dim = self.trainer.config.noise_dim;
+        let rows = self.grid_noise.1.len() / dim;
+        if from >= rows || to >= rows || !(2..=64).contains(&frames) {
+            return Err(TrainerError::Refused(format!(
+                "a walk needs two of the {rows} grid samples and 2 to 64 frames"
+            )));
         }
+        let row = |i: usize| &self.grid_noise.1[i * dim..(i + 1) * dim];
+        let noise = walk(row(from), row(to), frames);
+        let gan = &self.trainer.gan;
+        let images = gan.generate(gan.upload(noise, frames, dim));
+        Ok(Box::pin(read_pixels(images)))
+    }
+
+    /// The generator's score as it is now, kept (for the weights file) once it completes as
+    /// the score after the epochs trained when this was called. The worker completes it before
+    /// starting the next command ([`Command::is_barrier`]), so an autosave captured right
+    /// after it includes it.
+    pub fn score(
+        &self,
+        model: Rc<QualityModel>,
+        samples: usize,
+    ) -> Pending<Result<EpochScore, TrainerError>> {
+        let dim = self.trainer.config.noise_dim;
+        let gan = &self.trainer.gan;
+        let images = quality::generate_tensors(
+            |noise, rows| gan.generate(gan.upload(noise, rows, dim)),
+            dim,
+            samples,
+        );
+        let epoch = self.trainer.progress.epoch;
+        let scores = self.scores.clone();
+        Box::pin(async move {
+            let images = quality::read_all(images)
+                .await
+                .map_err(|e| TrainerError::Read(e.to_string()))?;
+            let score = quality::score_images(&model, &images, &Device::flex())
+                .await
+                .map_err(|e| TrainerError::Refused(e.to_string()))?;
+            let scored = EpochScore { epoch, score };
+            let mut kept = scores.borrow_mut();
+            kept.retain(|s| s.epoch != epoch);
+            kept.push(scored.clone());
+            Ok(scored)
+        })
     }
 
     /// Enqueues the next batch; its statistics (and a due snapshot, taken right after the
@@ -94,17 +187,25 @@ impl TrainerSession {
 
     /// The 8×8 grid of samples of the generator as it is now: 64 × 784 values in [−1, 1].
     pub fn grid(&self) -> Pending<Result<Vec<f32>, TrainerError>> {
-        let images = self.trainer.gan.generate(self.grid_noise.clone());
+        let images = self.trainer.gan.generate(self.grid_noise.0.clone());
         Box::pin(read_pixels(images))
     }
 
-    /// The weights file of the model as it is now (after every step enqueued so far).
+    /// The weights file of the model as it is now (after every step enqueued so far), with
+    /// the scores taken so far.
     pub fn capture(&self) -> Pending<Result<Vec<u8>, TrainerError>> {
         let capture = Checkpoint::capture(&self.trainer);
+        let scores = self.scores.borrow().clone();
         Box::pin(async move {
             capture
                 .await
-                .map(|checkpoint| checkpoint.to_bytes())
+                .map(|checkpoint| {
+                    Checkpoint {
+                        scores,
+                        ..checkpoint
+                    }
+                    .to_bytes()
+                })
                 .map_err(|e| TrainerError::Read(e.to_string()))
         })
     }
@@ -126,6 +227,8 @@ pub trait Platform {
 pub struct Host {
     dataset: Option<Dataset>,
     session: Option<TrainerSession>,
+    /// The quality classifier (on the CPU, whatever the path, so scores agree across paths).
+    quality: Option<Rc<QualityModel>>,
 }
 
 fn refused(error: impl std::fmt::Display) -> Reply {
@@ -240,6 +343,43 @@ impl Host {
                     device_reserved: usage.as_ref().map(|u| u.bytes_reserved as f64),
                 }))
             }
+            Command::Quality { classifier } => {
+                match QualityModel::from_bytes(&classifier, &Device::flex()) {
+                    Ok(model) => {
+                        self.quality = Some(Rc::new(model));
+                        ready(Reply::Done)
+                    }
+                    Err(e) => ready(refused(e)),
+                }
+            }
+            Command::Score { samples } => {
+                let (Some(session), Some(model)) = (self.session.as_ref(), self.quality.clone())
+                else {
+                    return ready(refused("the worker has no trainer or no classifier yet"));
+                };
+                if samples < 2 {
+                    return ready(refused("a score needs at least 2 samples"));
+                }
+                answer(session.score(model, samples), |scored| {
+                    Reply::Score(scored.score)
+                })
+            }
+            Command::Walk { from, to, frames } => match &self.session {
+                Some(session) => match session.walk(from, to, frames) {
+                    Ok(pending) => answer(pending, |pixels| {
+                        Reply::Pixels(ByteBuf::from(floats_to_bytes(&pixels)))
+                    }),
+                    Err(e) => ready(Reply::Failed(e)),
+                },
+                None => ready(no_session()),
+            },
+            Command::GridNoise { seed } => match self.session.as_mut() {
+                Some(session) => {
+                    session.new_grid_noise(seed);
+                    ready(Reply::Done)
+                }
+                None => ready(no_session()),
+            },
             Command::Capture { checked } => match &self.session {
                 Some(session) => {
                     let capture = session.capture();

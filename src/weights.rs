@@ -18,6 +18,7 @@ use crate::config::{ConfigError, TrainingConfig};
 use crate::idx::IMAGE_PIXELS;
 use crate::model::{DISCRIMINATOR_UNITS, Dense, Discriminator, GENERATOR_UNITS, Generator};
 use crate::optim::{KerasAdam, KerasRmsProp, LayerSlots};
+use crate::quality::score::EpochScore;
 use crate::train::{Gan, Progress, Trainer};
 
 /// Version of the file layout this build writes; files from a newer one are refused.
@@ -129,6 +130,8 @@ pub struct Checkpoint {
     pub discriminator: Vec<HostDense>,
     /// Optimizer state, when the file has it (a plain Keras export does not).
     pub optimizers: Option<HostOptimizers>,
+    /// The quality scores taken so far in the run (metadata `scores`, JSON).
+    pub scores: Vec<EpochScore>,
 }
 
 /// `[in, out]` of each layer of a network whose input has `inputs` features.
@@ -376,12 +379,19 @@ impl Checkpoint {
             None
         };
 
+        let scores = match metadata.get("scores") {
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| bad_metadata("scores", e.to_string()))?
+            }
+            None => Vec::new(),
+        };
         Ok(Self {
             config,
             progress,
             generator,
             discriminator,
             optimizers,
+            scores,
         })
     }
 
@@ -402,6 +412,10 @@ impl Checkpoint {
             ("step".to_string(), self.progress.step.to_string()),
             ("config".to_string(), self.config.to_json()),
         ]);
+        if !self.scores.is_empty() {
+            let json = serde_json::to_string(&self.scores).expect("scores are plain numbers");
+            metadata.insert("scores".into(), json);
+        }
         if let Some(optimizers) = &self.optimizers {
             entries.extend(layout.optimizer());
             for optimizer in [&optimizers.generator, &optimizers.discriminator] {
@@ -505,6 +519,7 @@ impl Checkpoint {
                         slots: rmsprop_slots,
                     },
                 }),
+                scores: Vec::new(),
             })
         }
     }

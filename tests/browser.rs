@@ -589,3 +589,60 @@ async fn gloo_sleep(ms: i32) {
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn the_worker_scores_a_weights_file_as_the_native_code_does_on_both_paths() {
+    const CLASSIFIER: &[u8] = include_bytes!("../www/data/quality/classifier.safetensors");
+    const WEIGHTS: &[u8] = include_bytes!("fixtures/gan_epoch50.safetensors");
+    let native: mnist_gan_web::quality::Score =
+        serde_json::from_slice(include_bytes!("fixtures/gan_epoch50.score.json")).unwrap();
+    let data = small_dataset().await;
+    for path in [ComputePath::Cpu, ComputePath::WebGpu] {
+        let worker = worker_with(&data, path).await;
+        worker
+            .send_classifier(CLASSIFIER)
+            .await
+            .expect("the classifier");
+        worker
+            .acknowledge(load(WEIGHTS, path))
+            .await
+            .expect("the file loads");
+        let score = match worker
+            .request(Command::Score { samples: 2000 })
+            .await
+            .unwrap()
+        {
+            Reply::Score(score) => score,
+            other => panic!("{other:?}"),
+        };
+        let relative = |a: f64, b: f64| (a - b).abs() / b.abs();
+        assert!(
+            relative(score.fid, native.fid) <= 1e-3,
+            "{path:?}: FID {} against {} natively",
+            score.fid,
+            native.fid
+        );
+        assert!(
+            relative(score.inception, native.inception) <= 1e-3,
+            "{path:?}"
+        );
+        assert_eq!(score.samples, native.samples);
+        let moved: u32 = score
+            .histogram
+            .iter()
+            .zip(&native.histogram)
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum();
+        assert!(
+            moved <= 4,
+            "{path:?}: {:?} against {:?}",
+            score.histogram,
+            native.histogram
+        );
+        // The score rides in the weights file from then on.
+        let file =
+            Checkpoint::from_bytes(&capture(&worker, true).await.unwrap(), "", &small_config())
+                .unwrap();
+        assert_eq!(file.scores.last().map(|s| &s.score), Some(&score));
+    }
+}

@@ -200,3 +200,101 @@ fn bad_commands_are_refused_and_change_nothing() {
     };
     assert_eq!(stats.wasm_bytes, 42.0);
 }
+
+fn classifier_file() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/www/data/quality/classifier.safetensors"
+    ))
+    .unwrap()
+}
+
+fn pixels(reply: Reply) -> Vec<f32> {
+    match reply {
+        Reply::Pixels(bytes) => bytes_to_floats(&bytes),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_scores() {
+    let mut host = ready_host();
+    // No classifier yet: refused, nothing changes.
+    let score = Command::Score { samples: 200 };
+    assert!(matches!(send(&mut host, score.clone()), Reply::Failed(_)));
+    let quality = Command::Quality {
+        classifier: ByteBuf::from(classifier_file()),
+    };
+    assert_eq!(send(&mut host, quality), Reply::Done);
+    let bad = Command::Quality {
+        classifier: ByteBuf::from(vec![1, 2, 3]),
+    };
+    assert!(matches!(send(&mut host, bad), Reply::Failed(_)));
+    assert!(
+        score.is_barrier(),
+        "an autosave right after a score includes it"
+    );
+
+    // A score after epoch 1 rides in the weights file, and comes back with it.
+    for _ in 0..3 {
+        assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
+    }
+    let Reply::Score(first) = send(&mut host, score.clone()) else {
+        panic!("a score")
+    };
+    assert_eq!(first.samples, 200);
+    assert_eq!(first.histogram.iter().sum::<u32>(), 200);
+    assert!(first.fid.is_finite() && first.fid > 0.0 && first.inception >= 1.0);
+    let file = parse(&capture(&mut host));
+    assert_eq!(file.scores.len(), 1);
+    assert_eq!((file.scores[0].epoch, &file.scores[0].score), (1, &first));
+    let load = Command::Load {
+        weights: ByteBuf::from(capture(&mut host)),
+        fallback: config(),
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, load), Reply::Done);
+    assert_eq!(parse(&capture(&mut host)).scores, file.scores);
+    // The same generator, the same noise: the same score.
+    let Reply::Score(again) = send(&mut host, score) else {
+        panic!("a score")
+    };
+    assert_eq!(again, first);
+
+    // A walk between two grid samples starts and ends on them exactly.
+    let grid = pixels(send(&mut host, Command::Grid));
+    let walk = Command::Walk {
+        from: 3,
+        to: 60,
+        frames: 10,
+    };
+    let frames = pixels(send(&mut host, walk));
+    assert_eq!(frames.len(), 10 * 784);
+    let sample = |images: &[f32], i: usize| images[i * 784..(i + 1) * 784].to_vec();
+    assert!(common::max_abs_diff(&sample(&frames, 0), &sample(&grid, 3)) < 1e-6);
+    assert!(common::max_abs_diff(&sample(&frames, 9), &sample(&grid, 60)) < 1e-6);
+    assert_ne!(sample(&frames, 4), sample(&grid, 3));
+    let out_of_grid = Command::Walk {
+        from: 0,
+        to: GRID_SIDE * GRID_SIDE,
+        frames: 10,
+    };
+    assert!(matches!(send(&mut host, out_of_grid), Reply::Failed(_)));
+
+    // New noise: a new grid, and walks end on its samples.
+    assert_eq!(
+        send(&mut host, Command::GridNoise { seed: 99 }),
+        Reply::Done
+    );
+    let redrawn = pixels(send(&mut host, Command::Grid));
+    assert_ne!(redrawn, grid);
+    let frames = pixels(send(
+        &mut host,
+        Command::Walk {
+            from: 0,
+            to: 1,
+            frames: 2,
+        },
+    ));
+    assert!(common::max_abs_diff(&sample(&frames, 1), &sample(&redrawn, 1)) < 1e-6);
+}

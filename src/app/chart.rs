@@ -42,3 +42,25 @@ pub fn x_ticks(steps: usize, count: usize) -> Vec<usize> {
 pub fn label_left(x: f64, width: f64, min: f64, max: f64) -> f64 {
     (x - width / 2.0).min(max - width).max(min)
 }
+
+/// The powers of ten that bound `values` on a log axis: (10^a, 10^b), a < b (1 to 10 when
+/// there is nothing positive to show).
+pub fn log_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values
+        .into_iter()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if high <= 0.0 {
+        return (1.0, 10.0);
+    }
+    let a = low.log10().floor();
+    let b = high.log10().ceil().max(a + 1.0);
+    (10f64.powf(a), 10f64.powf(b))
+}
+
+/// The epochs the quality chart spans: the latest scored epoch, at least 10.
+pub fn epoch_span(latest: usize) -> usize {
+    latest.max(10)
+}

@@ -1,9 +1,11 @@
 //! What the user does, and the frame that paces training.
 
 use crate::app::event::{CapturePurpose, Effect};
+use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;
 use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
+use crate::quality::DEFAULT_SAMPLES;
 
 impl Model {
     /// Train, Pause or Continue.
@@ -169,6 +171,7 @@ impl Model {
         }
         let batches = self.batches_per_epoch();
         let every = self.saved.autosave_every;
+        let score_every = self.quality.score_every();
         self.display.budget.adapt(work);
         let Some(run) = self.run.as_mut() else { return };
         let steps = self
@@ -183,6 +186,18 @@ impl Model {
             run.progress = next;
             run.in_flight += 1;
             effects.push(Effect::Step { run: run.id });
+            // The score first: the worker finishes it before the autosave's capture, which
+            // then includes it.
+            if let (Some(epoch), Some(score_every)) = (finished, score_every)
+                && is_score_epoch(score_every, epoch, run.config.epochs)
+            {
+                effects.push(Effect::Score {
+                    run: run.id,
+                    epoch,
+                    samples: DEFAULT_SAMPLES,
+                });
+                self.quality.asked_at = Some(now);
+            }
             let save_due = finished
                 .is_some_and(|epoch| every > 0 && (epoch % every == 0 || run.is_finished()));
             if save_due && !run.diverged {

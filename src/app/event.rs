@@ -6,6 +6,7 @@ use crate::app::timing::FrameWork;
 use crate::config::TrainingConfig;
 use crate::path::{ComputePath, GpuProbe, PathPreference};
 use crate::protocol::{StepReport, TrainerError, WorkerStats};
+use crate::quality::Score;
 use crate::train::Progress;
 
 /// Identifies one trainer installed in the worker (a run, until it is replaced): replies carry
@@ -118,6 +119,14 @@ pub enum Event {
     },
     /// Download saved run `key`'s weights file.
     DownloadRun(RunKey),
+    /// The score interval field was edited.
+    ScoreEveryEdited(String),
+    /// Digit `index` (0–63) of the grid was clicked.
+    GridClicked(usize),
+    /// New noise for the grid.
+    NewNoiseClicked,
+    /// Save the walk's strip as a PNG.
+    DownloadWalk,
     /// Load MNIST again after a failure.
     RetryData,
     /// The "Train on" menu.
@@ -189,6 +198,35 @@ pub enum Event {
     },
     /// Memory figures.
     Memory(MemoryFigures),
+    /// The quality classifier reached the worker, or why not.
+    QualityReady(Result<(), String>),
+    /// The score of run `run` after `epoch`.
+    Scored {
+        /// The run.
+        run: RunId,
+        /// Epochs trained.
+        epoch: usize,
+        /// The score.
+        result: Result<Score, TrainerError>,
+    },
+    /// The walk of run `run`'s generator between two grid digits.
+    Walked {
+        /// The run.
+        run: RunId,
+        /// The first digit.
+        from: usize,
+        /// The last.
+        to: usize,
+        /// Its frames' pixels.
+        result: Result<Vec<f32>, TrainerError>,
+    },
+    /// Run `run`'s grid noise was redrawn.
+    NoiseRedrawn {
+        /// The run.
+        run: RunId,
+        /// Why not.
+        result: Result<(), TrainerError>,
+    },
     /// The worker stopped (its GPU device was lost, or it crashed).
     WorkerStopped(String),
 
@@ -311,6 +349,33 @@ pub enum Effect {
     },
     /// Memory figures → [`Event::Memory`].
     Stats,
+    /// Score the generator → [`Event::Scored`].
+    Score {
+        /// The run.
+        run: RunId,
+        /// Epochs trained when it is taken.
+        epoch: usize,
+        /// Samples.
+        samples: usize,
+    },
+    /// The generator's walk between two grid digits → [`Event::Walked`].
+    Walk {
+        /// The run.
+        run: RunId,
+        /// The first digit.
+        from: usize,
+        /// The last.
+        to: usize,
+        /// Images.
+        frames: usize,
+    },
+    /// New grid noise → [`Event::NoiseRedrawn`].
+    GridNoise {
+        /// The run.
+        run: RunId,
+        /// Its seed.
+        seed: u64,
+    },
     /// Write the autosave of run `summary.key` (taking the run for this tab if no tab has it)
     /// → [`Event::Saved`].
     Save {

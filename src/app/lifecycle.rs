@@ -159,7 +159,8 @@ impl Model {
             self.new_label(name)
         });
         let id = self.new_id();
-        let run = Run::at(id, label, path, checkpoint.config, checkpoint.progress);
+        let mut run = Run::at(id, label, path, checkpoint.config, checkpoint.progress);
+        run.record.scores = checkpoint.scores;
         self.pause_for_change(effects);
         effects.push(Effect::Load {
             run: id,

@@ -9,6 +9,7 @@ pub mod event;
 pub mod library;
 mod lifecycle;
 pub mod phase;
+pub mod quality;
 mod replies;
 pub mod run;
 mod runs;
@@ -21,6 +22,7 @@ pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
 pub use run::{Run, RunLabel};
 
+use crate::app::quality::QualityState;
 use crate::app::saved::SavedRun;
 use crate::app::settings::SettingsForm;
 use crate::app::timing::FrameBudget;
@@ -186,6 +188,8 @@ pub struct Model {
     pub status: Status,
     /// View pacing and figures.
     pub display: Display,
+    /// Quality scores and the latent explorer.
+    pub quality: QualityState,
     next_id: RunId,
 }
 
@@ -215,6 +219,7 @@ impl Model {
             },
             status: Status::default(),
             display: Display::default(),
+            quality: QualityState::default(),
             next_id: 1,
         };
         (
@@ -330,6 +335,22 @@ impl Model {
             Event::DownloadRun(key) => self.download_run(&key, &mut effects),
             Event::PruneClicked => self.prune_clicked(&mut effects),
             Event::StorageChecked(figures) => self.storage_checked(figures),
+            Event::QualityReady(result) => self.quality_ready(result),
+            Event::ScoreEveryEdited(text) => self.score_every_edited(text),
+            Event::Scored { run, epoch, result } => self.scored(run, epoch, result, now),
+            Event::GridClicked(index) => self.grid_clicked(index, &mut effects),
+            Event::Walked {
+                run,
+                from,
+                to,
+                result,
+            } => self.walked(run, from, to, result),
+            Event::NewNoiseClicked => self.new_noise(now, &mut effects),
+            Event::NoiseRedrawn { run, result } => self.noise_redrawn(run, result, &mut effects),
+            Event::DownloadWalk => effects.push(Effect::DownloadCanvas {
+                id: "walk-strip",
+                name: "walk.png".into(),
+            }),
             Event::RetryData => {
                 self.data = DataState::Downloading(0, 0);
                 effects.push(Effect::LoadData);

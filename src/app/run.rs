@@ -7,6 +7,7 @@ use crate::app::timing::{ActiveClock, StepRate, seconds_left};
 use crate::config::TrainingConfig;
 use crate::path::ComputePath;
 use crate::protocol::Snapshot;
+use crate::quality::EpochScore;
 use crate::train::{Progress, StepValues};
 
 /// What came back of a run: the chart, the snapshots and the tutorial's epoch log.
@@ -18,6 +19,8 @@ pub struct RunRecord {
     pub snapshots: Vec<Snapshot>,
     /// Seconds of training of each epoch finished in this page: (epoch, seconds).
     pub epoch_times: Vec<(usize, f64)>,
+    /// Quality scores, in epoch order.
+    pub scores: Vec<EpochScore>,
 }
 
 /// The sample grid: the last one shown, and whether one is being read.

@@ -170,6 +170,13 @@ impl TrainerWorker {
         })
     }
 
+    /// Hands the worker the quality classifier's file.
+    pub fn send_classifier(&self, classifier: &[u8]) -> Pending<Result<(), TrainerError>> {
+        self.acknowledge(Command::Quality {
+            classifier: serde_bytes::ByteBuf::from(classifier.to_vec()),
+        })
+    }
+
     /// Reads a [`FromWorker`] envelope; the reply inside is decoded once, by the request that
     /// waits for it (a weights file is megabytes).
     fn receive(&self, data: JsValue) {

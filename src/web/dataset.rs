@@ -15,6 +15,9 @@ pub const DATA_DIR: &str = "data/mnist";
 /// The Cache Storage bucket; bump it when the files change.
 pub const CACHE_NAME: &str = "mnist-gan-web-mnist-v1";
 const SUMS: &str = include_str!("../../www/data/mnist/SHA256SUMS");
+/// Where the page serves the quality classifier, and its checksum.
+pub const QUALITY_DIR: &str = "data/quality";
+const QUALITY_SUMS: &str = include_str!("../../www/data/quality/SHA256SUMS");
 
 /// A dataset file and its expected SHA-256 (of the gzipped bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,24 @@ pub fn data_file(name: &str) -> DataFile {
         .into_iter()
         .find(|f| f.name == name)
         .unwrap_or_else(|| panic!("{name} is listed in SHA256SUMS"))
+}
+
+/// The quality classifier's file and its expected SHA-256.
+pub fn classifier_file() -> DataFile {
+    let (hash, name) = QUALITY_SUMS
+        .split_once(char::is_whitespace)
+        .unwrap_or(("", "classifier.safetensors"));
+    DataFile {
+        name: name.trim().to_string(),
+        sha256: hash.to_ascii_lowercase(),
+    }
+}
+
+/// Downloads the quality classifier's file and checks its SHA-256 (cached like MNIST).
+pub async fn load_classifier() -> Result<Vec<u8>, LoadError> {
+    let expected = classifier_file();
+    let url = format!("{QUALITY_DIR}/{}", expected.name);
+    fetch_verified(&url, &expected, &mut |_| {}, &mut |_| {}).await
 }
 
 /// Every way loading the dataset can fail, each with a message for the page.

@@ -166,7 +166,7 @@ impl RunLibrary {
         storage_figures(true).await
     }
 
-    /// Runs in `keys` not yet waited on: each is now, and [`Self::watched`] must follow.
+    /// Runs in `keys` not yet waited on: each is now, and [`Self::watch`] must follow.
     pub fn to_watch(&self, keys: &[RunKey]) -> Vec<RunKey> {
         let mut watching = self.watching.borrow_mut();
         keys.iter()
@@ -175,9 +175,15 @@ impl RunLibrary {
             .collect()
     }
 
-    /// Run `key` is no longer waited on.
-    pub fn watched(&self, key: &str) {
-        self.watching.borrow_mut().remove(key);
+    /// Waits until no tab holds run `key` (see [`Self::to_watch`]), then calls `freed`.
+    pub fn watch(self: Rc<Self>, key: RunKey, freed: impl FnOnce() + 'static) {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = locks::released(&key).await {
+                log::warn!("{e}");
+            }
+            self.watching.borrow_mut().remove(&key);
+            freed();
+        });
     }
 }
 

@@ -54,6 +54,26 @@ pub fn draw_images(
     context(canvas)?.put_image_data(&data, 0.0, 0.0)
 }
 
+/// Outlines images `cells` of a grid `columns` wide drawn by [`draw_images`].
+pub fn outline_cells(
+    canvas: &HtmlCanvasElement,
+    cells: &[usize],
+    columns: usize,
+) -> Result<(), JsValue> {
+    let ctx = context(canvas)?;
+    ctx.set_stroke_style_str("#2a9df4");
+    ctx.set_line_width(1.0);
+    let side = IMAGE_SIDE as f64;
+    for &cell in cells {
+        let (x, y) = (
+            (cell % columns) as f64 * side,
+            (cell / columns) as f64 * side,
+        );
+        ctx.stroke_rect(x + 0.5, y + 0.5, side - 1.0, side - 1.0);
+    }
+    Ok(())
+}
+
 /// Draws raw MNIST bytes (0–255) as one image.
 pub fn draw_bytes(canvas: &HtmlCanvasElement, pixels: &[u8]) -> Result<(), JsValue> {
     let scaled: Vec<f32> = pixels

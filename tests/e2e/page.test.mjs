@@ -94,6 +94,20 @@ async function openPage(query = '?path=webgpu') {
     return s.includes('MNIST ready') && document.getElementById('app').dataset.phase;`, { timeout: 240_000 });
 }
 
+/** Pixels of canvas `id` that are not transparent black (ink, bars). */
+const inked = id => `const c = document.getElementById(${JSON.stringify(id)});
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 0) n++;
+  return n;`;
+
+/** Clicks digit `index` (0–63) of the 8×8 grid where a user would. */
+async function clickGridCell(index) {
+  await browser.run(`const grid = document.getElementById('grid');
+    const r = grid.getBoundingClientRect();
+    const x = r.left + (${index % 8} + 0.5) * r.width / 8, y = r.top + (${Math.floor(index / 8)} + 0.5) * r.height / 8;
+    grid.dispatchEvent(new MouseEvent('click', { clientX: x, clientY: y, bubbles: true }));`);
+}
+
 /** The rows of the "Saved runs" list in the current window. */
 function runRows() {
   return browser.run(`return [...document.querySelectorAll('#runs li')].map(li => ({
@@ -270,6 +284,17 @@ test('nothing is lost: autosave and resume, a diverged run, a lost GPU device', 
   await browser.click('#train');
   await browser.waitFor('the pause', `const app = document.getElementById('app'); return app.dataset.phase === 'paused' && app.dataset.inFlight === '0';`);
 
+  // The first score: a point on the quality chart beside the reference, and the histogram.
+  await browser.waitFor('the first score', `return document.getElementById('quality-chart').dataset.points === '1';`);
+  assert.match(await browser.run(text('quality-status')), /^After epoch 1: FID [\d.]+ · IS [\d.]+ \(the reference run: FID [\d.]+ · IS [\d.]+\)\. Scored in [\d.]+ s\.$/);
+  assert.ok(await browser.run(inked('digit-histogram')) > 100, 'the histogram is drawn');
+  // Two digits of the grid clicked: the generator's walk between them.
+  await clickGridCell(0);
+  await clickGridCell(63);
+  await browser.waitFor('the walk', `return document.getElementById('walk-strip').dataset.walk === '0-63';`);
+  assert.ok(await browser.run(inked('walk-strip')) > 100, 'the strip is drawn');
+  assert.equal(await browser.run(`return document.getElementById('download-walk').disabled;`), false);
+
   // A reload lists the saved run; resuming restores its position, chart and snapshot.
   await openPage('?path=cpu');
   const [saved1] = await waitForRows('the saved run', rows => rows.length === 1 && rows[0].epoch === '1' && rows[0].state === 'saved' && rows);
@@ -284,6 +309,7 @@ test('nothing is lost: autosave and resume, a diverged run, a lost GPU device', 
     'the saved run is on screen: it is not offered again');
   assert.notEqual(await browser.run(canvasUrl('chart')), emptyChart, 'the chart history is restored');
   assert.equal(await browser.run(`return document.querySelectorAll('#snapshots li').length;`), 1, 'the snapshot of epoch 1 is restored');
+  assert.equal(await browser.run(`return document.getElementById('quality-chart').dataset.points;`), '1', 'the score rode in the save');
   const resumedGrid = await browser.run(canvasUrl('grid'));
 
   // A run that diverges stops at once. A loaded file has no save of its own to roll back to

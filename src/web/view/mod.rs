@@ -6,7 +6,9 @@ mod chart;
 mod controls;
 mod counters;
 mod data;
+mod explorer;
 mod page;
+mod quality;
 mod runs;
 mod samples;
 mod saved;
@@ -40,6 +42,8 @@ pub struct Views {
     counters: counters::Counters,
     saved: saved::SavedPanel,
     runs: runs::RunsPanel,
+    quality: quality::QualityPanel,
+    explorer: explorer::ExplorerPanel,
     samples: samples::SamplesPanel,
     chart: chart::ChartPanel,
     timeline: timeline::Timeline,
@@ -56,6 +60,8 @@ impl Views {
             counters: counters::Counters::find()?,
             saved: saved::SavedPanel::find()?,
             runs: runs::RunsPanel::find()?,
+            quality: quality::QualityPanel::find()?,
+            explorer: explorer::ExplorerPanel::find()?,
             samples: samples::SamplesPanel::find()?,
             chart: chart::ChartPanel::find()?,
             timeline: timeline::Timeline::find()?,
@@ -70,6 +76,8 @@ impl Views {
         self.controls.listen(dispatch);
         self.saved.listen(dispatch);
         self.runs.listen(dispatch);
+        self.quality.listen(dispatch);
+        self.explorer.listen(dispatch);
         self.samples.listen(dispatch);
         self.settings.listen(dispatch);
     }
@@ -82,6 +90,8 @@ impl Views {
         self.counters.render(model);
         self.saved.render(model);
         self.runs.render(model);
+        self.quality.render(model);
+        self.explorer.render(model);
         self.samples.render(model);
         self.chart.render(model);
         self.timeline.render(model);

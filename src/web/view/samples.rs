@@ -1,6 +1,6 @@
-//! The 8×8 grid of generated digits.
+//! The 8×8 grid of generated digits, the latent explorer's picks outlined on it.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use web_sys::{HtmlButtonElement, HtmlCanvasElement};
 
@@ -14,8 +14,8 @@ use crate::web::render;
 pub struct SamplesPanel {
     grid: HtmlCanvasElement,
     download: HtmlButtonElement,
-    /// The run and step of the grid drawn.
-    drawn: Cell<Option<(RunId, u64)>>,
+    /// The run, step and picks of the grid drawn.
+    drawn: RefCell<Option<(RunId, u64, Vec<usize>)>>,
     listeners: Vec<Listener>,
 }
 
@@ -24,7 +24,7 @@ impl SamplesPanel {
         Ok(Self {
             grid: by_id("grid")?,
             download: by_id("download-grid")?,
-            drawn: Cell::new(None),
+            drawn: RefCell::new(None),
             listeners: Vec::new(),
         })
     }
@@ -40,12 +40,15 @@ impl SamplesPanel {
         let Some((step, pixels)) = &run.grid.shown else {
             return;
         };
-        if self.drawn.get() == Some((run.id, *step)) {
+        let key = (run.id, *step, model.quality.explorer.picks.clone());
+        if self.drawn.borrow().as_ref() == Some(&key) {
             return;
         }
-        if let Err(e) = render::draw_images(&self.grid, pixels, GRID_SIDE, GRID_SIDE) {
+        if let Err(e) = render::draw_images(&self.grid, pixels, GRID_SIDE, GRID_SIDE)
+            .and_then(|()| render::outline_cells(&self.grid, &key.2, GRID_SIDE))
+        {
             log::warn!("grid: {}", crate::web::dom::js_message(&e));
         }
-        self.drawn.set(Some((run.id, *step)));
+        *self.drawn.borrow_mut() = Some(key);
     }
 }

@@ -1,0 +1,204 @@
+//! How good the generator is: our MNIST classifier's features and probabilities of generated
+//! digits, scored as a Fréchet distance to the test set (FID), an Inception Score and a
+//! histogram of predicted digits. The same code scores natively and in the browser's worker.
+
+pub mod classifier;
+pub mod reference;
+pub mod score;
+pub mod stats;
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+
+pub use classifier::{ClassifierError, QualityModel};
+pub use score::{EpochScore, Score};
+pub use stats::{FeatureStats, class_histogram, frechet_distance, inception_score};
+
+use crate::data::normal_noise;
+use crate::idx::IMAGE_PIXELS;
+use crate::model::{Dense, GENERATOR_UNITS, Generator};
+use crate::train::Trainer;
+
+/// Samples scored by default.
+pub const DEFAULT_SAMPLES: usize = 2000;
+/// Seed of the fixed noise the scored samples come from (the same for every run and epoch).
+pub const SCORE_SEED: u64 = 0x0005_c02e;
+/// Images per pass through the classifier: its first layers' patches take 226 KB per image.
+const CHUNK: usize = 100;
+
+/// Why a score could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScoreError {
+    /// Nothing to score.
+    #[error("there are no images to score")]
+    NoImages,
+    /// A tensor could not be read back.
+    #[error("could not read the classifier's output: {0}")]
+    Read(String),
+}
+
+async fn read(tensor: Tensor<2>) -> Result<Vec<f32>, ScoreError> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|e| ScoreError::Read(format!("{e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| ScoreError::Read(format!("{e:?}")))
+}
+
+/// Features `[n, 128]` and class probabilities `[n, 10]` of images `[n × 784]` in [−1, 1],
+/// computed on `device` in chunks.
+pub async fn classify(
+    model: &QualityModel,
+    images: &[f32],
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<f32>), ScoreError> {
+    let mut features = Vec::new();
+    let mut probabilities = Vec::new();
+    for chunk in images.chunks(CHUNK * IMAGE_PIXELS) {
+        let n = chunk.len() / IMAGE_PIXELS;
+        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [n, IMAGE_PIXELS]), device);
+        let f = model.classifier.features(x);
+        let p = softmax(model.classifier.logits_of(f.clone()), 1);
+        features.extend(read(f).await?);
+        probabilities.extend(read(p).await?);
+    }
+    Ok((features, probabilities))
+}
+
+/// The score of images `[n × 784]` in [−1, 1] against the test set's statistics.
+pub async fn score_images(
+    model: &QualityModel,
+    images: &[f32],
+    device: &Device,
+) -> Result<Score, ScoreError> {
+    let samples = images.len() / IMAGE_PIXELS;
+    if samples < 2 {
+        return Err(ScoreError::NoImages);
+    }
+    let (features, probabilities) = classify(model, images, device).await?;
+    let d = model.reference.mean.len();
+    let stats = FeatureStats::of_rows(&features, d);
+    let classes = probabilities.len() / samples;
+    Ok(Score {
+        fid: frechet_distance(&stats, &model.reference),
+        inception: inception_score(&probabilities, classes),
+        histogram: class_histogram(&probabilities, classes),
+        samples,
+    })
+}
+
+/// `samples` images of a generator from the fixed scoring noise, in chunks on its device:
+/// `generate` maps `rows` noise vectors (row after row, `noise_dim` each) to images. The work
+/// is enqueued now; [`read_all`] reads it back.
+pub fn generate_tensors(
+    generate: impl Fn(Vec<f32>, usize) -> Tensor<2>,
+    noise_dim: usize,
+    samples: usize,
+) -> Vec<Tensor<2>> {
+    let noise = normal_noise(SCORE_SEED, 0, samples, noise_dim);
+    noise
+        .chunks(CHUNK * noise_dim)
+        .map(|chunk| generate(chunk.to_vec(), chunk.len() / noise_dim))
+        .collect()
+}
+
+/// The values of `tensors`, one after the other.
+pub async fn read_all(tensors: Vec<Tensor<2>>) -> Result<Vec<f32>, ScoreError> {
+    let mut values = Vec::new();
+    for tensor in tensors {
+        values.extend(read(tensor).await?);
+    }
+    Ok(values)
+}
+
+/// `samples` images of a generator (see [`generate_tensors`]), read back.
+pub async fn generate(
+    generate: impl Fn(Vec<f32>, usize) -> Tensor<2>,
+    noise_dim: usize,
+    samples: usize,
+) -> Result<Vec<f32>, ScoreError> {
+    read_all(generate_tensors(generate, noise_dim, samples)).await
+}
+
+/// The score of the trainer's generator on `samples` samples (the classifier on `device`,
+/// the generator on its own).
+pub async fn score_trainer(
+    trainer: &Trainer,
+    model: &QualityModel,
+    samples: usize,
+    device: &Device,
+) -> Result<Score, ScoreError> {
+    let dim = trainer.config.noise_dim;
+    let gan = &trainer.gan;
+    let images = generate(
+        |noise, rows| gan.generate(gan.upload(noise, rows, dim)),
+        dim,
+        samples,
+    )
+    .await?;
+    score_images(model, &images, device).await
+}
+
+/// The score of a generator on `device` on `samples` samples.
+pub async fn score_generator(
+    generator: &Generator,
+    model: &QualityModel,
+    samples: usize,
+    device: &Device,
+) -> Result<Score, ScoreError> {
+    let dim = generator.noise_dim();
+    let images = generate(
+        |noise, rows| {
+            generator.forward(Tensor::from_data(
+                TensorData::new(noise, [rows, dim]),
+                device,
+            ))
+        },
+        dim,
+        samples,
+    )
+    .await?;
+    score_images(model, &images, device).await
+}
+
+/// The generator of any safetensors file holding `gen.dense{0..4}.{kernel,bias}` (float32,
+/// Keras' layout; other tensors and metadata are ignored), such as the app's weights files or
+/// one exported from the Keras reference.
+pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Generator, String> {
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let mut layers = Vec::with_capacity(Generator::DEPTH);
+    let mut inputs = None;
+    for (i, &units) in GENERATOR_UNITS.iter().enumerate() {
+        let read = |name: String, shape: &[usize]| -> Result<TensorData, String> {
+            let view = file
+                .tensor(&name)
+                .map_err(|_| format!("tensor `{name}` is missing"))?;
+            if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
+                return Err(format!(
+                    "tensor `{name}` is {:?} {:?}, expected F32 {shape:?}",
+                    view.dtype(),
+                    view.shape()
+                ));
+            }
+            let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+            Ok(TensorData::new(values, shape.to_vec()))
+        };
+        let kernel_name = format!("gen.dense{i}.kernel");
+        let fan_in = match inputs {
+            Some(n) => n,
+            None => file
+                .tensor(&kernel_name)
+                .map_err(|_| format!("tensor `{kernel_name}` is missing"))?
+                .shape()
+                .first()
+                .copied()
+                .unwrap_or(0),
+        };
+        let kernel = read(kernel_name, &[fan_in, units])?;
+        let bias = read(format!("gen.dense{i}.bias"), &[units])?;
+        layers.push(Dense::from_values(kernel, bias, device));
+        inputs = Some(units);
+    }
+    Ok(Generator { layers })
+}

@@ -1,0 +1,119 @@
+//! The one place where the page acts on the world: the worker ([`worker`]), the saved runs
+//! ([`library`]), downloads, animation frames. Each [`Effect`] runs here, and what comes of it
+//! returns as an [`Event`] through the [`Dispatch`] (always later, never inside the update that
+//! asked for it).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+mod library;
+mod worker;
+
+use super::client::TrainerWorker;
+use super::dispatch::Dispatch;
+use super::downloads::{download_bytes, download_canvas};
+use super::frame::FrameLoop;
+use super::gpu;
+use super::library::RunLibrary;
+use crate::app::{Effect, Event};
+use crate::idx::IdxImages;
+use crate::protocol::{Command, Reply, TrainerError};
+
+/// Bytes reserved in the page's wasm memory at load for the autosave's copies of the weights.
+const AUTOSAVE_HEADROOM: usize = 16 << 20;
+
+fn spawn(future: impl Future<Output = ()> + 'static) {
+    wasm_bindgen_futures::spawn_local(future);
+}
+
+/// What the effects keep between calls: the worker, the images for each new worker, frames.
+pub struct Effects {
+    dispatch: Dispatch,
+    frames: Rc<FrameLoop>,
+    /// The worker (shared with the task that loads MNIST, which hands it the images).
+    worker: Rc<RefCell<Option<Rc<TrainerWorker>>>>,
+    /// The images, for every worker started once they are loaded.
+    images: Rc<RefCell<Option<Rc<IdxImages>>>>,
+    /// The quality classifier's file, for every worker started once it is loaded.
+    classifier: Rc<RefCell<Option<Rc<Vec<u8>>>>>,
+    /// The saved runs, the runs this tab holds, the channel to other tabs.
+    library: Rc<RunLibrary>,
+}
+
+impl Effects {
+    /// Effects that report through `dispatch` and schedule `frames`.
+    pub fn new(dispatch: Dispatch, frames: Rc<FrameLoop>) -> Self {
+        let library = {
+            let dispatch = dispatch.clone();
+            RunLibrary::new(move || dispatch.send(Event::LibraryChanged))
+        };
+        Self {
+            dispatch,
+            frames,
+            worker: Rc::new(RefCell::new(None)),
+            images: Rc::new(RefCell::new(None)),
+            classifier: Rc::new(RefCell::new(None)),
+            library: Rc::new(library),
+        }
+    }
+
+    /// Runs `task` with the library and sends its outcome back as an event.
+    /// The worker, when one runs.
+    pub fn worker(&self) -> Option<Rc<TrainerWorker>> {
+        self.worker.borrow().clone()
+    }
+
+    /// Sends `request`'s outcome back as an event, once it arrives.
+    fn reply<T: 'static>(
+        &self,
+        request: impl Future<Output = T> + 'static,
+        event: impl FnOnce(T) -> Event + 'static,
+    ) {
+        let dispatch = self.dispatch.clone();
+        spawn(async move { dispatch.send(event(request.await)) });
+    }
+
+    /// Asks the worker; without one, the answer is an error.
+    fn ask(&self, command: Command) -> impl Future<Output = Result<Reply, TrainerError>> + 'static {
+        let reply = self.worker().map(|worker| worker.request(command));
+        async move {
+            match reply {
+                Some(reply) => reply.await,
+                None => Err(TrainerError::Worker("no worker is running".into())),
+            }
+        }
+    }
+
+    /// Runs one effect.
+    /// Runs one effect.
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::ProbeGpu => self.reply(gpu::probe(), Event::GpuProbed),
+            Effect::StartPath(path) => self.start_path(path),
+            Effect::DropWorker => drop(self.worker.borrow_mut().take()),
+            Effect::LoadData => self.load_data(),
+            Effect::Download { name, bytes } => {
+                if let Err(e) = download_bytes(&bytes, &name, "application/octet-stream") {
+                    self.dispatch.send_later(Event::DownloadFailed(e));
+                }
+            }
+            Effect::DownloadCanvas { id, name } => {
+                if let Err(e) = download_canvas(id, &name) {
+                    self.dispatch.send_later(Event::DownloadFailed(e));
+                }
+            }
+            Effect::ScheduleFrame => self.frames.schedule(),
+            Effect::CancelFrame => self.frames.cancel(),
+            library @ (Effect::ListRuns
+            | Effect::ClaimRun { .. }
+            | Effect::ReleaseRun { .. }
+            | Effect::DeleteRuns { .. }
+            | Effect::RenameRun { .. }
+            | Effect::DownloadRun { .. }
+            | Effect::PersistStorage
+            | Effect::Save { .. }) => self.run_library(library),
+            worker => self.run_worker(worker),
+        }
+    }
+}

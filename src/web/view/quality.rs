@@ -1,0 +1,71 @@
+//! The quality panel: FID and IS per epoch beside the reference run, the histogram of the
+//! latest score's digits, the scoring interval, and what the scores say.
+
+use std::cell::Cell;
+
+use web_sys::{Element, HtmlCanvasElement, HtmlInputElement};
+
+use super::on;
+use crate::app::{Event, Model, RunId};
+use crate::web::dispatch::Dispatch;
+use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_attribute, set_text};
+use crate::web::quality_chart::{draw_histogram, draw_quality_chart};
+
+pub struct QualityPanel {
+    chart: HtmlCanvasElement,
+    histogram: HtmlCanvasElement,
+    every: HtmlInputElement,
+    status: Element,
+    /// The run and chart version drawn.
+    drawn: Cell<Option<(RunId, u64)>>,
+    listeners: Vec<Listener>,
+}
+
+impl QualityPanel {
+    pub fn find() -> Result<Self, MissingElement> {
+        Ok(Self {
+            chart: by_id("quality-chart")?,
+            histogram: by_id("digit-histogram")?,
+            every: by_id("score-every")?,
+            status: by_id("quality-status")?,
+            drawn: Cell::new(None),
+            listeners: Vec::new(),
+        })
+    }
+
+    pub fn listen(&mut self, dispatch: &Dispatch) {
+        let field = self.every.clone();
+        self.listeners = vec![on(&self.every, "input", dispatch, move |_| {
+            Some(Event::ScoreEveryEdited(field.value()))
+        })];
+    }
+
+    pub fn render(&self, model: &Model) {
+        if self.every.value() != model.quality.every_text {
+            self.every.set_value(&model.quality.every_text);
+        }
+        set_text(&self.status, &model.quality.status);
+        let scores = model.run.as_ref().map_or(&[][..], |run| &run.record.scores);
+        // What the end-to-end test reads: how many scores the chart shows.
+        set_attribute(&self.chart, "data-points", Some(&scores.len().to_string()));
+        let key = (
+            model.run.as_ref().map_or(0, |run| run.id),
+            model.display.chart_version,
+        );
+        if self.drawn.replace(Some(key)) == Some(key) {
+            return;
+        }
+        let reference = model
+            .quality
+            .reference
+            .as_ref()
+            .map_or(&[][..], |curve| &curve.points);
+        if let Err(e) = draw_quality_chart(&self.chart, scores, reference) {
+            log::warn!("quality chart: {}", js_message(&e));
+        }
+        let histogram = scores.last().map_or(&[][..], |s| &s.score.histogram);
+        if let Err(e) = draw_histogram(&self.histogram, histogram) {
+            log::warn!("histogram: {}", js_message(&e));
+        }
+    }
+}
