@@ -208,6 +208,8 @@ impl QualityModel {
     }
 
     /// The file: every tensor of the classifier and the reference statistics, as float32.
+    /// Natively only (`examples/train_classifier.rs`): it reads the tensors synchronously, which
+    /// WebGPU in the browser refuses; the page only ever reads the committed file.
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.classifier;
         let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
