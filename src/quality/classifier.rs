@@ -209,7 +209,9 @@ impl QualityModel {
 
     /// The file: every tensor of the classifier and the reference statistics, as float32.
     /// Natively only (`examples/train_classifier.rs`): it reads the tensors synchronously, which
-    /// WebGPU in the browser refuses; the page only ever reads the committed file.
+    /// WebGPU in the browser refuses, so the wasm build leaves it out; the page only ever reads
+    /// the committed file.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.classifier;
         let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
