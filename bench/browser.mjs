@@ -1,5 +1,7 @@
 // The browser benchmark: the release build served on 127.0.0.1, headless Chromium, each path
-// (WebGPU, CPU worker) at the reference's batch 256. Run by `scripts/bench`, which builds first.
+// (WebGPU; the CPU path with 1, 2 and 4 workers) at the reference's batch 256. Run by
+// `scripts/bench`, which builds first. BENCH_PATHS lists what to measure: `cpu:2` is the CPU
+// path with 2 workers (`cpu` alone: 1).
 //
 // Per path it prints: the first step's time (from pressing Train), the median time per step
 // after a warm-up, steps/s, the time from navigation to the first generated grid (MNIST
@@ -18,7 +20,7 @@ const DIST = resolve(process.env.BENCH_DIST ?? join(ROOT, 'dist'));
 const WARMUP = 5;
 const TIMED = Number(process.env.BENCH_STEPS ?? 30);
 const WINDOW_MS = 30_000;
-const PATHS = (process.env.BENCH_PATHS ?? 'cpu,webgpu').split(',');
+const PATHS = (process.env.BENCH_PATHS ?? 'cpu:1,cpu:2,cpu:4,webgpu').split(',');
 
 const median = values => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -39,10 +41,13 @@ async function openWarm(browser, url) {
   return Number(await browser.run(`return document.getElementById('app').dataset.firstGridMs;`));
 }
 
-async function measure(browser, base, path) {
-  const firstGridMs = await openWarm(browser, `${base}?path=${path}`);
-  const actual = await browser.run(`return document.getElementById('app').dataset.path;`);
+async function measure(browser, base, label) {
+  const [path, workers = '1'] = label.split(':');
+  const firstGridMs = await openWarm(browser, `${base}?path=${path}&workers=${workers}`);
+  const [actual, group] = await browser.run(`const d = document.getElementById('app').dataset; return [d.path, d.workers];`);
   if (actual !== path) throw new Error(`asked for ${path}, the page runs ${actual}`);
+  // (An older build, measured through BENCH_DIST, has one worker and no `data-workers`.)
+  if (path === 'cpu' && (group ?? '1') !== workers) throw new Error(`asked for ${workers} workers, the page runs ${group}`);
   if (process.env.BENCH_AUTOSAVE) {
     await browser.run(`const input = document.getElementById('autosave-every');
       input.value = '${process.env.BENCH_AUTOSAVE}'; input.dispatchEvent(new Event('input', { bubbles: true }));`);
@@ -86,7 +91,7 @@ async function measure(browser, base, path) {
   const msPerStep = median(perStep);
   const seconds = (bench.end - bench.start) / 1000;
   return {
-    path,
+    path: path === 'cpu' ? `cpu, ${workers} worker${workers === '1' ? '' : 's'}` : path,
     firstStepMs,
     msPerStep,
     stepsPerSecond: 1000 / msPerStep,

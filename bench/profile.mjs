@@ -5,6 +5,8 @@
 // `./scripts/bench --profile [cpu|webgpu]` builds the app with the wasm's function names kept and
 // runs `node --experimental-websocket bench/profile.mjs [cpu|webgpu] [seconds]` on it.
 // PROFILE_DIST names the build (default dist/); PROFILE_OUT writes the raw `.cpuprofile` too.
+// `cpu:2` profiles the CPU path with 2 workers (the first one); PROFILE_TARGET=page profiles the
+// page's thread instead of a worker.
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +15,8 @@ import { serve } from '../tests/e2e/serve.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = resolve(process.env.PROFILE_DIST ?? join(ROOT, 'dist'));
-const PATH = process.argv[2] ?? 'cpu';
+const [PATH, WORKERS = '1'] = (process.argv[2] ?? 'cpu').split(':');
+const TARGET = process.env.PROFILE_TARGET ?? 'worker';
 const SECONDS = Number(process.argv[3] ?? 10);
 const TOP = 30;
 
@@ -57,7 +60,7 @@ function selfTimes(profile) {
 const server = await serve(DIST);
 const browser = await Browser.launch();
 try {
-  await browser.goto(`${server.url}?path=${PATH}`);
+  await browser.goto(`${server.url}?path=${PATH}&workers=${WORKERS}`);
   await browser.waitFor('the first grid', `const app = document.getElementById('app');
     return app.dataset.phase === 'ready' && app.dataset.firstGridMs;`, { timeout: 300_000 });
   await browser.click('#train');
@@ -65,8 +68,8 @@ try {
     { timeout: 600_000 });
   const cdp = await devtools(browser.debuggerAddress);
   const { targetInfos } = await cdp.send('Target.getTargets');
-  const worker = targetInfos.find(target => target.type === 'worker');
-  if (!worker) throw new Error(`no worker among ${targetInfos.map(t => t.type).join(', ')}`);
+  const worker = targetInfos.find(target => target.type === TARGET);
+  if (!worker) throw new Error(`no ${TARGET} among ${targetInfos.map(t => t.type).join(', ')}`);
   const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: worker.targetId, flatten: true });
   await cdp.send('Profiler.enable', {}, sessionId);
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);
@@ -82,7 +85,7 @@ try {
   const total = times.reduce((sum, [, ms]) => sum + ms, 0);
   const idle = times.filter(([name]) => name === '(idle)').reduce((sum, [, ms]) => sum + ms, 0);
   const steps = stepAfter - stepBefore;
-  console.log(`worker on ${PATH}: ${steps} steps in ${(total / 1000).toFixed(1)} s`
+  console.log(`${TARGET} on ${PATH} (${WORKERS} worker(s)): ${steps} steps in ${(total / 1000).toFixed(1)} s`
     + ` (${(total / Math.max(steps, 1)).toFixed(1)} ms/step); busy ${(100 * (1 - idle / total)).toFixed(1)} %`
     + `, ${((total - idle) / Math.max(steps, 1)).toFixed(1)} ms busy per step`);
   console.log('| self ms/step | share of busy | function |');

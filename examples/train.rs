@@ -11,6 +11,10 @@
 //!
 //! `--keep-weights 1,50` also writes the weights file after those epochs.
 //!
+//! `--threads 1,2` (with `--bench-steps`) also times the step as that many replicas on as many
+//! threads, each taking a shard of every batch and all adding their gradients (the browser's
+//! CPU workers, natively), one after the other in the same run.
+//!
 //! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
 //! `--device cpu|wgpu|ndarray` (wgpu needs the `wgpu` feature and an adapter; ndarray, Burn's
 //! deprecated CPU backend, the `ndarray` feature).
@@ -35,11 +39,12 @@ struct Args {
     score_every: usize,
     scores_out: Option<PathBuf>,
     keep_weights: Vec<usize>,
+    threads: Vec<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--threads T1,T2,…] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
     );
     std::process::exit(2)
 }
@@ -54,6 +59,7 @@ fn parse_args() -> Args {
         score_every: 0,
         scores_out: None,
         keep_weights: Vec::new(),
+        threads: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +77,7 @@ fn parse_args() -> Args {
             "--keep-weights" => {
                 args.keep_weights = value().split(',').map(|v| number(v.into())).collect()
             }
+            "--threads" => args.threads = value().split(',').map(|v| number(v.into())).collect(),
             _ => usage(),
         }
     }
@@ -129,8 +136,78 @@ fn snapshot(trainer: &Trainer, out: &Path, epoch: usize) {
     println!("  saved {}", path.display());
 }
 
+const WARM_UP: usize = 5;
+
+fn report(label: &str, batch: usize, steps: usize, mut times: Vec<Duration>) {
+    times.sort();
+    let median = times[times.len() / 2];
+    let total: Duration = times.iter().sum();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "bench {label} batch={batch} steps={steps}: median {:.2} ms/step, mean {:.2} ms/step, {:.1} steps/s",
+        ms(median),
+        ms(total) / steps as f64,
+        steps as f64 / total.as_secs_f64()
+    );
+}
+
+/// `threads` replicas of a fresh run, one per thread, training `steps` steps together: each
+/// takes its shard of every batch, the main thread adds the parts in shard order and hands
+/// the sum back to every replica. Times from one combined gradient to the next.
+fn bench_replicas(config: &TrainingConfig, data: &Dataset, threads: usize, steps: usize) {
+    use mnist_gan_web::shard::{ShardGradients, ShardPlace, combine};
+    use std::sync::{Arc, mpsc};
+    let (parts_tx, parts_rx) = mpsc::channel::<(usize, ShardGradients)>();
+    let mut times = Vec::with_capacity(steps);
+    std::thread::scope(|scope| {
+        let wholes: Vec<mpsc::Sender<Arc<ShardGradients>>> = (0..threads)
+            .map(|index| {
+                let (whole_tx, whole_rx) = mpsc::channel::<Arc<ShardGradients>>();
+                let parts_tx = parts_tx.clone();
+                scope.spawn(move || {
+                    let place = ShardPlace::new(index, threads).expect("a valid group");
+                    let mut trainer =
+                        Trainer::new(config.clone(), &Device::flex()).expect("a valid config");
+                    for _ in 0..WARM_UP + steps {
+                        let part = trainer.shard_gradients(data, place).expect("a part");
+                        parts_tx
+                            .send((index, part))
+                            .expect("the main thread listens");
+                        let whole = whole_rx.recv().expect("the main thread answers");
+                        trainer
+                            .apply_combined(data, &whole)
+                            .expect("the update applies");
+                    }
+                });
+                whole_tx
+            })
+            .collect();
+        let mut last = Instant::now();
+        for i in 0..WARM_UP + steps {
+            let mut parts: Vec<(usize, ShardGradients)> = (0..threads)
+                .map(|_| parts_rx.recv().expect("a part"))
+                .collect();
+            parts.sort_by_key(|(index, _)| *index);
+            let parts: Vec<ShardGradients> = parts.into_iter().map(|(_, p)| p).collect();
+            let whole = Arc::new(combine(&parts).expect("the parts combine"));
+            for tx in &wholes {
+                tx.send(whole.clone()).expect("the replica listens");
+            }
+            if i >= WARM_UP {
+                times.push(last.elapsed());
+            }
+            last = Instant::now();
+        }
+    });
+    report(
+        &format!("device=cpu replicas={threads}"),
+        config.batch_size,
+        steps,
+        times,
+    );
+}
+
 fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) {
-    const WARM_UP: usize = 5;
     let mut times = Vec::with_capacity(steps);
     for i in 0..WARM_UP + steps {
         let start = Instant::now();
@@ -140,16 +217,11 @@ fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) 
             times.push(start.elapsed());
         }
     }
-    times.sort();
-    let median = times[times.len() / 2];
-    let total: Duration = times.iter().sum();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "bench device={device} batch={} steps={steps}: median {:.2} ms/step, mean {:.2} ms/step, {:.1} steps/s",
+    report(
+        &format!("device={device}"),
         trainer.config.batch_size,
-        ms(median),
-        ms(total) / steps as f64,
-        steps as f64 / total.as_secs_f64()
+        steps,
+        times,
     );
 }
 
@@ -166,6 +238,9 @@ fn main() {
 
     if let Some(steps) = args.bench_steps {
         benchmark(&mut trainer, &data, steps, &args.device);
+        for &threads in &args.threads {
+            bench_replicas(&args.config, &data, threads, steps);
+        }
         return;
     }
 

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod config;
+pub mod cpu;
 pub mod data;
 pub mod idx;
 pub mod latent;
@@ -14,6 +15,7 @@ pub mod path;
 pub mod protocol;
 pub mod quality;
 pub mod session;
+pub mod shard;
 pub mod train;
 pub mod weights;
 

@@ -2,7 +2,7 @@
 //! kernel `[in, out]`), so weights move to and from Keras unchanged.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{relu, tanh};
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -124,7 +124,7 @@ impl Generator {
             x = layer.forward(x);
             x = match i {
                 0 => x,
-                i if i == last => tanh(x),
+                i if i == last => crate::cpu::tanh(x),
                 _ => leaky_relu(x),
             };
         }

@@ -170,3 +170,60 @@ pub fn choose_path(probe: &GpuProbe, preference: PathPreference) -> PathChoice {
     };
     choice(ComputePath::Cpu, reason)
 }
+
+/// Most CPU workers the page offers (each holds a replica and a copy of MNIST, ~60 MB).
+pub const MAX_CPU_WORKERS: usize = 8;
+
+/// How many workers train a run on the CPU path: one per core but one (the page's), at most 4
+/// by default (beyond that the gain per worker is small and each costs memory), at least 1.
+pub fn default_cpu_workers(cores: usize) -> usize {
+    cores.saturating_sub(1).clamp(1, 4)
+}
+
+/// The CPU workers: the machine's cores, the user's choice and the group running now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuWorkers {
+    /// Logical cores the browser reports (`navigator.hardwareConcurrency`).
+    pub cores: usize,
+    /// The user's choice; `None`: automatic ([`default_cpu_workers`]).
+    pub chosen: Option<usize>,
+}
+
+impl Default for CpuWorkers {
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
+impl CpuWorkers {
+    /// Automatic, on a machine of `cores` cores.
+    pub fn new(cores: usize) -> Self {
+        Self {
+            cores: cores.max(1),
+            chosen: None,
+        }
+    }
+
+    /// Workers a new CPU group gets.
+    pub fn wanted(&self) -> usize {
+        self.chosen
+            .unwrap_or_else(|| default_cpu_workers(self.cores))
+    }
+
+    /// Reads `auto` or a count from 1 to [`MAX_CPU_WORKERS`] (the menu's values, `?workers=`).
+    pub fn parse(text: &str) -> Option<Option<usize>> {
+        match text.trim() {
+            "auto" | "" => Some(None),
+            number => number
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_CPU_WORKERS).contains(n))
+                .map(Some),
+        }
+    }
+
+    /// The menu's value for the choice.
+    pub fn choice_name(&self) -> String {
+        self.chosen.map_or_else(|| "auto".into(), |n| n.to_string())
+    }
+}

@@ -11,6 +11,7 @@ use serde_bytes::ByteBuf;
 use crate::config::TrainingConfig;
 use crate::path::ComputePath;
 use crate::quality::Score;
+use crate::shard::ShardPlace;
 use crate::train::StepValues;
 
 /// A snapshot of the generator: the epoch after which it was taken and G(seed), 784 values in
@@ -32,6 +33,9 @@ pub enum TrainerError {
     /// The worker refused the request (a training error, a bad weights file).
     #[error("{0}")]
     Refused(String),
+    /// The replicas of a group of workers no longer agree (or could not exchange their parts).
+    #[error("the CPU workers' replicas disagree ({0}); training stopped")]
+    Replicas(String),
 }
 
 /// One step's results, read back.
@@ -116,6 +120,9 @@ pub enum Command {
         /// The seed.
         seed: u64,
     },
+    /// A fingerprint of the replica (networks, optimizers, position): a group's workers must
+    /// agree.
+    Checksum,
 }
 
 impl Command {
@@ -142,6 +149,8 @@ pub enum Reply {
     Stats(WorkerStats),
     /// A quality score.
     Score(Score),
+    /// A replica's fingerprint (hexadecimal: a u64 does not fit a JavaScript number).
+    Checksum(String),
     /// The command failed; the worker's state is as before it.
     Failed(TrainerError),
 }
@@ -156,6 +165,7 @@ impl Reply {
             Reply::Weights(_) => "Weights",
             Reply::Stats(_) => "Stats",
             Reply::Score(_) => "Score",
+            Reply::Checksum(_) => "Checksum",
             Reply::Failed(_) => "Failed",
         }
     }
@@ -195,6 +205,16 @@ pub enum ToWorker {
     /// Destroy every WebGPU device, as a driver reset would (handled by `www/worker.js`; only
     /// the `test-hooks` build sends it).
     LoseDevice,
+    /// This worker's place in a group of replicas; the message carries one `MessagePort` to
+    /// each other worker, in their order.
+    Join(ShardPlace),
+}
+
+/// Whether a run on `path` in a group of `workers` trains on every worker as replicas (the
+/// CPU path) or on the first alone (WebGPU: one device). The page's group and each worker's
+/// host route by this one rule.
+pub fn trains_on_every_worker(path: ComputePath, workers: usize) -> bool {
+    path == ComputePath::Cpu && workers > 1
 }
 
 /// Everything the worker posts to the page.

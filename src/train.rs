@@ -10,10 +10,11 @@ use burn::tensor::{Device, Gradients, Tensor, TensorData, Transaction};
 use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
+use crate::cpu::{is_host_device, read_now};
 use crate::data::{Dataset, epoch_order, normal_noise};
 use crate::idx::IMAGE_PIXELS;
-use crate::model::{Discriminator, Generator, init_rng};
-use crate::optim::{KerasAdam, KerasRmsProp, OptimError};
+use crate::model::{Dense, Discriminator, Generator, init_rng};
+use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
 
 /// Why training could not go on.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -119,6 +120,25 @@ impl StepStats {
     }
 }
 
+/// How much one shard's losses count in the whole batch's: its share of the real rows and of the
+/// noise rows. The shards' weighted losses, and so their gradients, add up to the whole
+/// batch's (each loss is a mean over its rows).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWeights {
+    /// The shard's real rows over the batch's.
+    pub real: f32,
+    /// The shard's noise rows over the batch's.
+    pub fake: f32,
+}
+
+impl LossWeights {
+    /// The whole batch.
+    pub const WHOLE: Self = Self {
+        real: 1.0,
+        fake: 1.0,
+    };
+}
+
 /// The two networks and their optimizers, on one autodiff device.
 #[derive(Debug)]
 pub struct Gan {
@@ -190,6 +210,16 @@ impl Gan {
     /// networks: `D` gradients come from the discriminator loss alone, `G` gradients from the
     /// generator loss alone.
     pub fn gradients(&self, real: Tensor<2>, noise: Tensor<2>) -> (StepStats, Gradients) {
+        self.weighted_gradients(real, noise, LossWeights::WHOLE)
+    }
+
+    /// [`Gan::gradients`] of one shard of a batch, its losses and statistics scaled by `weights`.
+    pub fn weighted_gradients(
+        &self,
+        real: Tensor<2>,
+        noise: Tensor<2>,
+        weights: LossWeights,
+    ) -> (StepStats, Gradients) {
         let [n_real, _] = real.dims();
         let [n_fake, _] = noise.dims();
         let fake = self.generator.forward(noise);
@@ -199,20 +229,85 @@ impl Gan {
         let logits = self.discriminator.forward(images);
         let real_logits = logits.clone().narrow(0, 0, n_real);
         let fake_logits = logits.narrow(0, n_real, n_fake);
-        let d_loss = bce_with_logits(real_logits.clone(), self.real_label)
-            + bce_with_logits(fake_logits.clone(), 0.0);
+        let d_loss = bce_with_logits(real_logits.clone(), self.real_label).mul_scalar(weights.real)
+            + bce_with_logits(fake_logits.clone(), 0.0).mul_scalar(weights.fake);
 
         // The generator's loss through the discriminator as it is before its update.
-        let g_loss = bce_with_logits(self.discriminator.forward_frozen(fake), 1.0);
+        let g_loss =
+            bce_with_logits(self.discriminator.forward_frozen(fake), 1.0).mul_scalar(weights.fake);
 
         let grads = (d_loss.clone() + g_loss.clone()).backward();
         let stats = StepStats {
             d_loss: d_loss.inner(),
             g_loss: g_loss.inner(),
-            d_real: sigmoid(real_logits.inner()).mean(),
-            d_fake: sigmoid(fake_logits.inner()).mean(),
+            d_real: sigmoid(real_logits.inner()).mean().mul_scalar(weights.real),
+            d_fake: sigmoid(fake_logits.inner()).mean().mul_scalar(weights.fake),
         };
         (stats, grads)
+    }
+
+    /// Whether the networks live in this thread's memory (Burn's CPU backend), where the
+    /// optimizers' updates run fused over host values.
+    pub fn on_host(&self) -> bool {
+        is_host_device(&self.device)
+    }
+
+    /// Number of values of a whole gradient ([`Gan::host_gradients`]).
+    pub fn parameter_count(&self) -> usize {
+        parameter_count(&self.discriminator.layers) + parameter_count(&self.generator.layers)
+    }
+
+    /// Both networks' gradients as one host vector: the discriminator's layers then the
+    /// generator's, each kernel then bias (`optim::parameter_lengths`). CPU backend only.
+    pub fn host_gradients(&self, grads: &mut Gradients) -> Result<Vec<f32>, TrainError> {
+        fn push<const D: usize>(
+            out: &mut Vec<f32>,
+            param: &burn::module::Param<Tensor<D>>,
+            grads: &mut Gradients,
+            name: impl FnOnce() -> String,
+        ) -> Result<(), TrainError> {
+            let grad = param
+                .grad_remove(grads)
+                .ok_or_else(|| OptimError::MissingGradient(name()))?;
+            out.extend(read_now(grad).ok_or(OptimError::NotOnHost)?);
+            Ok(())
+        }
+        let mut out = Vec::with_capacity(self.parameter_count());
+        let networks: [(&str, &[Dense]); 2] = [
+            ("discriminator", &self.discriminator.layers),
+            ("generator", &self.generator.layers),
+        ];
+        for (network, layers) in networks {
+            for (i, layer) in layers.iter().enumerate() {
+                push(&mut out, &layer.kernel, grads, || {
+                    format!("{network}.dense{i}.kernel")
+                })?;
+                push(&mut out, &layer.bias, grads, || {
+                    format!("{network}.dense{i}.bias")
+                })?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Updates D then G from a whole gradient laid out as [`Gan::host_gradients`] gives it,
+    /// with the fused optimizers (CPU backend). The length is checked before anything moves.
+    pub fn apply_host_gradients(&mut self, grads: &[f32]) -> Result<(), TrainError> {
+        let split = parameter_count(&self.discriminator.layers);
+        let expected = split + parameter_count(&self.generator.layers);
+        if grads.len() != expected {
+            return Err(OptimError::GradientLength {
+                expected,
+                got: grads.len(),
+            }
+            .into());
+        }
+        let (discriminator, generator) = grads.split_at(split);
+        self.discriminator_optim
+            .step_host(&mut self.discriminator.layers, discriminator)?;
+        self.generator_optim
+            .step_host(&mut self.generator.layers, generator)?;
+        Ok(())
     }
 
     /// One reference step on a batch of real images `[n, 784]` and noise `[batch, noise_dim]`:
@@ -222,11 +317,16 @@ impl Gan {
         real: Tensor<2>,
         noise: Tensor<2>,
     ) -> Result<StepStats, TrainError> {
-        let (stats, grads) = self.gradients(real, noise);
-        self.discriminator_optim
-            .step(&mut self.discriminator.layers, &grads)?;
-        self.generator_optim
-            .step(&mut self.generator.layers, &grads)?;
+        let (stats, mut grads) = self.gradients(real, noise);
+        if self.on_host() {
+            let grads = self.host_gradients(&mut grads)?;
+            self.apply_host_gradients(&grads)?;
+        } else {
+            self.discriminator_optim
+                .step(&mut self.discriminator.layers, &grads)?;
+            self.generator_optim
+                .step(&mut self.generator.layers, &grads)?;
+        }
         Ok(stats)
     }
 
@@ -237,7 +337,9 @@ impl Gan {
 }
 
 /// Where training stands: epochs done, the next batch in the current epoch, steps taken.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Progress {
     /// Completed epochs.
     pub epoch: usize,
@@ -286,6 +388,9 @@ pub struct Trainer {
     /// Where training stands.
     pub progress: Progress,
     order: Option<(usize, Vec<u32>)>,
+    /// Optimizer steps of the current batch already taken one at a time (`shard`); 0 between
+    /// batches.
+    pub(crate) batch_steps: usize,
 }
 
 impl Trainer {
@@ -303,6 +408,7 @@ impl Trainer {
             gan,
             progress,
             order: None,
+            batch_steps: 0,
         }
     }
 
@@ -327,8 +433,8 @@ impl Trainer {
         self.gan.upload(values, rows, self.config.noise_dim)
     }
 
-    /// Trains on the next batch (k repetitions) and advances the position.
-    pub fn step(&mut self, data: &Dataset) -> Result<StepOutcome, TrainError> {
+    /// The current batch's images, scaled, `[n, 784]` row-major.
+    pub(crate) fn next_batch(&mut self, data: &Dataset) -> Result<Vec<f32>, TrainError> {
         if self.is_finished() {
             return Err(TrainError::Finished(self.config.epochs));
         }
@@ -350,8 +456,19 @@ impl Trainer {
             ));
         }
         let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
+        Ok(data.batch(order, self.progress.batch, self.config.batch_size))
+    }
+
+    /// Trains on the next batch (k repetitions) and advances the position.
+    pub fn step(&mut self, data: &Dataset) -> Result<StepOutcome, TrainError> {
+        if self.batch_steps != 0 {
+            return Err(TrainError::Read(
+                "a batch is under way one step at a time (a replica group)".into(),
+            ));
+        }
+        let pixels = self.next_batch(data)?;
         let batch_size = self.config.batch_size;
-        let pixels = data.batch(order, self.progress.batch, batch_size);
+        let batches = data.batches_per_epoch(batch_size);
         let rows = pixels.len() / IMAGE_PIXELS;
         let real = self.gan.upload(pixels, rows, IMAGE_PIXELS);
 

@@ -16,25 +16,32 @@ use mnist_gan_web::app::{
     CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model, PauseReason,
     RunPhase,
 };
-use mnist_gan_web::path::{ComputePath, PathPreference};
+use mnist_gan_web::path::{ComputePath, CpuWorkers, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
 use mnist_gan_web::train::{Progress, StepValues};
 
 #[test]
 fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
-    let (model, _) = Model::boot(PathPreference::Auto, TAB);
+    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), TAB);
     let mut page = Page { model, now: 0.0 };
     assert_eq!(
         page.send(Event::GpuProbed(hardware())),
-        [Effect::StartPath(ComputePath::WebGpu)]
+        [Effect::StartPath {
+            path: ComputePath::WebGpu,
+            workers: 1
+        }]
     );
     // WebGPU fails to start: the CPU path takes over and says why.
     assert_eq!(
         page.send(Event::PathStarted {
+            workers: 1,
             path: ComputePath::WebGpu,
             result: Err("no device".into()),
         }),
-        [Effect::StartPath(ComputePath::Cpu)]
+        [Effect::StartPath {
+            path: ComputePath::Cpu,
+            workers: 1
+        }]
     );
     assert!(
         page.model
@@ -44,6 +51,7 @@ fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
     );
     // And when the CPU cannot start either, nothing can train.
     page.send(Event::PathStarted {
+        workers: 1,
         path: ComputePath::Cpu,
         result: Err("the worker could not start".into()),
     });
@@ -304,8 +312,15 @@ fn the_run_moves_to_another_path_with_its_position() {
     let effects = page.send(Event::PathPicked(PathPreference::Force(
         ComputePath::WebGpu,
     )));
-    assert_eq!(effects, [Effect::StartPath(ComputePath::WebGpu)]);
+    assert_eq!(
+        effects,
+        [Effect::StartPath {
+            path: ComputePath::WebGpu,
+            workers: 1
+        }]
+    );
     let effects = page.send(Event::PathStarted {
+        workers: 1,
         path: ComputePath::WebGpu,
         result: Ok(()),
     });
@@ -469,7 +484,10 @@ fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
         [
             Effect::CancelFrame,
             Effect::DropWorker,
-            Effect::StartPath(ComputePath::Cpu)
+            Effect::StartPath {
+                path: ComputePath::Cpu,
+                workers: 1
+            }
         ]
     );
     // The stopped worker's requests fail: that changes nothing more.
@@ -479,6 +497,7 @@ fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
     });
     assert_eq!(page.model.phase, RunPhase::Recovering { attempt: 1 });
     let effects = page.send(Event::PathStarted {
+        workers: 1,
         path: ComputePath::Cpu,
         result: Ok(()),
     });
@@ -500,6 +519,7 @@ fn without_a_save_a_new_worker_starts_the_run_over() {
     let mut page = Page::ready();
     page.send(Event::WorkerStopped("crashed".into()));
     let effects = page.send(Event::PathStarted {
+        workers: 1,
         path: ComputePath::Cpu,
         result: Ok(()),
     });
@@ -516,6 +536,7 @@ fn recovery_gives_up_after_a_few_restarts() {
         page.send(Event::WorkerStopped("crashed".into()));
         assert_eq!(page.model.phase, RunPhase::Recovering { attempt });
         let effects = page.send(Event::PathStarted {
+            workers: 1,
             path: ComputePath::Cpu,
             result: Ok(()),
         });
@@ -578,7 +599,7 @@ fn a_hidden_tab_stops_the_clock_and_a_visible_one_schedules_frames() {
 
 #[test]
 fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
-    let (model, _) = Model::boot(PathPreference::Auto, TAB);
+    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), TAB);
     let mut page = Page { model, now: 0.0 };
     page.send(Event::DataLoaded(Err("checksum mismatch".into())));
     assert_eq!(

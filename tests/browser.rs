@@ -15,8 +15,10 @@ use mnist_gan_web::protocol::{
     Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
 };
 use mnist_gan_web::session::TrainerSession;
-use mnist_gan_web::web::client::TrainerWorker;
+use mnist_gan_web::shard::{ShardPlace, combine};
+use mnist_gan_web::web::client::{Requests, TrainerWorker};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
+use mnist_gan_web::web::group::TrainerGroup;
 use mnist_gan_web::web::library::RunLibrary;
 use mnist_gan_web::web::locks;
 use mnist_gan_web::web::store::{self, SavedRun};
@@ -82,6 +84,32 @@ async fn golden_first_step_matches_tensorflow_on_the_wasm_cpu_backend() {
 async fn golden_first_step_matches_tensorflow(mut trainer: Trainer, path: &str) {
     let (x, z) = (upload(&trainer, "step1.x"), upload(&trainer, "step1.z"));
     let stats = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
+    matches_tensorflow_after_one_step(&trainer, stats, path).await;
+}
+
+#[wasm_bindgen_test]
+async fn golden_first_step_matches_tensorflow_in_two_and_three_shards_on_the_wasm_cpu_backend() {
+    for count in [2, 3] {
+        let mut trainer = golden_trainer_on(&Device::flex());
+        let (x, z) = (fixture("step1.x").0, fixture("step1.z").0);
+        let parts: Vec<_> = (0..count)
+            .map(|i| {
+                let place = ShardPlace::new(i, count).unwrap();
+                trainer.gan.shard_part(&x, &z, place, 0).unwrap()
+            })
+            .collect();
+        let whole = combine(&parts).unwrap();
+        trainer.gan.apply_host_gradients(&whole.grads).unwrap();
+        let path = format!("{count} shards on the wasm CPU");
+        matches_tensorflow_after_one_step(&trainer, whole.values, &path).await;
+    }
+}
+
+async fn matches_tensorflow_after_one_step(
+    trainer: &Trainer,
+    stats: mnist_gan_web::StepValues,
+    path: &str,
+) {
     for (name, actual) in [
         ("step1.d_loss", stats.d_loss),
         ("step1.g_loss", stats.g_loss),
@@ -93,7 +121,7 @@ async fn golden_first_step_matches_tensorflow(mut trainer: Trainer, path: &str) 
             "{name}: {path} {actual} vs TensorFlow {expected}"
         );
     }
-    let after = Checkpoint::capture(&trainer).await.unwrap();
+    let after = Checkpoint::capture(trainer).await.unwrap();
     let layers = after
         .generator
         .iter()
@@ -387,6 +415,71 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         "the model is still there"
     );
     assert!(worker.failure().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn two_workers_train_as_replicas_and_their_checkpoint_goes_on_in_one() {
+    let data = small_dataset().await;
+    let group = TrainerGroup::spawn(2).expect("two workers start");
+    group.send_images(data.images()).await.unwrap();
+    let create = Command::Create {
+        config: small_config(),
+        path: ComputePath::Cpu,
+    };
+    group.acknowledge(create).await.expect("a trainer on each");
+    let mut local = TrainerSession::new(small_config(), &Device::flex()).unwrap();
+    let close = |a: &StepReport, b: &StepReport| {
+        let (x, y) = (a.values, b.values);
+        [
+            (x.d_loss, y.d_loss),
+            (x.g_loss, y.g_loss),
+            (x.d_real, y.d_real),
+            (x.d_fake, y.d_fake),
+        ]
+        .iter()
+        .all(|(p, q)| (p - q).abs() <= 1e-5)
+            && a.finished_epoch == b.finished_epoch
+    };
+    // Four batches cross epoch 1, where the group compares the replicas' checksums.
+    for n in 0..4 {
+        let Reply::Step(remote) = group.request(Command::Step).await.expect("both step alike")
+        else {
+            panic!("not a step");
+        };
+        let expected = local.step(&data).unwrap().await.unwrap();
+        assert!(
+            close(&remote, &expected),
+            "step {n}: {remote:?} vs {expected:?}"
+        );
+    }
+    // Bit-identical replicas: the group refuses checksums that differ.
+    let sum = group
+        .request(Command::Checksum)
+        .await
+        .expect("the replicas agree");
+    assert!(matches!(sum, Reply::Checksum(_)), "{sum:?}");
+    let Reply::Weights(bytes) = group
+        .request(Command::Capture { checked: true })
+        .await
+        .unwrap()
+    else {
+        panic!("no weights");
+    };
+    let alone = TrainerWorker::spawn().unwrap();
+    alone.send_images(data.images()).await.unwrap();
+    alone
+        .acknowledge(load(&bytes, ComputePath::Cpu))
+        .await
+        .expect("a group's file loads into one worker");
+    let next_alone = step(&alone).await.unwrap();
+    let Reply::Step(next_group) = group.request(Command::Step).await.unwrap() else {
+        panic!("not a step");
+    };
+    assert!(
+        close(&next_alone, &next_group),
+        "{next_alone:?} vs {next_group:?}"
+    );
+    assert!(group.failure().is_none() && alone.failure().is_none());
 }
 
 fn saved_run(

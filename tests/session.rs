@@ -9,9 +9,10 @@ use common::{block_on, device};
 use mnist_gan_web::idx::IdxImages;
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
-use mnist_gan_web::session::{GRID_SIDE, Host, Pending, Platform, TrainerSession};
+use mnist_gan_web::session::{Exchange, GRID_SIDE, Host, Pending, Platform, TrainerSession};
 use mnist_gan_web::{Checkpoint, Dataset, TrainingConfig};
 use serde_bytes::ByteBuf;
+use std::rc::Rc;
 
 /// A thread with Burn's CPU backend and no WebGPU.
 struct Cpu;
@@ -30,6 +31,9 @@ impl Platform for Cpu {
     }
     fn memory_bytes(&self) -> f64 {
         42.0
+    }
+    fn group(&self) -> Option<Rc<dyn Exchange>> {
+        None
     }
 }
 
@@ -190,11 +194,8 @@ fn bad_commands_are_refused_and_change_nothing() {
         snapshot_every: 2,
     };
     assert_eq!(send(&mut host, good), Reply::Done);
-    let trainer = &host.session().unwrap().trainer;
-    assert_eq!(
-        (trainer.config.epochs, trainer.config.snapshot_every),
-        (5, 2)
-    );
+    let config = host.session().unwrap().trainer.config.clone();
+    assert_eq!((config.epochs, config.snapshot_every), (5, 2));
     let Reply::Stats(stats) = send(&mut host, Command::Stats) else {
         panic!()
     };

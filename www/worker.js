@@ -2,7 +2,7 @@
 // the compiled wasm; every later message goes to Rust (`worker_receive`), in order. Messages to
 // the page follow `FromWorker` in src/protocol.rs: `{ Answer: { id, reply } }` or `{ Fatal }`.
 const early = [];
-let deliver = (data) => early.push(data);
+let deliver = (data, ports) => early.push([data, ports]);
 let boot;
 const booted = new Promise((resolve) => { boot = resolve; });
 
@@ -25,15 +25,16 @@ self.onmessage = (event) => {
   // `ToWorker::LoseDevice` (sent only by the test-hooks build).
   if (event.data === 'LoseDevice') devices.forEach((device) => device.destroy());
   else if (boot) { boot(event.data); boot = null; }
-  else deliver(event.data);
+  // `ToWorker::Join` carries one MessagePort to each other worker of the group.
+  else deliver(event.data, event.ports);
 };
 
 try {
   const { glue, module } = await booted;
   const bindings = await import(glue);
   await bindings.default({ module_or_path: module });
-  deliver = (data) => bindings.worker_receive(data);
-  for (const data of early.splice(0)) deliver(data);
+  deliver = (data, ports) => bindings.worker_receive(data, ports);
+  for (const [data, ports] of early.splice(0)) deliver(data, ports);
 } catch (error) {
   self.postMessage({ Fatal: String(error && error.message ? error.message : error) });
 }

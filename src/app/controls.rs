@@ -42,7 +42,10 @@ impl Model {
             return;
         }
         self.pause_for_change(effects);
-        self.install_fresh(effects);
+        // A new group of the wanted size installs the fresh run once it has started.
+        if !self.regroup(effects) {
+            self.install_fresh(effects);
+        }
     }
 
     pub(super) fn setting_edited(&mut self, field: &str, text: &str, effects: &mut Vec<Effect>) {

@@ -66,6 +66,8 @@ pub enum Event {
     PathStarted {
         /// The path.
         path: ComputePath,
+        /// Workers in the group that runs it.
+        workers: usize,
         /// Why it could not start.
         result: Result<(), String>,
     },
@@ -131,6 +133,8 @@ pub enum Event {
     RetryData,
     /// The "Train on" menu.
     PathPicked(PathPreference),
+    /// The "CPU workers" menu changed (`None`: automatic).
+    WorkersPicked(Option<usize>),
     /// A settings field was edited.
     SettingEdited {
         /// Its config name.
@@ -260,9 +264,16 @@ pub enum Event {
 pub enum Effect {
     /// Ask for a WebGPU adapter → [`Event::GpuProbed`].
     ProbeGpu,
-    /// Start a worker (a new one if none runs) with this path's device → [`Event::PathStarted`].
-    StartPath(ComputePath),
-    /// Drop the worker that stopped (the next [`Effect::StartPath`] starts a new one).
+    /// Start a group of `workers` workers (unless one runs) with this path's device →
+    /// [`Event::PathStarted`]. A CPU run trains on every worker of the group, a WebGPU run on
+    /// the first.
+    StartPath {
+        /// The path.
+        path: ComputePath,
+        /// Workers, when a new group starts.
+        workers: usize,
+    },
+    /// Drop the group of workers (the next [`Effect::StartPath`] starts a new one).
     DropWorker,
     /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
     LoadData,

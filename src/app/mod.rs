@@ -27,7 +27,7 @@ use crate::app::saved::SavedRun;
 use crate::app::settings::SettingsForm;
 use crate::app::timing::FrameBudget;
 use crate::config::TrainingConfig;
-use crate::path::{ComputePath, GpuProbe, PathPreference};
+use crate::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference};
 
 /// Steps enqueued whose statistics have not been read back yet, at most: the asynchronous
 /// read-back is the back-pressure that keeps the worker's queue short.
@@ -54,6 +54,10 @@ pub struct PathState {
     pub reason: String,
     /// Workers started after one stopped.
     pub restarts: u32,
+    /// The machine's cores and the user's choice of CPU workers.
+    pub workers: CpuWorkers,
+    /// Workers of the group running now (`None`: none, or it was dropped).
+    pub group: Option<usize>,
 }
 
 /// MNIST on the page.
@@ -195,12 +199,14 @@ pub struct Model {
 
 impl Model {
     /// A page that has just started in tab `tab` (a random id), and the effects that start it:
-    /// probe WebGPU, load MNIST, list the saved runs.
-    pub fn boot(preference: PathPreference, tab: &str) -> (Self, Vec<Effect>) {
+    /// probe WebGPU, load MNIST, list the saved runs. `workers` holds the machine's cores and
+    /// the CPU workers asked for.
+    pub fn boot(preference: PathPreference, workers: CpuWorkers, tab: &str) -> (Self, Vec<Effect>) {
         let model = Self {
             phase: RunPhase::Loading,
             path: PathState {
                 preference,
+                workers,
                 reason: "Looking for a WebGPU adapter…".into(),
                 ..PathState::default()
             },
@@ -311,7 +317,11 @@ impl Model {
                 self.path.probe = Some(probe);
                 self.choose_path(&mut effects);
             }
-            Event::PathStarted { path, result } => self.path_started(path, result, &mut effects),
+            Event::PathStarted {
+                path,
+                workers,
+                result,
+            } => self.path_started(path, workers, result, &mut effects),
             Event::DataProgress { received, total } => {
                 self.data = DataState::Downloading(received, total);
             }
@@ -359,6 +369,7 @@ impl Model {
                 self.path.preference = preference;
                 self.choose_path(&mut effects);
             }
+            Event::WorkersPicked(chosen) => self.workers_picked(chosen, &mut effects),
             Event::SettingEdited { field, text } => self.setting_edited(field, &text, &mut effects),
             Event::AutosaveEdited(text) => self.autosave_edited(text),
             Event::DownloadWeights => self.download_weights(&mut effects),

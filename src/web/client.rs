@@ -16,11 +16,19 @@ use super::dom::{Listener, js_message, to_js};
 use crate::idx::IdxImages;
 use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
 use crate::session::Pending;
+use crate::shard::ShardPlace;
 
 /// Why the worker could not start.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the worker could not start: {0}")]
 pub struct SpawnError(String);
+
+impl SpawnError {
+    /// The error, with why.
+    pub fn new(reason: String) -> Self {
+        Self(reason)
+    }
+}
 
 /// What the owner of a worker is told when it stops.
 type StopHandler = Box<dyn Fn(&str)>;
@@ -117,10 +125,44 @@ impl TrainerWorker {
     pub fn failure(&self) -> Option<String> {
         self.failure.borrow().clone()
     }
+}
 
+/// What the page asks of its trainers (one worker, or a group of them): a command and its
+/// reply, and the requests built on it.
+pub trait Requests {
     /// Sends a command; the future resolves with its reply (a `Failed` reply is an error).
     /// Dropping the future does not cancel the command.
-    pub fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>> {
+    fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>>;
+
+    /// A command whose answer is [`Reply::Done`].
+    fn acknowledge(&self, command: Command) -> Pending<Result<(), TrainerError>> {
+        let reply = self.request(command);
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Done => Ok(()),
+                other => Err(other.unexpected()),
+            }
+        })
+    }
+
+    /// Sends the training images and waits until the trainers have them.
+    fn send_images(&self, images: &IdxImages) -> Pending<Result<(), TrainerError>> {
+        self.acknowledge(Command::Data {
+            count: images.count,
+            pixels: serde_bytes::ByteBuf::from(images.pixels.clone()),
+        })
+    }
+
+    /// Hands the quality classifier's file to the trainer that scores.
+    fn send_classifier(&self, classifier: &[u8]) -> Pending<Result<(), TrainerError>> {
+        self.acknowledge(Command::Quality {
+            classifier: serde_bytes::ByteBuf::from(classifier.to_vec()),
+        })
+    }
+}
+
+impl Requests for TrainerWorker {
+    fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>> {
         if let Some(failure) = self.failure() {
             return Box::pin(std::future::ready(Err(TrainerError::Worker(failure))));
         }
@@ -150,33 +192,9 @@ impl TrainerWorker {
             }
         })
     }
+}
 
-    /// A command whose answer is [`Reply::Done`].
-    pub fn acknowledge(&self, command: Command) -> Pending<Result<(), TrainerError>> {
-        let reply = self.request(command);
-        Box::pin(async move {
-            match reply.await? {
-                Reply::Done => Ok(()),
-                other => Err(other.unexpected()),
-            }
-        })
-    }
-
-    /// Sends the training images and waits until the worker has them.
-    pub fn send_images(&self, images: &IdxImages) -> Pending<Result<(), TrainerError>> {
-        self.acknowledge(Command::Data {
-            count: images.count,
-            pixels: serde_bytes::ByteBuf::from(images.pixels.clone()),
-        })
-    }
-
-    /// Hands the worker the quality classifier's file.
-    pub fn send_classifier(&self, classifier: &[u8]) -> Pending<Result<(), TrainerError>> {
-        self.acknowledge(Command::Quality {
-            classifier: serde_bytes::ByteBuf::from(classifier.to_vec()),
-        })
-    }
-
+impl TrainerWorker {
     /// Reads a [`FromWorker`] envelope; the reply inside is decoded once, by the request that
     /// waits for it (a weights file is megabytes).
     fn receive(&self, data: JsValue) {
@@ -222,6 +240,14 @@ impl TrainerWorker {
         if let Some(on_stop) = self.on_stop.borrow().as_ref() {
             on_stop(message);
         }
+    }
+
+    /// Places the worker in a group of replicas, with one port to each other worker.
+    pub fn join(&self, place: ShardPlace, ports: &js_sys::Array) -> Result<(), TrainerError> {
+        let message = to_js(&ToWorker::Join(place))?;
+        self.worker
+            .post_message_with_transfer(&message, ports)
+            .map_err(|e| TrainerError::Worker(js_message(&e)))
     }
 
     /// Destroys the worker's WebGPU device, as a driver reset would (tests recovery).

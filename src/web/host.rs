@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use burn::tensor::Device;
 use wasm_bindgen::JsCast;
@@ -11,9 +12,10 @@ use wasm_bindgen::prelude::*;
 use web_sys::DedicatedWorkerGlobalScope;
 
 use super::dom::{js_message, to_js, wasm_memory_bytes};
+use super::replicas::PortExchange;
 use crate::path::ComputePath;
 use crate::protocol::{FromWorker, Reply, Request, ToWorker, TrainerError};
-use crate::session::{Host, Pending, Platform};
+use crate::session::{Exchange, Host, Pending, Platform};
 
 /// The worker's thread: Burn's CPU backend, or the WebGPU device it created.
 struct WorkerPlatform;
@@ -40,6 +42,12 @@ impl Platform for WorkerPlatform {
     fn memory_bytes(&self) -> f64 {
         wasm_memory_bytes()
     }
+
+    fn group(&self) -> Option<Rc<dyn Exchange>> {
+        GROUP
+            .with(|group| group.borrow().clone())
+            .map(|group| group as Rc<dyn Exchange>)
+    }
 }
 
 /// The host and the requests not yet started.
@@ -52,16 +60,37 @@ struct WorkerSide {
 
 thread_local! {
     static SIDE: RefCell<WorkerSide> = RefCell::new(WorkerSide::default());
+    // Apart from `SIDE`: the host asks for it while `SIDE` is borrowed.
+    static GROUP: RefCell<Option<Rc<PortExchange>>> = const { RefCell::new(None) };
 }
 
-/// Called by `www/worker.js` with each message from the page (the worker's only entry).
+/// Called by `www/worker.js` with each message from the page and the ports it carries (the
+/// worker's only entry).
 #[wasm_bindgen]
-pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
+pub fn worker_receive(message: JsValue, ports: js_sys::Array) -> Result<(), JsError> {
     super::run_constructors_once();
     let message: ToWorker = serde_wasm_bindgen::from_value(message)
         .map_err(|e| JsError::new(&format!("the worker got an unreadable message: {e}")))?;
-    let ToWorker::Request(request) = message else {
-        return Ok(()); // `LoseDevice` is handled by worker.js
+    let request = match message {
+        ToWorker::Request(request) => request,
+        ToWorker::Join(place) => {
+            let ports = ports
+                .iter()
+                .filter_map(|port| port.dyn_into::<web_sys::MessagePort>().ok())
+                .collect::<Vec<_>>();
+            if ports.len() + 1 != place.count {
+                return Err(JsError::new(&format!(
+                    "a group of {} workers needs {} ports, not {}",
+                    place.count,
+                    place.count - 1,
+                    ports.len()
+                )));
+            }
+            let group = Rc::new(PortExchange::new(place, ports));
+            GROUP.with(|slot| *slot.borrow_mut() = Some(group));
+            return Ok(());
+        }
+        ToWorker::LoseDevice => return Ok(()), // handled by worker.js
     };
     let start = SIDE.with(|side| {
         let mut side = side.borrow_mut();
@@ -75,8 +104,9 @@ pub fn worker_receive(message: JsValue) -> Result<(), JsError> {
 }
 
 /// Starts queued requests one at a time, in order, until none is left. Each answer is sent when
-/// its future completes; only a barrier (starting WebGPU) is awaited before the next request
-/// starts, so several steps can be under way on the GPU at once.
+/// its future completes; only a barrier (starting WebGPU, a score, anything while the session
+/// is a replica) is awaited before the next request starts, so several steps can be under way
+/// on the GPU at once.
 async fn drain() {
     loop {
         let next = SIDE.with(|side| {
@@ -88,8 +118,13 @@ async fn drain() {
         let Some(Request { id, command }) = next else {
             return;
         };
-        let barrier = command.is_barrier();
-        let reply = SIDE.with(|side| side.borrow_mut().host.start(command, &WorkerPlatform));
+        let (barrier, reply) = SIDE.with(|side| {
+            let host = &mut side.borrow_mut().host;
+            (
+                host.is_barrier(&command),
+                host.start(command, &WorkerPlatform),
+            )
+        });
         if barrier {
             answer(id, reply.await);
         } else {

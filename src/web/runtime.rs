@@ -13,7 +13,7 @@ use super::frame::FrameLoop;
 use super::view::Views;
 use crate::app::timing::FrameWork;
 use crate::app::{Effect, Event, Model};
-use crate::path::PathPreference;
+use crate::path::{CpuWorkers, PathPreference};
 
 /// The model, the views and the effects.
 pub struct Runtime {
@@ -32,7 +32,7 @@ impl Runtime {
     /// saved run.
     pub fn boot() -> Result<Rc<Self>, MissingElement> {
         let views = Views::find()?;
-        let (model, effects) = Model::boot(initial_preference(), &tab_id());
+        let (model, effects) = Model::boot(initial_preference(), cpu_workers(), &tab_id());
         let runtime = Rc::new_cyclic(|weak: &Weak<Self>| {
             let dispatch = {
                 let weak = weak.clone();
@@ -124,14 +124,29 @@ fn tab_id() -> String {
     format!("{:x}-{random:08x}", js_sys::Date::now() as u64)
 }
 
+/// A parameter of the page's URL.
+fn url_parameter(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
 /// The path asked for in the page's URL (`?path=cpu`, `webgpu` or `auto`), else automatic.
 fn initial_preference() -> PathPreference {
-    window()
-        .location()
-        .search()
-        .ok()
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get("path"))
+    url_parameter("path")
         .and_then(|text| PathPreference::parse(&text))
         .unwrap_or_default()
+}
+
+/// The machine's cores, and the CPU workers asked for in the URL (`?workers=2`), else
+/// automatic.
+fn cpu_workers() -> CpuWorkers {
+    let cores = window().navigator().hardware_concurrency() as usize;
+    CpuWorkers {
+        chosen: url_parameter("workers")
+            .and_then(|text| CpuWorkers::parse(&text))
+            .flatten(),
+        ..CpuWorkers::new(cores)
+    }
 }

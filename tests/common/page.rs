@@ -5,7 +5,7 @@ use mnist_gan_web::app::library::{Listing, RunSummary};
 use mnist_gan_web::app::saved::SavedRun;
 use mnist_gan_web::app::timing::FrameWork;
 use mnist_gan_web::app::{DataSummary, Effect, Event, Model, Run, RunPhase};
-use mnist_gan_web::path::{AdapterInfo, ComputePath, GpuProbe, PathPreference};
+use mnist_gan_web::path::{AdapterInfo, ComputePath, CpuWorkers, GpuProbe, PathPreference};
 use mnist_gan_web::protocol::StepReport;
 use mnist_gan_web::train::{Progress, StepValues, Trainer};
 use mnist_gan_web::{Checkpoint, TrainingConfig};
@@ -68,7 +68,7 @@ impl Page {
 
     /// Booted on the CPU path (a software adapter), MNIST loaded, the first trainer made.
     pub fn ready() -> Self {
-        let (model, effects) = Model::boot(PathPreference::Auto, TAB);
+        let (model, effects) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), TAB);
         assert_eq!(
             effects,
             [Effect::ProbeGpu, Effect::LoadData, Effect::ListRuns]
@@ -77,9 +77,13 @@ impl Page {
         let mut page = Page { model, now: 0.0 };
         assert_eq!(
             page.send(Event::GpuProbed(software())),
-            [Effect::StartPath(ComputePath::Cpu)]
+            [Effect::StartPath {
+                path: ComputePath::Cpu,
+                workers: 1
+            }]
         );
         let created = page.send(Event::PathStarted {
+            workers: 1,
             path: ComputePath::Cpu,
             result: Ok(()),
         });

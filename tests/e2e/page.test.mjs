@@ -224,15 +224,24 @@ async function trainAndPause(steps) {
   return waitSettled('every step to be read back', undefined, 'paused');
 }
 
-test('without a hardware GPU the CPU worker trains; the run moves between paths', { timeout: 1_200_000 }, async () => {
+test('without a hardware GPU the CPU workers train; the run moves between paths', { timeout: 1_200_000 }, async () => {
   await openPage('');
   // SwiftShader is a software adapter: the automatic choice is the CPU worker, and says why.
   await browser.waitFor('the CPU path', attr('data-path'));
   assert.equal(await browser.run(attr('data-path')), 'cpu');
-  assert.match(await browser.run(text('gpu-status')), /Training in a Web Worker on the CPU \(wasm SIMD\): the WebGPU adapter .*runs on the CPU/);
+  const cores = await browser.run('return navigator.hardwareConcurrency;');
+  const workers = Math.min(Math.max(cores - 1, 1), 4);
+  assert.equal(await browser.run(attr('data-workers')), String(workers), 'one core for the page, at most 4');
+  assert.match(await browser.run(text('gpu-status')), /Training on the CPU \(wasm SIMD\) in .*Web Worker.*: the WebGPU adapter .*runs on the CPU/);
   assert.equal(await browser.run(`return document.getElementById('compute-path').value;`), 'auto');
 
   await setBatch(64);
+  // Two workers train the run as replicas: chosen before it starts, they take over at once.
+  await browser.run(`const menu = document.getElementById('cpu-workers');
+    menu.value = '2'; menu.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await browser.waitFor('two workers', `const app = document.getElementById('app');
+    return app.dataset.workers === '2' && app.dataset.phase === 'ready';`, { timeout: 120_000 });
+  assert.match(await browser.run(text('gpu-status')), /in 2 Web Workers \(2 of \d+ cores\)/);
   await browser.waitFor('the untrained grid', attr('data-grid-step'));
   const untrainedGrid = await browser.run(canvasUrl('grid'));
   const step = await trainAndPause(20);

@@ -10,11 +10,12 @@ use std::rc::Rc;
 mod library;
 mod worker;
 
-use super::client::TrainerWorker;
+use super::client::Requests;
 use super::dispatch::Dispatch;
 use super::downloads::{download_bytes, download_canvas};
 use super::frame::FrameLoop;
 use super::gpu;
+use super::group::TrainerGroup;
 use super::library::RunLibrary;
 use crate::app::{Effect, Event};
 use crate::idx::IdxImages;
@@ -31,8 +32,8 @@ fn spawn(future: impl Future<Output = ()> + 'static) {
 pub struct Effects {
     dispatch: Dispatch,
     frames: Rc<FrameLoop>,
-    /// The worker (shared with the task that loads MNIST, which hands it the images).
-    worker: Rc<RefCell<Option<Rc<TrainerWorker>>>>,
+    /// The workers (shared with the task that loads MNIST, which hands them the images).
+    worker: Rc<RefCell<Option<Rc<TrainerGroup>>>>,
     /// The images, for every worker started once they are loaded.
     images: Rc<RefCell<Option<Rc<IdxImages>>>>,
     /// The quality classifier's file, for every worker started once it is loaded.
@@ -59,8 +60,8 @@ impl Effects {
     }
 
     /// Runs `task` with the library and sends its outcome back as an event.
-    /// The worker, when one runs.
-    pub fn worker(&self) -> Option<Rc<TrainerWorker>> {
+    /// The group of workers, when one runs.
+    pub fn worker(&self) -> Option<Rc<TrainerGroup>> {
         self.worker.borrow().clone()
     }
 
@@ -90,7 +91,7 @@ impl Effects {
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::ProbeGpu => self.reply(gpu::probe(), Event::GpuProbed),
-            Effect::StartPath(path) => self.start_path(path),
+            Effect::StartPath { path, workers } => self.start_path(path, workers),
             Effect::DropWorker => drop(self.worker.borrow_mut().take()),
             Effect::LoadData => self.load_data(),
             Effect::Download { name, bytes } => {

@@ -8,9 +8,10 @@ use super::{AUTOSAVE_HEADROOM, Effects, spawn};
 use crate::app::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures};
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, TrainerError, bytes_to_floats};
-use crate::web::client::TrainerWorker;
+use crate::web::client::Requests;
 use crate::web::dataset;
 use crate::web::dom::{wasm_memory_bytes, window};
+use crate::web::group::TrainerGroup;
 
 impl Effects {
     /// Runs one command of the worker.
@@ -144,13 +145,13 @@ impl Effects {
         }
     }
 
-    /// A worker for `path`: the running one, or a new one given the images; then, for WebGPU,
-    /// the worker's device.
-    pub(super) fn start_path(&self, path: ComputePath) {
+    /// Workers for `path`: the running group, or a new one of `workers` given the images;
+    /// then, for WebGPU, the first worker's device.
+    pub(super) fn start_path(&self, path: ComputePath, workers: usize) {
         let running = self.worker().filter(|w| w.failure().is_none());
         let (worker, images, classifier) = match running {
             Some(worker) => (worker, None, None),
-            None => match TrainerWorker::spawn() {
+            None => match TrainerGroup::spawn(workers) {
                 Ok(worker) => {
                     let dispatch = self.dispatch.clone();
                     worker.set_on_stop(move |reason| {
@@ -162,12 +163,16 @@ impl Effects {
                 }
                 Err(e) => {
                     let result = Err(e.to_string());
-                    self.dispatch
-                        .send_later(Event::PathStarted { path, result });
+                    self.dispatch.send_later(Event::PathStarted {
+                        path,
+                        workers,
+                        result,
+                    });
                     return;
                 }
             },
         };
+        let workers = worker.len();
         let started = async move {
             if let Some(images) = images {
                 worker.send_images(&images).await?;
@@ -182,6 +187,7 @@ impl Effects {
         };
         self.reply(started, move |result| Event::PathStarted {
             path,
+            workers,
             result: result.map_err(|e| e.to_string()),
         });
     }
@@ -242,7 +248,7 @@ impl Effects {
 /// the running one.
 async fn load_classifier(
     slot: &RefCell<Option<Rc<Vec<u8>>>>,
-    worker: &RefCell<Option<Rc<TrainerWorker>>>,
+    worker: &RefCell<Option<Rc<TrainerGroup>>>,
 ) -> Result<(), String> {
     let bytes = Rc::new(
         dataset::load_classifier()

@@ -5,7 +5,7 @@ use web_sys::{Element, HtmlElement, HtmlSelectElement};
 
 use super::on;
 use crate::app::{Event, Model, RunPhase};
-use crate::path::PathPreference;
+use crate::path::{ComputePath, CpuWorkers, PathPreference};
 use crate::web::dispatch::Dispatch;
 use crate::web::dom::{
     Listener, MissingElement, by_id, document, set_attribute, set_class, set_flag, set_text,
@@ -15,6 +15,7 @@ pub struct PageView {
     root: HtmlElement,
     gpu_status: Element,
     compute_path: HtmlSelectElement,
+    cpu_workers: HtmlSelectElement,
     listeners: Vec<Listener>,
 }
 
@@ -24,15 +25,20 @@ impl PageView {
             root: by_id("app")?,
             gpu_status: by_id("gpu-status")?,
             compute_path: by_id("compute-path")?,
+            cpu_workers: by_id("cpu-workers")?,
             listeners: Vec::new(),
         })
     }
 
     pub fn listen(&mut self, dispatch: &Dispatch) {
         let select = self.compute_path.clone();
+        let workers = self.cpu_workers.clone();
         self.listeners = vec![
             on(&self.compute_path, "change", dispatch, move |_| {
                 PathPreference::parse(&select.value()).map(Event::PathPicked)
+            }),
+            on(&self.cpu_workers, "change", dispatch, move |_| {
+                CpuWorkers::parse(&workers.value()).map(Event::WorkersPicked)
             }),
             on(&document(), "visibilitychange", dispatch, |_| {
                 Some(Event::VisibilityChanged {
@@ -49,9 +55,11 @@ impl PageView {
         set_attribute(root, "data-path", path.map(|p| p.name()));
         let status = match (&model.phase, model.path.active) {
             (RunPhase::Unavailable(reason), _) => format!("Training cannot start: {reason}"),
-            (_, Some(path)) => {
-                format!("Training in a Web Worker on {path}: {}.", model.path.reason)
-            }
+            (_, Some(path)) => format!(
+                "Training on {path} {}: {}.",
+                workers_in_words(path, model),
+                model.path.reason
+            ),
             _ => model.path.reason.clone(),
         };
         set_text(&self.gpu_status, &status);
@@ -68,6 +76,16 @@ impl PageView {
             RunPhase::Running | RunPhase::Switching { .. } | RunPhase::Recovering { .. }
         );
         set_flag(&self.compute_path, "disabled", busy);
+        let choice = model.path.workers.choice_name();
+        if self.cpu_workers.value() != choice {
+            self.cpu_workers.set_value(&choice);
+        }
+        set_flag(&self.cpu_workers, "disabled", busy);
+        set_attribute(
+            root,
+            "data-workers",
+            model.path.group.map(|n| n.to_string()).as_deref(),
+        );
         #[cfg(feature = "test-hooks")]
         self.render_hooks(model);
     }
@@ -96,5 +114,15 @@ impl PageView {
             });
             set_attribute(root, "data-memory", Some(&figures.to_string()));
         }
+    }
+}
+
+/// "in 2 Web Workers (2 of 4 cores)": how many workers train a run on `path`.
+fn workers_in_words(path: ComputePath, model: &Model) -> String {
+    let cores = model.path.workers.cores;
+    match (path, model.path.group.unwrap_or(1)) {
+        (ComputePath::WebGpu, _) => "in a Web Worker".into(),
+        (ComputePath::Cpu, 1) => format!("in a Web Worker (1 of {cores} cores)"),
+        (ComputePath::Cpu, n) => format!("in {n} Web Workers ({n} of {cores} cores)"),
     }
 }
