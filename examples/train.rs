@@ -15,6 +15,9 @@
 //! threads, each taking a shard of every batch and all adding their gradients (the browser's
 //! CPU workers, natively), one after the other in the same run.
 //!
+//! `--count-dispatches` (with `--bench-steps`, on `--device wgpu`) counts the GPU kernels each
+//! step launches, through CubeCL's launch observer, and lists the most frequent.
+//!
 //! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
 //! `--device cpu|wgpu|ndarray` (wgpu needs the `wgpu` feature and an adapter; ndarray, Burn's
 //! deprecated CPU backend, the `ndarray` feature).
@@ -40,11 +43,12 @@ struct Args {
     scores_out: Option<PathBuf>,
     keep_weights: Vec<usize>,
     threads: Vec<usize>,
+    count_dispatches: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--threads T1,T2,…] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
     );
     std::process::exit(2)
 }
@@ -60,6 +64,7 @@ fn parse_args() -> Args {
         scores_out: None,
         keep_weights: Vec::new(),
         threads: Vec::new(),
+        count_dispatches: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -78,6 +83,7 @@ fn parse_args() -> Args {
                 args.keep_weights = value().split(',').map(|v| number(v.into())).collect()
             }
             "--threads" => args.threads = value().split(',').map(|v| number(v.into())).collect(),
+            "--count-dispatches" => args.count_dispatches = true,
             _ => usage(),
         }
     }
@@ -207,22 +213,76 @@ fn bench_replicas(config: &TrainingConfig, data: &Dataset, threads: usize, steps
     );
 }
 
+/// Kernel launches by name, from CubeCL's launch observer.
+#[derive(Default)]
+struct Dispatches(std::sync::Mutex<std::collections::HashMap<&'static str, usize>>);
+
+impl cubecl_runtime::logging::LaunchObserver for Dispatches {
+    fn launched(&self, kernel: &'static str) {
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry(kernel).or_default() += 1;
+        }
+    }
+}
+
+/// Trains `steps` steps (after a warm-up) counting the kernels they launch.
+fn count_dispatches(trainer: &mut Trainer, data: &Dataset, steps: usize) {
+    for _ in 0..WARM_UP {
+        let outcome = trainer.step(data).expect("a step runs");
+        pollster::block_on(outcome.stats.read()).expect("stats read back");
+    }
+    let counts = std::sync::Arc::new(Dispatches::default());
+    let watching = cubecl_runtime::logging::LaunchObservation::new(counts.clone());
+    for _ in 0..steps {
+        let outcome = trainer.step(data).expect("a step runs");
+        pollster::block_on(outcome.stats.read()).expect("stats read back");
+    }
+    drop(watching);
+    let counts = counts.0.lock().map(|c| c.clone()).unwrap_or_default();
+    let total: usize = counts.values().sum();
+    println!(
+        "dispatches: {:.1} per step ({total} in {steps} steps, {} kernels), fusion {}",
+        total as f64 / steps as f64,
+        counts.len(),
+        if cfg!(feature = "fusion") {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    let mut sorted: Vec<_> = counts.into_iter().collect();
+    sorted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    for (kernel, count) in sorted.iter().take(12) {
+        let name: String = kernel.chars().take(100).collect();
+        println!("  {:>6.1} per step  {name}", *count as f64 / steps as f64);
+    }
+}
+
+/// Times whole steps (recorded, run and read back); on a GPU also the host's part alone: the
+/// time `Trainer::step` takes to record and submit the step's kernels, before waiting for them.
 fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) {
     let mut times = Vec::with_capacity(steps);
+    let mut recording = Vec::with_capacity(steps);
     for i in 0..WARM_UP + steps {
         let start = Instant::now();
         let outcome = trainer.step(data).expect("a step runs");
+        let recorded = start.elapsed();
         pollster::block_on(outcome.stats.read()).expect("stats read back");
         if i >= WARM_UP {
             times.push(start.elapsed());
+            recording.push(recorded);
         }
     }
-    report(
-        &format!("device={device}"),
-        trainer.config.batch_size,
-        steps,
-        times,
-    );
+    let batch = trainer.config.batch_size;
+    report(&format!("device={device}"), batch, steps, times);
+    if !trainer.gan.on_host() {
+        report(
+            &format!("device={device} host recording"),
+            batch,
+            steps,
+            recording,
+        );
+    }
 }
 
 fn main() {
@@ -237,6 +297,10 @@ fn main() {
     let mut trainer = Trainer::new(args.config.clone(), &device).expect("a validated config");
 
     if let Some(steps) = args.bench_steps {
+        if args.count_dispatches {
+            count_dispatches(&mut trainer, &data, steps);
+            return;
+        }
         benchmark(&mut trainer, &data, steps, &args.device);
         for &threads in &args.threads {
             bench_replicas(&args.config, &data, threads, steps);

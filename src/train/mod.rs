@@ -10,11 +10,13 @@ use burn::tensor::{Device, Gradients, Tensor, TensorData, Transaction};
 use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
+
+mod trainer;
+
 use crate::cpu::{is_host_device, read_now};
-use crate::data::{Dataset, epoch_order, normal_noise};
-use crate::idx::IMAGE_PIXELS;
 use crate::model::{Dense, Discriminator, Generator, init_rng};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
+pub use trainer::{Progress, StepOutcome, Trainer};
 
 /// Why training could not go on.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -333,157 +335,5 @@ impl Gan {
     /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
     pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
         self.generator.forward(noise.detach()).inner()
-    }
-}
-
-/// Where training stands: epochs done, the next batch in the current epoch, steps taken.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct Progress {
-    /// Completed epochs.
-    pub epoch: usize,
-    /// Index of the next batch within the current epoch.
-    pub batch: usize,
-    /// Optimizer steps taken (a batch counts `k` steps).
-    pub step: u64,
-}
-
-impl Progress {
-    /// The position after one more batch of `k` steps in an epoch of `batches` batches, and
-    /// `Some(n)` when that batch completes epoch `n` (1-based). [`Trainer::step`] moves by it;
-    /// a remote trainer's owner uses it to follow the position without asking.
-    pub fn after_batch(self, batches: usize, k: usize) -> (Progress, Option<usize>) {
-        let mut next = Progress {
-            step: self.step + k as u64,
-            batch: self.batch + 1,
-            ..self
-        };
-        let finished = (next.batch >= batches).then(|| {
-            next.batch = 0;
-            next.epoch += 1;
-            next.epoch
-        });
-        (next, finished)
-    }
-}
-
-/// What one call of [`Trainer::step`] did.
-#[derive(Debug, Clone)]
-pub struct StepOutcome {
-    /// Statistics of the batch's last repetition.
-    pub stats: StepStats,
-    /// `Some(n)` when this batch completed epoch `n` (1-based).
-    pub finished_epoch: Option<usize>,
-}
-
-/// A [`Gan`] with its configuration and its position in the data: the whole training loop,
-/// one batch at a time, so the caller decides how many batches fit a frame.
-#[derive(Debug)]
-pub struct Trainer {
-    /// The configuration it was built with.
-    pub config: TrainingConfig,
-    /// The networks and optimizers.
-    pub gan: Gan,
-    /// Where training stands.
-    pub progress: Progress,
-    order: Option<(usize, Vec<u32>)>,
-    /// Optimizer steps of the current batch already taken one at a time (`shard`); 0 between
-    /// batches.
-    pub(crate) batch_steps: usize,
-}
-
-impl Trainer {
-    /// A fresh trainer for a valid `config` on `device`.
-    pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
-        config.validate()?;
-        let gan = Gan::new(&config, device);
-        Ok(Self::from_parts(config, gan, Progress::default()))
-    }
-
-    /// A trainer resuming `gan` at `progress`.
-    pub fn from_parts(config: TrainingConfig, gan: Gan, progress: Progress) -> Self {
-        Self {
-            config,
-            gan,
-            progress,
-            order: None,
-            batch_steps: 0,
-        }
-    }
-
-    /// Whether all configured epochs are done.
-    pub fn is_finished(&self) -> bool {
-        self.progress.epoch >= self.config.epochs
-    }
-
-    /// The noise of optimizer step `step` (0-based): `[batch_size, noise_dim]`, host-side.
-    pub fn step_noise(&self, step: u64) -> Vec<f32> {
-        normal_noise(
-            self.config.noise_seed,
-            step,
-            self.config.batch_size,
-            self.config.noise_dim,
-        )
-    }
-
-    /// `rows` fixed noise vectors for snapshots (row 0 is the reference's `seed`) and the grid.
-    pub fn sample_noise(&self, rows: usize) -> Tensor<2> {
-        let values = normal_noise(self.config.sample_seed, 0, rows, self.config.noise_dim);
-        self.gan.upload(values, rows, self.config.noise_dim)
-    }
-
-    /// The current batch's images, scaled, `[n, 784]` row-major.
-    pub(crate) fn next_batch(&mut self, data: &Dataset) -> Result<Vec<f32>, TrainError> {
-        if self.is_finished() {
-            return Err(TrainError::Finished(self.config.epochs));
-        }
-        if data.is_empty() {
-            return Err(TrainError::EmptyDataset);
-        }
-        let batches = data.batches_per_epoch(self.config.batch_size);
-        if self.progress.batch >= batches {
-            return Err(TrainError::PositionOutOfRange {
-                batch: self.progress.batch,
-                batches,
-            });
-        }
-        let epoch = self.progress.epoch;
-        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            self.order = Some((
-                epoch,
-                epoch_order(self.config.shuffle_seed, epoch, data.len()),
-            ));
-        }
-        let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
-        Ok(data.batch(order, self.progress.batch, self.config.batch_size))
-    }
-
-    /// Trains on the next batch (k repetitions) and advances the position.
-    pub fn step(&mut self, data: &Dataset) -> Result<StepOutcome, TrainError> {
-        if self.batch_steps != 0 {
-            return Err(TrainError::Read(
-                "a batch is under way one step at a time (a replica group)".into(),
-            ));
-        }
-        let pixels = self.next_batch(data)?;
-        let batch_size = self.config.batch_size;
-        let batches = data.batches_per_epoch(batch_size);
-        let rows = pixels.len() / IMAGE_PIXELS;
-        let real = self.gan.upload(pixels, rows, IMAGE_PIXELS);
-
-        let (next, finished_epoch) = self.progress.after_batch(batches, self.config.k);
-        let mut stats = None;
-        for step in self.progress.step..next.step {
-            let noise = self.step_noise(step);
-            let noise = self.gan.upload(noise, batch_size, self.config.noise_dim);
-            stats = Some(self.gan.train_step(real.clone(), noise)?);
-            self.progress.step = step + 1;
-        }
-        self.progress = next;
-        Ok(StepOutcome {
-            stats: stats.expect("k is at least 1"),
-            finished_epoch,
-        })
     }
 }
