@@ -38,58 +38,6 @@ impl Model {
         self.start_path(choice.path, effects);
     }
 
-    /// Starts `path` on the running group, or on a new one: as many workers as wanted for the
-    /// CPU, one for WebGPU.
-    fn start_path(&mut self, path: ComputePath, effects: &mut Vec<Effect>) {
-        let workers = self.path.group.unwrap_or(match path {
-            ComputePath::Cpu => self.path.workers.wanted(),
-            ComputePath::WebGpu => 1,
-        });
-        self.path.starting = Some(path);
-        effects.push(Effect::StartPath { path, workers });
-    }
-
-    /// Drops the group of workers (and the trainer it holds).
-    pub(super) fn drop_group(&mut self, effects: &mut Vec<Effect>) {
-        self.path.group = None;
-        effects.push(Effect::DropWorker);
-    }
-
-    /// A new CPU group of the wanted size in place of the running one, for a fresh run, when
-    /// the sizes differ and nothing is being installed; false when there is nothing to do.
-    pub(super) fn regroup(&mut self, effects: &mut Vec<Effect>) -> bool {
-        let wanted = self.path.workers.wanted();
-        if self.path.active != Some(ComputePath::Cpu)
-            || self.path.group == Some(wanted)
-            || self.path.starting.is_some()
-            || self.pending.is_some()
-            || !self.can_install()
-        {
-            return false;
-        }
-        self.pause_for_change(effects);
-        self.drop_group(effects);
-        self.path.active = None;
-        self.start_path(ComputePath::Cpu, effects);
-        true
-    }
-
-    /// The "CPU workers" menu: a new group at once while no run has started, else from the
-    /// next run.
-    pub(super) fn workers_picked(&mut self, chosen: Option<usize>, effects: &mut Vec<Effect>) {
-        self.path.workers.chosen = chosen;
-        let started = self.run.as_ref().is_some_and(|run| run.started);
-        let wanted = self.path.workers.wanted();
-        if self.path.active == Some(ComputePath::Cpu) && self.path.group != Some(wanted) {
-            if started {
-                self.status.settings =
-                    format!("{wanted} CPU workers from the next run (Reset starts one).");
-            } else {
-                self.regroup(effects);
-            }
-        }
-    }
-
     pub(super) fn path_started(
         &mut self,
         path: ComputePath,

@@ -16,6 +16,7 @@ mod runs;
 pub mod saved;
 pub mod settings;
 pub mod timing;
+mod workers;
 
 pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId};
 pub use library::{Library, RunKey};
