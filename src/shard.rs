@@ -181,7 +181,7 @@ impl Trainer {
         whole: &ShardGradients,
     ) -> Result<Option<Option<usize>>, TrainError> {
         if whole.step != self.progress.step {
-            return Err(TrainError::Read(format!(
+            return Err(TrainError::OutOfOrder(format!(
                 "the gradient of step {} arrived at step {}",
                 whole.step, self.progress.step
             )));

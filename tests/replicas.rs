@@ -12,12 +12,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use burn::tensor::Device;
-use common::{block_on, device};
+use common::{CpuThread, block_on};
 use mnist_gan_web::TrainingConfig;
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, StepReport, TrainerError};
-use mnist_gan_web::session::{Exchange, Host, Pending, Platform};
+use mnist_gan_web::session::{Exchange, Host, Pending};
 use mnist_gan_web::shard::{ShardGradients, ShardPlace};
 use serde_bytes::ByteBuf;
 
@@ -53,30 +52,8 @@ impl Exchange for Replica {
     }
 }
 
-struct Thread(Option<Rc<Replica>>);
-
-impl Platform for Thread {
-    fn device(&self, path: ComputePath) -> Result<Device, TrainerError> {
-        match path {
-            ComputePath::Cpu => Ok(device()),
-            ComputePath::WebGpu => Err(TrainerError::Refused("no WebGPU here".into())),
-        }
-    }
-    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>> {
-        Box::pin(std::future::ready(Err(TrainerError::Refused(
-            "no WebGPU".into(),
-        ))))
-    }
-    fn memory_bytes(&self) -> f64 {
-        0.0
-    }
-    fn group(&self) -> Option<Rc<dyn Exchange>> {
-        self.0.clone().map(|r| r as Rc<dyn Exchange>)
-    }
-}
-
 /// A group of `count` hosts sharing one mailbox (a lone host when `count` is 1).
-fn group(count: usize) -> Vec<(Host, Thread)> {
+fn group(count: usize) -> Vec<(Host, CpuThread)> {
     let mailbox = Mailbox::default();
     (0..count)
         .map(|index| {
@@ -86,13 +63,16 @@ fn group(count: usize) -> Vec<(Host, Thread)> {
                     mailbox: mailbox.clone(),
                 })
             });
-            (Host::default(), Thread(replica))
+            (
+                Host::default(),
+                CpuThread(replica.map(|r| r as Rc<dyn Exchange>)),
+            )
         })
         .collect()
 }
 
 /// Starts `command` on every host of the group, then completes all the answers together.
-fn send_all(hosts: &mut [(Host, Thread)], command: &Command) -> Vec<Reply> {
+fn send_all(hosts: &mut [(Host, CpuThread)], command: &Command) -> Vec<Reply> {
     let mut pending: Vec<Pin<Box<dyn Future<Output = Reply>>>> = hosts
         .iter_mut()
         .map(|(host, thread)| host.start(command.clone(), thread))
@@ -135,7 +115,7 @@ fn images() -> Command {
     }
 }
 
-fn setup(count: usize) -> Vec<(Host, Thread)> {
+fn setup(count: usize) -> Vec<(Host, CpuThread)> {
     let mut hosts = group(count);
     for reply in send_all(&mut hosts, &images()) {
         assert_eq!(reply, Reply::Done);
@@ -150,7 +130,7 @@ fn setup(count: usize) -> Vec<(Host, Thread)> {
     hosts
 }
 
-fn step_reports(hosts: &mut [(Host, Thread)]) -> Vec<StepReport> {
+fn step_reports(hosts: &mut [(Host, CpuThread)]) -> Vec<StepReport> {
     send_all(hosts, &Command::Step)
         .into_iter()
         .map(|reply| match reply {
@@ -160,7 +140,7 @@ fn step_reports(hosts: &mut [(Host, Thread)]) -> Vec<StepReport> {
         .collect()
 }
 
-fn checksums(hosts: &mut [(Host, Thread)]) -> Vec<Reply> {
+fn checksums(hosts: &mut [(Host, CpuThread)]) -> Vec<Reply> {
     send_all(hosts, &Command::Checksum)
 }
 

@@ -4,38 +4,16 @@
 
 mod common;
 
-use burn::tensor::Device;
-use common::{block_on, device};
+use common::{CpuThread, block_on, device};
 use mnist_gan_web::idx::IdxImages;
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
-use mnist_gan_web::session::{Exchange, GRID_SIDE, Host, Pending, Platform, TrainerSession};
+use mnist_gan_web::session::{GRID_SIDE, Host, TrainerSession};
 use mnist_gan_web::{Checkpoint, Dataset, TrainingConfig};
 use serde_bytes::ByteBuf;
-use std::rc::Rc;
 
-/// A thread with Burn's CPU backend and no WebGPU.
-struct Cpu;
-
-impl Platform for Cpu {
-    fn device(&self, path: ComputePath) -> Result<Device, TrainerError> {
-        match path {
-            ComputePath::Cpu => Ok(device()),
-            ComputePath::WebGpu => Err(TrainerError::Refused("no WebGPU here".into())),
-        }
-    }
-    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>> {
-        Box::pin(std::future::ready(Err(TrainerError::Refused(
-            "no WebGPU here".into(),
-        ))))
-    }
-    fn memory_bytes(&self) -> f64 {
-        42.0
-    }
-    fn group(&self) -> Option<Rc<dyn Exchange>> {
-        None
-    }
-}
+/// A worker's thread alone.
+const ALONE: CpuThread = CpuThread(None);
 
 /// Batch 8, an epoch of 3 batches (24 images), 2 epochs, snapshots every epoch.
 fn config() -> TrainingConfig {
@@ -56,7 +34,7 @@ fn images() -> IdxImages {
 }
 
 fn send(host: &mut Host, command: Command) -> Reply {
-    block_on(host.start(command, &Cpu))
+    block_on(host.start(command, &ALONE))
 }
 
 /// A host with the images and a fresh trainer.

@@ -30,6 +30,10 @@ pub enum TrainError {
     /// Reading a tensor back from the device failed (for example a lost GPU device).
     #[error("reading from the device failed: {0}")]
     Read(String),
+    /// A replica's optimizer steps came out of order (a gradient for another step, or a whole
+    /// batch asked for while one is under way a step at a time).
+    #[error("steps out of order: {0}")]
+    OutOfOrder(String),
     /// All configured epochs are done.
     #[error("training is finished: all {0} epochs are done")]
     Finished(usize),

@@ -133,7 +133,7 @@ impl Trainer {
     /// Trains on the next batch (k repetitions) and advances the position.
     pub fn step(&mut self, data: &Dataset) -> Result<StepOutcome, TrainError> {
         if self.batch_steps != 0 {
-            return Err(TrainError::Read(
+            return Err(TrainError::OutOfOrder(
                 "a batch is under way one step at a time (a replica group)".into(),
             ));
         }

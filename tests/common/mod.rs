@@ -63,3 +63,32 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     pollster::block_on(future)
 }
+
+/// A worker's thread, natively: Burn's CPU backend, no WebGPU, 42 bytes of "wasm memory", and
+/// the group of replicas it belongs to, if any.
+pub struct CpuThread(pub Option<std::rc::Rc<dyn mnist_gan_web::session::Exchange>>);
+
+impl mnist_gan_web::session::Platform for CpuThread {
+    fn device(
+        &self,
+        path: mnist_gan_web::path::ComputePath,
+    ) -> Result<Device, mnist_gan_web::protocol::TrainerError> {
+        use mnist_gan_web::{path::ComputePath, protocol::TrainerError};
+        match path {
+            ComputePath::Cpu => Ok(device()),
+            ComputePath::WebGpu => Err(TrainerError::Refused("no WebGPU here".into())),
+        }
+    }
+    fn start_webgpu(
+        &self,
+    ) -> mnist_gan_web::session::Pending<Result<(), mnist_gan_web::protocol::TrainerError>> {
+        let refused = mnist_gan_web::protocol::TrainerError::Refused("no WebGPU here".into());
+        Box::pin(std::future::ready(Err(refused)))
+    }
+    fn memory_bytes(&self) -> f64 {
+        42.0
+    }
+    fn group(&self) -> Option<std::rc::Rc<dyn mnist_gan_web::session::Exchange>> {
+        self.0.clone()
+    }
+}
