@@ -6,7 +6,8 @@
 // runs `node --experimental-websocket bench/profile.mjs [cpu|webgpu] [seconds]` on it.
 // PROFILE_DIST names the build (default dist/); PROFILE_OUT writes the raw `.cpuprofile` too.
 // `cpu:2` profiles the CPU path with 2 workers (the first one); PROFILE_TARGET=page profiles the
-// page's thread instead of a worker.
+// page's thread instead of a worker. On WebGPU it also counts the worker's `dispatchWorkgroups`
+// and `submit` calls per step, through a hook this script installs over the protocol.
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,13 +72,37 @@ try {
   const worker = targetInfos.find(target => target.type === TARGET);
   if (!worker) throw new Error(`no ${TARGET} among ${targetInfos.map(t => t.type).join(', ')}`);
   const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: worker.targetId, flatten: true });
+  // The bench's own hook (nothing in the app): count the worker's WebGPU dispatches and
+  // submits from here on, by wrapping the prototypes' methods in the worker's context.
+  const countCalls = `(() => {
+    const counts = self.__benchCalls = { dispatches: 0, submits: 0 };
+    const wrap = (proto, name, key) => {
+      if (!proto || !proto[name]) return;
+      const original = proto[name];
+      proto[name] = function (...args) { counts[key] += 1; return original.apply(this, args); };
+    };
+    wrap(self.GPUComputePassEncoder && GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatches');
+    wrap(self.GPUQueue && GPUQueue.prototype, 'submit', 'submits');
+    return true;
+  })()`;
+  if (TARGET === 'worker') {
+    await cdp.send('Runtime.evaluate', { expression: countCalls, returnByValue: true }, sessionId);
+  }
   await cdp.send('Profiler.enable', {}, sessionId);
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);
   const stepBefore = Number(await browser.run(`return document.getElementById('step').textContent;`));
+  if (TARGET === 'worker') {
+    await cdp.send('Runtime.evaluate', { expression: 'Object.assign(self.__benchCalls, { dispatches: 0, submits: 0 })' },
+      sessionId);
+  }
   await cdp.send('Profiler.start', {}, sessionId);
   await new Promise(done => setTimeout(done, SECONDS * 1000));
   const { profile } = await cdp.send('Profiler.stop', {}, sessionId);
   const stepAfter = Number(await browser.run(`return document.getElementById('step').textContent;`));
+  const calls = TARGET === 'worker'
+    ? (await cdp.send('Runtime.evaluate', { expression: 'JSON.stringify(self.__benchCalls)', returnByValue: true },
+      sessionId)).result.value
+    : null;
   cdp.close();
   if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile));
 
@@ -88,6 +113,13 @@ try {
   console.log(`${TARGET} on ${PATH} (${WORKERS} worker(s)): ${steps} steps in ${(total / 1000).toFixed(1)} s`
     + ` (${(total / Math.max(steps, 1)).toFixed(1)} ms/step); busy ${(100 * (1 - idle / total)).toFixed(1)} %`
     + `, ${((total - idle) / Math.max(steps, 1)).toFixed(1)} ms busy per step`);
+  if (calls && PATH === 'webgpu') {
+    // Counted over the profile's window; steps are those read back in it (≤ 3 more in flight).
+    const { dispatches, submits } = JSON.parse(calls);
+    console.log(`WebGPU calls in the worker: ${(dispatches / Math.max(steps, 1)).toFixed(1)} dispatchWorkgroups`
+      + ` and ${(submits / Math.max(steps, 1)).toFixed(1)} submits per step (${dispatches} and ${submits}`
+      + ` over ~${steps} steps)`);
+  }
   console.log('| self ms/step | share of busy | function |');
   console.log('| --- | --- | --- |');
   for (const [name, ms] of times.filter(([n]) => n !== '(idle)').slice(0, TOP)) {

@@ -4,6 +4,7 @@
 //! it takes bytes and returns tensors, knows nothing of the browser, and is tested natively.
 
 pub mod app;
+pub mod calibration;
 pub mod config;
 pub mod cpu;
 pub mod data;

@@ -14,6 +14,11 @@ use crate::quality::Score;
 use crate::shard::ShardPlace;
 use crate::train::StepValues;
 
+/// Steps enqueued whose statistics have not been read back yet, at most: the asynchronous
+/// read-back is the back-pressure that keeps the worker's queue short (a calibration keeps as
+/// many under way as the page does).
+pub const MAX_IN_FLIGHT: usize = 3;
+
 /// A snapshot of the generator: the epoch after which it was taken and G(seed), 784 values in
 /// [−1, 1].
 pub type Snapshot = (usize, Vec<f32>);
@@ -123,14 +128,30 @@ pub enum Command {
     /// A fingerprint of the replica (networks, optimizers, position): a group's workers must
     /// agree.
     Checksum,
+    /// Times `steps` steps (after `warm_up` untimed ones) of a throwaway fresh trainer on
+    /// `path`, the run in place untouched; on the CPU path of a group, as its replicas.
+    Calibrate {
+        /// The settings to time.
+        config: TrainingConfig,
+        /// The path to time.
+        path: ComputePath,
+        /// Untimed steps first.
+        warm_up: usize,
+        /// Timed steps.
+        steps: usize,
+    },
 }
 
 impl Command {
     /// Whether the worker must finish this command before it starts the next one (a score
-    /// completes before the autosave after it is captured, so the file includes it; the rest
-    /// are started in order and may complete concurrently, so several steps can be under way).
+    /// completes before the autosave after it is captured, so the file includes it; a
+    /// calibration times nothing else; the rest are started in order and may complete
+    /// concurrently, so several steps can be under way).
     pub fn is_barrier(&self) -> bool {
-        matches!(self, Command::StartWebGpu | Command::Score { .. })
+        matches!(
+            self,
+            Command::StartWebGpu | Command::Score { .. } | Command::Calibrate { .. }
+        )
     }
 }
 
@@ -151,6 +172,8 @@ pub enum Reply {
     Score(Score),
     /// A replica's fingerprint (hexadecimal: a u64 does not fit a JavaScript number).
     Checksum(String),
+    /// A calibration's mean time per step (ms).
+    Timing(f64),
     /// The command failed; the worker's state is as before it.
     Failed(TrainerError),
 }
@@ -166,6 +189,7 @@ impl Reply {
             Reply::Stats(_) => "Stats",
             Reply::Score(_) => "Score",
             Reply::Checksum(_) => "Checksum",
+            Reply::Timing(_) => "Timing",
             Reply::Failed(_) => "Failed",
         }
     }

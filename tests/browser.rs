@@ -9,8 +9,10 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mnist_gan_web::app::library::{MIGRATED_KEY, RunSummary, SaveFailure, migrate};
+use mnist_gan_web::app::{Effect, Event, Model};
+use mnist_gan_web::calibration::CalibrationStore;
 use mnist_gan_web::data::Dataset;
-use mnist_gan_web::path::{ComputePath, GpuProbe, PathPreference, choose_path};
+use mnist_gan_web::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::protocol::{
     Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
 };
@@ -272,6 +274,36 @@ async fn this_browsers_software_adapter_gets_the_cpu_worker() {
         "{probe:?}: {}",
         choice.reason
     );
+    // Nor is it measured: the page with this adapter goes to the CPU path at once.
+    let (mut model, _) = Model::boot(
+        PathPreference::Auto,
+        CpuWorkers::new(2),
+        CalibrationStore::default(),
+        "tab",
+    );
+    let effects = model.update(Event::GpuProbed(probe), 0.0);
+    assert!(model.calibration_key().is_none());
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Calibrate { .. })),
+        "{effects:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn calibrating_in_the_worker_times_both_paths() {
+    // Forced here (the page never measures a software adapter): a few small steps on each.
+    let data = small_dataset().await;
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    worker.send_images(data.images()).await.unwrap();
+    let (webgpu, cpu) = worker.calibrate(&small_config(), 1, 2).await;
+    web_sys::console::log_1(&format!("calibration: WebGPU {webgpu:?}, CPU {cpu:?}").into());
+    for (path, timing) in [("WebGPU", webgpu), ("CPU", cpu)] {
+        let ms = timing.unwrap_or_else(|e| panic!("{path} was not measured: {e}"));
+        assert!(ms.is_finite() && ms > 0.0, "{path}: {ms} ms/step");
+    }
+    assert!(worker.failure().is_none());
 }
 
 async fn test_images() -> Dataset {

@@ -221,3 +221,29 @@ fn a_webgpu_run_in_a_group_trains_alone_and_a_missing_part_never_completes() {
         assert!(step.as_mut().poll(&mut context).is_pending());
     }
 }
+
+#[test]
+fn a_group_times_the_cpu_path_as_replicas_and_its_run_goes_on() {
+    let mut replicas = setup(2);
+    step_reports(&mut replicas);
+    let before = checksums(&mut replicas);
+    let calibrate = Command::Calibrate {
+        config: config(),
+        path: ComputePath::Cpu,
+        warm_up: 1,
+        steps: 2,
+    };
+    for reply in send_all(&mut replicas, &calibrate) {
+        let Reply::Timing(ms) = reply else {
+            panic!("{reply:?}")
+        };
+        assert!(ms.is_finite() && ms > 0.0, "{ms}");
+    }
+    assert_eq!(
+        checksums(&mut replicas),
+        before,
+        "the replicas' run is untouched"
+    );
+    let group = step_reports(&mut replicas);
+    assert!(group.iter().all(|report| report == &group[0]));
+}

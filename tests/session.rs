@@ -277,3 +277,62 @@ fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_sco
     ));
     assert!(common::max_abs_diff(&sample(&frames, 1), &sample(&redrawn, 1)) < 1e-6);
 }
+
+fn calibrate(path: ComputePath, steps: usize) -> Command {
+    Command::Calibrate {
+        config: config(),
+        path,
+        warm_up: 1,
+        steps,
+    }
+}
+
+#[test]
+fn a_calibration_times_a_throwaway_trainer_and_leaves_the_run_alone() {
+    let mut host = Host::default();
+    let Reply::Failed(TrainerError::Refused(message)) =
+        send(&mut host, calibrate(ComputePath::Cpu, 3))
+    else {
+        panic!("no images, nothing to time")
+    };
+    assert!(message.contains("images"), "{message}");
+
+    let mut host = ready_host();
+    send(&mut host, Command::Step);
+    // The checksum covers the weights, the optimizer state and the position (a weights file's
+    // bytes are not comparable: its metadata's order varies).
+    let before = send(&mut host, Command::Checksum);
+    assert!(matches!(before, Reply::Checksum(_)));
+    assert!(
+        Command::Calibrate {
+            config: config(),
+            path: ComputePath::Cpu,
+            warm_up: 0,
+            steps: 1
+        }
+        .is_barrier()
+    );
+    // Four steps: more than are kept under way at once, so the window turns over.
+    let Reply::Timing(ms) = send(&mut host, calibrate(ComputePath::Cpu, 4)) else {
+        panic!("a timing")
+    };
+    assert!(ms.is_finite() && ms > 0.0, "{ms}");
+    assert_eq!(
+        send(&mut host, Command::Checksum),
+        before,
+        "the run is untouched"
+    );
+    let progress = host.session().unwrap().trainer.progress;
+    assert_eq!(progress.step, 1);
+
+    // A path that cannot start, or nothing to time, is an error, not a figure.
+    assert!(matches!(
+        send(&mut host, calibrate(ComputePath::WebGpu, 3)),
+        Reply::Failed(_)
+    ));
+    assert!(matches!(
+        send(&mut host, calibrate(ComputePath::Cpu, 0)),
+        Reply::Failed(_)
+    ));
+    assert_eq!(send(&mut host, Command::Checksum), before);
+}

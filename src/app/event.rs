@@ -3,6 +3,7 @@
 use crate::app::library::{Listing, RunKey, RunSummary, SaveFailure, StorageFigures};
 use crate::app::saved::SavedRun;
 use crate::app::timing::FrameWork;
+use crate::calibration::{Calibration, CalibrationKey};
 use crate::config::TrainingConfig;
 use crate::path::{ComputePath, GpuProbe, PathPreference};
 use crate::protocol::{StepReport, TrainerError, WorkerStats};
@@ -80,6 +81,8 @@ pub enum Event {
     },
     /// MNIST is loaded (and in the worker, if one runs), or why not.
     DataLoaded(Result<DataSummary, String>),
+    /// Both paths timed for the automatic choice.
+    Calibrated(Calibration),
     /// The saved runs, listed (at start-up, after a save, when another tab changed them).
     RunsListed(Result<Listing, String>),
     /// Another tab changed the library, or released a run.
@@ -135,6 +138,8 @@ pub enum Event {
     PathPicked(PathPreference),
     /// The "CPU workers" menu changed (`None`: automatic).
     WorkersPicked(Option<usize>),
+    /// "Measure again": time both paths anew for the automatic choice.
+    MeasureAgainClicked,
     /// A settings field was edited.
     SettingEdited {
         /// Its config name.
@@ -275,6 +280,16 @@ pub enum Effect {
     },
     /// Drop the group of workers (the next [`Effect::StartPath`] starts a new one).
     DropWorker,
+    /// Time a few steps of each path on the running group, with these settings (the run in
+    /// place untouched) → [`Event::Calibrated`].
+    Calibrate {
+        /// What the figures will be remembered for.
+        key: CalibrationKey,
+        /// The settings to time.
+        config: TrainingConfig,
+    },
+    /// Keep the calibrations (JSON) in the browser's local storage.
+    StoreCalibrations(String),
     /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
     LoadData,
     /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`].

@@ -15,8 +15,9 @@ use crate::protocol::TrainerError;
 use crate::weights::Checkpoint;
 
 impl Model {
-    /// Picks the path by the rules and the user's preference and starts it, unless it is the
-    /// one running or starting already.
+    /// Picks the path by the rules, the user's preference and, where they apply, the
+    /// measurements ([`Model::calibration_key`]), and starts it, unless it is the one running or
+    /// starting already.
     pub(super) fn choose_path(&mut self, effects: &mut Vec<Effect>) {
         let Some(probe) = &self.path.probe else {
             return;
@@ -27,7 +28,16 @@ impl Model {
         ) {
             return;
         }
-        let choice = choose_path(probe, self.path.preference);
+        let choice = match self.calibration_key() {
+            Some(key) => match self.measured_choice(key, effects) {
+                Some(choice) => choice,
+                None => return, // measuring; the CPU path trains meanwhile
+            },
+            None => {
+                self.path.measure.measuring = None;
+                choose_path(probe, self.path.preference)
+            }
+        };
         self.path.reason = choice.reason;
         let recovering = matches!(self.phase, RunPhase::Recovering { .. });
         if !recovering
@@ -64,6 +74,7 @@ impl Model {
         }
         self.path.active = Some(path);
         self.path.group = Some(workers);
+        self.ask_to_measure(effects);
         if let RunPhase::Recovering { .. } = self.phase {
             self.install_last_save(path, effects);
             return;
@@ -84,13 +95,18 @@ impl Model {
         }
     }
 
-    pub(super) fn data_loaded(&mut self, result: Result<DataSummary, String>) {
+    pub(super) fn data_loaded(
+        &mut self,
+        result: Result<DataSummary, String>,
+        effects: &mut Vec<Effect>,
+    ) {
         match result {
             Ok(summary) => {
                 self.data = DataState::Ready(summary);
                 if self.phase == RunPhase::Loading {
                     self.phase = self.settled_phase(PauseReason::User);
                 }
+                self.ask_to_measure(effects);
             }
             Err(message) => self.data = DataState::Failed(message),
         }

@@ -3,6 +3,7 @@
 //! and the [`Effect`]s to run. `web::runtime` feeds it events, runs the effects
 //! (`web::effects`) and renders the views (`web::view`) once after each update.
 
+mod calibrate;
 pub mod chart;
 mod controls;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod settings;
 pub mod timing;
 mod workers;
 
+pub use calibrate::MeasureState;
 pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId};
 pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
@@ -27,12 +29,11 @@ use crate::app::quality::QualityState;
 use crate::app::saved::SavedRun;
 use crate::app::settings::SettingsForm;
 use crate::app::timing::FrameBudget;
+use crate::calibration::CalibrationStore;
 use crate::config::TrainingConfig;
 use crate::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference};
 
-/// Steps enqueued whose statistics have not been read back yet, at most: the asynchronous
-/// read-back is the back-pressure that keeps the worker's queue short.
-pub const MAX_IN_FLIGHT: usize = 3;
+pub use crate::protocol::MAX_IN_FLIGHT;
 /// How often the sample grid and the chart are redrawn while training (ms).
 pub const REDRAW_MS: f64 = 250.0;
 /// How often the memory figures are refreshed while training (ms).
@@ -59,6 +60,8 @@ pub struct PathState {
     pub workers: CpuWorkers,
     /// Workers of the group running now (`None`: none, or it was dropped).
     pub group: Option<usize>,
+    /// The automatic choice's measurements.
+    pub measure: MeasureState,
 }
 
 /// MNIST on the page.
@@ -201,13 +204,22 @@ pub struct Model {
 impl Model {
     /// A page that has just started in tab `tab` (a random id), and the effects that start it:
     /// probe WebGPU, load MNIST, list the saved runs. `workers` holds the machine's cores and
-    /// the CPU workers asked for.
-    pub fn boot(preference: PathPreference, workers: CpuWorkers, tab: &str) -> (Self, Vec<Effect>) {
+    /// the CPU workers asked for; `calibrations`, the measurements remembered.
+    pub fn boot(
+        preference: PathPreference,
+        workers: CpuWorkers,
+        calibrations: CalibrationStore,
+        tab: &str,
+    ) -> (Self, Vec<Effect>) {
         let model = Self {
             phase: RunPhase::Loading,
             path: PathState {
                 preference,
                 workers,
+                measure: MeasureState {
+                    store: calibrations,
+                    ..MeasureState::default()
+                },
                 reason: "Looking for a WebGPU adapter…".into(),
                 ..PathState::default()
             },
@@ -256,6 +268,7 @@ impl Model {
             RunPhase::Idle | RunPhase::Paused(_) | RunPhase::Running
         ) && matches!(self.data, DataState::Ready(_))
             && self.pending.is_none()
+            && self.path.measure.measuring.is_none()
             && self
                 .run
                 .as_ref()
@@ -326,7 +339,9 @@ impl Model {
             Event::DataProgress { received, total } => {
                 self.data = DataState::Downloading(received, total);
             }
-            Event::DataLoaded(result) => self.data_loaded(result),
+            Event::DataLoaded(result) => self.data_loaded(result, &mut effects),
+            Event::Calibrated(calibration) => self.calibrated(calibration, &mut effects),
+            Event::MeasureAgainClicked => self.measure_again(&mut effects),
             Event::RunsListed(result) => self.runs_listed(result),
             Event::LibraryChanged => effects.push(Effect::ListRuns),
             Event::VisibilityChanged { hidden } => self.visibility(hidden, now, &mut effects),

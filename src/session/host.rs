@@ -8,6 +8,7 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use serde_bytes::ByteBuf;
 
+use super::calibrate::time_steps;
 use super::{Pending, TrainerSession, replicated_step};
 use crate::data::Dataset;
 use crate::idx::{IMAGE_PIXELS, IdxImages};
@@ -38,6 +39,8 @@ pub trait Platform {
     fn memory_bytes(&self) -> f64;
     /// This worker's group of replicas, once it joined one.
     fn group(&self) -> Option<Rc<dyn Exchange>>;
+    /// A monotonic clock in milliseconds (for calibrations).
+    fn clock(&self) -> fn() -> f64;
 }
 
 /// The worker's state: its images and its session. Each command is started at once (the
@@ -171,6 +174,30 @@ impl Host {
                 match step {
                     Ok(report) => answer(report, Reply::Step),
                     Err(e) => ready(refused(e)),
+                }
+            }
+            Command::Calibrate {
+                config,
+                path,
+                warm_up,
+                steps,
+            } => {
+                let Some(data) = self.dataset.clone() else {
+                    return ready(refused("the worker has no images yet"));
+                };
+                let session = platform.device(path).and_then(|device| {
+                    TrainerSession::new(config, &device)
+                        .map_err(|e| TrainerError::Refused(e.to_string()))
+                });
+                let replicas = platform
+                    .group()
+                    .filter(|group| trains_on_every_worker(path, group.place().count));
+                match session {
+                    Ok(session) => answer(
+                        time_steps(session, data, replicas, platform.clock(), warm_up, steps),
+                        Reply::Timing,
+                    ),
+                    Err(e) => ready(Reply::Failed(e)),
                 }
             }
             Command::Checksum => match &self.session {

@@ -5,6 +5,7 @@
 //! supplies devices and the exchange between replicas ([`Platform`]), so all of this is tested
 //! natively.
 
+mod calibrate;
 mod host;
 
 pub use host::{Exchange, Host, Platform};

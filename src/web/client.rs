@@ -13,7 +13,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::dom::{Listener, js_message, to_js};
+use crate::config::TrainingConfig;
 use crate::idx::IdxImages;
+use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
 use crate::session::Pending;
 use crate::shard::ShardPlace;
@@ -142,6 +144,39 @@ pub trait Requests {
                 Reply::Done => Ok(()),
                 other => Err(other.unexpected()),
             }
+        })
+    }
+
+    /// Times `steps` steps (after `warm_up`) of a throwaway trainer with `config` on each path,
+    /// WebGPU's device started first: WebGPU's ms per step, then the CPU path's (or why not).
+    fn calibrate(
+        &self,
+        config: &TrainingConfig,
+        warm_up: usize,
+        steps: usize,
+    ) -> Pending<(Result<f64, String>, Result<f64, String>)> {
+        let started = self.acknowledge(Command::StartWebGpu);
+        let timing = |path| {
+            let reply = self.request(Command::Calibrate {
+                config: config.clone(),
+                path,
+                warm_up,
+                steps,
+            });
+            async move {
+                match reply.await {
+                    Ok(Reply::Timing(ms)) => Ok(ms),
+                    Ok(other) => Err(other.unexpected().to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        let webgpu = timing(ComputePath::WebGpu);
+        let cpu = timing(ComputePath::Cpu);
+        Box::pin(async move {
+            let started = started.await.map_err(|e| e.to_string());
+            let webgpu = webgpu.await;
+            (started.and(webgpu), cpu.await)
         })
     }
 

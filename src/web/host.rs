@@ -48,6 +48,16 @@ impl Platform for WorkerPlatform {
             .with(|group| group.borrow().clone())
             .map(|group| group as Rc<dyn Exchange>)
     }
+
+    fn clock(&self) -> fn() -> f64 {
+        fn performance_now() -> f64 {
+            let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+            scope
+                .performance()
+                .map_or_else(js_sys::Date::now, |performance| performance.now())
+        }
+        performance_now
+    }
 }
 
 /// The host and the requests not yet started.

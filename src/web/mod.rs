@@ -6,6 +6,7 @@
 //! the page's. Errors are typed inside and become `JsError` only where JavaScript sees them.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod calibrations;
 pub mod client;
 pub mod dataset;
 pub mod dispatch;

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
+use super::calibrations;
 use super::dispatch::Dispatch;
 use super::dom::{MissingElement, document, now_ms, window};
 use super::effects::Effects;
@@ -32,7 +33,12 @@ impl Runtime {
     /// saved run.
     pub fn boot() -> Result<Rc<Self>, MissingElement> {
         let views = Views::find()?;
-        let (model, effects) = Model::boot(initial_preference(), cpu_workers(), &tab_id());
+        let (model, effects) = Model::boot(
+            initial_preference(),
+            cpu_workers(),
+            calibrations::load(),
+            &tab_id(),
+        );
         let runtime = Rc::new_cyclic(|weak: &Weak<Self>| {
             let dispatch = {
                 let weak = weak.clone();

@@ -91,4 +91,15 @@ impl mnist_gan_web::session::Platform for CpuThread {
     fn group(&self) -> Option<std::rc::Rc<dyn mnist_gan_web::session::Exchange>> {
         self.0.clone()
     }
+    fn clock(&self) -> fn() -> f64 {
+        fn since_first_call() -> f64 {
+            static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+            START
+                .get_or_init(std::time::Instant::now)
+                .elapsed()
+                .as_secs_f64()
+                * 1e3
+        }
+        since_first_call
+    }
 }

@@ -5,6 +5,7 @@ use mnist_gan_web::app::library::{Listing, RunSummary};
 use mnist_gan_web::app::saved::SavedRun;
 use mnist_gan_web::app::timing::FrameWork;
 use mnist_gan_web::app::{DataSummary, Effect, Event, Model, Run, RunPhase};
+use mnist_gan_web::calibration::{Calibration, CalibrationKey, CalibrationStore};
 use mnist_gan_web::path::{AdapterInfo, ComputePath, CpuWorkers, GpuProbe, PathPreference};
 use mnist_gan_web::protocol::StepReport;
 use mnist_gan_web::train::{Progress, StepValues, Trainer};
@@ -26,6 +27,22 @@ pub fn hardware() -> GpuProbe {
         architecture: "ampere".into(),
         ..AdapterInfo::default()
     })
+}
+
+/// What [`hardware`] measured: WebGPU `webgpu` ms/step, the CPU path `cpu` ms/step, with
+/// the default settings on `workers` CPU workers.
+pub fn measured(webgpu: f64, cpu: f64, workers: usize) -> CalibrationStore {
+    let GpuProbe::Adapter(info) = hardware() else {
+        unreachable!("hardware() is an adapter")
+    };
+    let key = CalibrationKey::new(&info, TrainingConfig::default().batch_size, workers);
+    let mut store = CalibrationStore::default();
+    store.remember(Calibration {
+        key,
+        webgpu: Ok(webgpu),
+        cpu: Ok(cpu),
+    });
+    store
 }
 
 pub fn software() -> GpuProbe {
@@ -68,7 +85,12 @@ impl Page {
 
     /// Booted on the CPU path (a software adapter), MNIST loaded, the first trainer made.
     pub fn ready() -> Self {
-        let (model, effects) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), TAB);
+        let (model, effects) = Model::boot(
+            PathPreference::Auto,
+            CpuWorkers::new(2),
+            CalibrationStore::default(),
+            TAB,
+        );
         assert_eq!(
             effects,
             [Effect::ProbeGpu, Effect::LoadData, Effect::ListRuns]

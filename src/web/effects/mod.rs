@@ -10,6 +10,7 @@ use std::rc::Rc;
 mod library;
 mod worker;
 
+use super::calibrations;
 use super::client::Requests;
 use super::dispatch::Dispatch;
 use super::downloads::{download_bytes, download_canvas};
@@ -59,7 +60,6 @@ impl Effects {
         }
     }
 
-    /// Runs `task` with the library and sends its outcome back as an event.
     /// The group of workers, when one runs.
     pub fn worker(&self) -> Option<Rc<TrainerGroup>> {
         self.worker.borrow().clone()
@@ -87,7 +87,6 @@ impl Effects {
     }
 
     /// Runs one effect.
-    /// Runs one effect.
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::ProbeGpu => self.reply(gpu::probe(), Event::GpuProbed),
@@ -104,6 +103,7 @@ impl Effects {
                     self.dispatch.send_later(Event::DownloadFailed(e));
                 }
             }
+            Effect::StoreCalibrations(json) => calibrations::store(&json),
             Effect::ScheduleFrame => self.frames.schedule(),
             Effect::CancelFrame => self.frames.cancel(),
             library @ (Effect::ListRuns

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use super::{AUTOSAVE_HEADROOM, Effects, spawn};
 use crate::app::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures};
+use crate::calibration::{Calibration, TIMED_STEPS, WARM_UP_STEPS};
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, TrainerError, bytes_to_floats};
 use crate::web::client::Requests;
@@ -126,6 +127,18 @@ impl Effects {
                 self.reply(ack, move |result| Event::NoiseRedrawn {
                     run,
                     result: result.and_then(done),
+                });
+            }
+            Effect::Calibrate { key, config } => {
+                let measured = match self.worker() {
+                    Some(group) => group.calibrate(&config, WARM_UP_STEPS, TIMED_STEPS),
+                    None => {
+                        let none = || Err("no worker is running".to_string());
+                        Box::pin(std::future::ready((none(), none())))
+                    }
+                };
+                self.reply(measured, move |(webgpu, cpu)| {
+                    Event::Calibrated(Calibration { key, webgpu, cpu })
                 });
             }
             Effect::Stats => {

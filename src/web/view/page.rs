@@ -16,6 +16,7 @@ pub struct PageView {
     gpu_status: Element,
     compute_path: HtmlSelectElement,
     cpu_workers: HtmlSelectElement,
+    measure_again: HtmlElement,
     listeners: Vec<Listener>,
 }
 
@@ -26,6 +27,7 @@ impl PageView {
             gpu_status: by_id("gpu-status")?,
             compute_path: by_id("compute-path")?,
             cpu_workers: by_id("cpu-workers")?,
+            measure_again: by_id("measure-again")?,
             listeners: Vec::new(),
         })
     }
@@ -40,6 +42,9 @@ impl PageView {
             on(&self.cpu_workers, "change", dispatch, move |_| {
                 CpuWorkers::parse(&workers.value()).map(Event::WorkersPicked)
             }),
+            on(&self.measure_again, "click", dispatch, |_| {
+                Some(Event::MeasureAgainClicked)
+            }),
             on(&document(), "visibilitychange", dispatch, |_| {
                 Some(Event::VisibilityChanged {
                     hidden: document().hidden(),
@@ -53,8 +58,12 @@ impl PageView {
         set_attribute(root, "data-phase", Some(model.phase.name()));
         let path = model.run.as_ref().map(|run| run.path).or(model.path.active);
         set_attribute(root, "data-path", path.map(|p| p.name()));
+        let measuring = model.path.measure.measuring.is_some();
         let status = match (&model.phase, model.path.active) {
             (RunPhase::Unavailable(reason), _) => format!("Training cannot start: {reason}"),
+            _ if measuring => {
+                "Measuring WebGPU and the CPU on this machine (a few seconds)…".into()
+            }
             (_, Some(path)) => format!(
                 "Training on {path} {}: {}.",
                 workers_in_words(path, model),
@@ -81,6 +90,13 @@ impl PageView {
             self.cpu_workers.set_value(&choice);
         }
         set_flag(&self.cpu_workers, "disabled", busy);
+        set_flag(
+            &self.measure_again,
+            "hidden",
+            model.calibration_key().is_none(),
+        );
+        set_flag(&self.measure_again, "disabled", !model.can_measure_again());
+        set_attribute(root, "data-measuring", measuring.then_some("true"));
         set_attribute(
             root,
             "data-workers",

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The native wgpu figures on a lent GPU machine (the `device` tool of this workplace, see
+# BENCHMARKS.md "WebGPU on a real GPU"): the `train` example built here in release, unfused
+# (`--features wgpu`), fused (`wgpu,fusion`), and each with autotune (`…,autotune`),
+# carried xz-compressed in .devrun/ (`scripts/bench --gpu-binaries`) with the Vulkan loader's
+# Debian packages in .gl/ (`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1
+# libglx0 libgles2` for amd64, as the device tool's README says).
+# Prints ms/step (synchronous and pipelined), the host's recording time and the kernels per
+# step of each, and a 2-epoch run as the tutorial times it.
+set -u
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
+data=www/data/mnist
+out=${OUT:-/tmp}
+for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
+  packed=.devrun/train-$build.xz
+  [ -f "$packed" ] || continue
+  bin=/tmp/train-$build
+  xz -dc "$packed" >"$bin" && chmod +x "$bin"
+  echo "=== $build"
+  timeout 120 "$bin" --device wgpu --data "$data" --bench-steps 100 2>&1 | tee -a "$out/gpu.log"
+  timeout 60 "$bin" --device wgpu --data "$data" --bench-steps 20 --count-dispatches 2>&1 \
+    | head -4 | tee -a "$out/gpu.log"
+  timeout 120 "$bin" --device wgpu --data "$data" --epochs 2 --out "/tmp/run-$build" 2>&1 \
+    | grep -v saved | tee -a "$out/gpu.log"
+done
+echo "=== cpu, one thread, for scale"
+timeout 60 /tmp/train-unfused --device cpu --data "$data" --bench-steps 30 2>&1 | tee -a "$out/gpu.log"
+nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,utilization.gpu --format=csv

@@ -1,0 +1,150 @@
+//! The automatic choice that measures: on a hardware WebGPU adapter, a few timed steps on each
+//! path decide where "automatic" trains, and the result is remembered per adapter and settings.
+//!
+//! A software adapter is never measured (its shaders run on the CPU, seconds per step: see
+//! [`crate::path`]); a hardware one may still lose to the CPU path, when recording a step's
+//! kernels costs the worker more than the CPU path's whole step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::path::{AdapterInfo, ComputePath, PathChoice};
+
+/// Steps each path runs before the timed ones (shader compilation, the first allocations).
+pub const WARM_UP_STEPS: usize = 2;
+/// Timed steps per path.
+pub const TIMED_STEPS: usize = 5;
+/// WebGPU keeps its place when it is at most this much slower than the CPU path: it leaves the
+/// CPU's cores to the page and the rest of the machine.
+pub const TIE_MARGIN: f64 = 0.05;
+/// Calibrations remembered (the newest); one per adapter and settings.
+pub const MAX_REMEMBERED: usize = 8;
+
+/// What a calibration is valid for: the adapter, the settings that change a step's cost, and
+/// the build (a new version may be faster on either path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalibrationKey {
+    /// The adapter, as [`AdapterInfo::summary`] names it.
+    pub adapter: String,
+    /// Images per step.
+    pub batch_size: usize,
+    /// CPU workers the CPU path trains on.
+    pub cpu_workers: usize,
+    /// The app's version.
+    pub build: String,
+}
+
+impl CalibrationKey {
+    /// The key for `adapter` with these settings, in this build.
+    pub fn new(adapter: &AdapterInfo, batch_size: usize, cpu_workers: usize) -> Self {
+        Self {
+            adapter: adapter.summary(),
+            batch_size,
+            cpu_workers,
+            build: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Both paths' mean step time (ms), or why a path could not be measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// What it was measured for.
+    pub key: CalibrationKey,
+    /// WebGPU's ms per step.
+    pub webgpu: Result<f64, String>,
+    /// The CPU path's ms per step, on `key.cpu_workers` workers.
+    pub cpu: Result<f64, String>,
+}
+
+/// A timing that can be compared: a positive, finite number of milliseconds.
+fn usable(timing: &Result<f64, String>) -> Result<f64, String> {
+    match timing {
+        Ok(ms) if ms.is_finite() && *ms > 0.0 => Ok(*ms),
+        Ok(ms) => Err(format!("measured {ms} ms/step")),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+fn workers(count: usize) -> String {
+    match count {
+        1 => "1 worker".into(),
+        n => format!("{n} workers"),
+    }
+}
+
+impl Calibration {
+    /// The faster path and why, with both figures. Within [`TIE_MARGIN`] WebGPU keeps its
+    /// place; a path that failed to measure loses; when both failed, the CPU path trains.
+    pub fn choice(&self) -> PathChoice {
+        let cpu_name = format!("CPU ({})", workers(self.key.cpu_workers));
+        let choice = |path, reason: String| PathChoice { path, reason };
+        match (usable(&self.webgpu), usable(&self.cpu)) {
+            (Ok(gpu), Ok(cpu)) => {
+                let figures = format!("WebGPU {gpu:.1} ms/step, {cpu_name} {cpu:.1} ms/step");
+                if gpu <= cpu * (1.0 + TIE_MARGIN) {
+                    choice(
+                        ComputePath::WebGpu,
+                        format!("{figures}: training on WebGPU"),
+                    )
+                } else {
+                    choice(ComputePath::Cpu, format!("{figures}: training on the CPU"))
+                }
+            }
+            (Ok(gpu), Err(e)) => choice(
+                ComputePath::WebGpu,
+                format!(
+                    "WebGPU {gpu:.1} ms/step; the {cpu_name} could not be measured ({e}): training on WebGPU"
+                ),
+            ),
+            (Err(e), Ok(cpu)) => choice(
+                ComputePath::Cpu,
+                format!(
+                    "{cpu_name} {cpu:.1} ms/step; WebGPU could not be measured ({e}): training on the CPU"
+                ),
+            ),
+            (Err(gpu), Err(cpu)) => choice(
+                ComputePath::Cpu,
+                format!("neither path could be measured (WebGPU: {gpu}; CPU: {cpu})"),
+            ),
+        }
+    }
+}
+
+/// The calibrations remembered in the browser's local storage, newest last.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationStore {
+    /// At most [`MAX_REMEMBERED`], one per key.
+    pub entries: Vec<Calibration>,
+}
+
+impl CalibrationStore {
+    /// The stored text; anything unreadable (another version's, a user's edit) is an empty
+    /// store, which only costs a new measurement.
+    pub fn from_json(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// The text to store.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The calibration made for exactly `key`.
+    pub fn find(&self, key: &CalibrationKey) -> Option<&Calibration> {
+        self.entries.iter().find(|c| &c.key == key)
+    }
+
+    /// Keeps `calibration` in place of one for the same key, dropping the oldest beyond
+    /// [`MAX_REMEMBERED`].
+    pub fn remember(&mut self, calibration: Calibration) {
+        self.forget(&calibration.key);
+        self.entries.push(calibration);
+        let extra = self.entries.len().saturating_sub(MAX_REMEMBERED);
+        self.entries.drain(..extra);
+    }
+
+    /// Drops the calibration for `key` ("Measure again").
+    pub fn forget(&mut self, key: &CalibrationKey) {
+        self.entries.retain(|c| &c.key != key);
+    }
+}
