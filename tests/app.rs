@@ -13,19 +13,17 @@ use mnist_gan_web::app::timing::{
     ActiveClock, FrameBudget, FrameWork, StepRate, format_duration, seconds_left,
 };
 use mnist_gan_web::app::{
-    CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, Model, PauseReason,
-    RunPhase,
+    CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, PauseReason, RunPhase,
 };
 use mnist_gan_web::calibration::CalibrationStore;
-use mnist_gan_web::path::{ComputePath, CpuWorkers, PathPreference};
+use mnist_gan_web::path::{ComputePath, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
 use mnist_gan_web::train::{Progress, StepValues};
 
 #[test]
 fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
     let measured = measured(5.0, 35.0, 1);
-    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), measured, TAB);
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 2, measured);
     assert_eq!(
         page.send(Event::GpuProbed(hardware())),
         [Effect::StartPath {
@@ -601,13 +599,7 @@ fn a_hidden_tab_stops_the_clock_and_a_visible_one_schedules_frames() {
 
 #[test]
 fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
-    let (model, _) = Model::boot(
-        PathPreference::Auto,
-        CpuWorkers::new(2),
-        CalibrationStore::default(),
-        TAB,
-    );
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 2, CalibrationStore::default());
     page.send(Event::DataLoaded(Err("checksum mismatch".into())));
     assert_eq!(
         page.model.data,

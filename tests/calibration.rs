@@ -5,11 +5,11 @@
 mod common;
 
 use common::page::*;
-use mnist_gan_web::app::{DataSummary, Effect, Event, Model, RunPhase};
+use mnist_gan_web::app::{DataSummary, Effect, Event, RunPhase};
 use mnist_gan_web::calibration::{
     Calibration, CalibrationKey, CalibrationStore, MAX_REMEMBERED, TIE_MARGIN,
 };
-use mnist_gan_web::path::{AdapterInfo, ComputePath, CpuWorkers, PathPreference};
+use mnist_gan_web::path::{AdapterInfo, ComputePath, PathPreference};
 
 fn adapter(vendor: &str) -> AdapterInfo {
     AdapterInfo {
@@ -161,8 +161,7 @@ fn cpu_started(workers: usize) -> Event {
 
 /// Boots with `store` on a hardware adapter; returns the page and the probe's effects.
 fn boot(store: CalibrationStore) -> (Page, Vec<Effect>) {
-    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(2), store, TAB);
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 2, store);
     let effects = page.send(Event::GpuProbed(hardware()));
     (page, effects)
 }
@@ -272,23 +271,15 @@ fn figures_for_other_settings_or_no_measurement_at_all() {
     assert!(page.model.path.measure.measuring.is_some());
 
     // A software adapter, or a path the user chose, is never measured.
-    let (model, _) = Model::boot(
-        PathPreference::Auto,
-        CpuWorkers::new(2),
-        CalibrationStore::default(),
-        TAB,
-    );
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 2, CalibrationStore::default());
     page.send(Event::GpuProbed(software()));
     assert!(page.model.calibration_key().is_none());
     assert!(page.model.path.measure.measuring.is_none());
-    let (model, _) = Model::boot(
+    let mut page = Page::booted(
         PathPreference::Force(ComputePath::WebGpu),
-        CpuWorkers::new(2),
+        2,
         CalibrationStore::default(),
-        TAB,
     );
-    let mut page = Page { model, now: 0.0 };
     let effects = page.send(Event::GpuProbed(hardware()));
     assert_eq!(
         effects,
@@ -324,8 +315,7 @@ fn figures_for_other_settings_or_no_measurement_at_all() {
 /// group of one worker, MNIST loaded.
 fn on_remembered_webgpu() -> Page {
     let store = measured(5.0, 35.0, 3);
-    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(4), store, TAB);
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 4, store);
     page.send(Event::GpuProbed(hardware()));
     let created = page.send(Event::PathStarted {
         path: ComputePath::WebGpu,

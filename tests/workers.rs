@@ -6,7 +6,7 @@
 mod common;
 
 use common::page::*;
-use mnist_gan_web::app::{Effect, Event, Model, RunPhase};
+use mnist_gan_web::app::{Effect, Event, RunPhase};
 use mnist_gan_web::calibration::CalibrationStore;
 use mnist_gan_web::path::{ComputePath, CpuWorkers, PathPreference, default_cpu_workers};
 
@@ -50,13 +50,7 @@ fn the_default_leaves_the_page_a_core_and_stops_at_four() {
 
 #[test]
 fn a_cpu_group_starts_with_the_wanted_workers_and_webgpu_with_one() {
-    let (model, _) = Model::boot(
-        PathPreference::Auto,
-        CpuWorkers::new(8),
-        CalibrationStore::default(),
-        TAB,
-    );
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 8, CalibrationStore::default());
     assert_eq!(page.send(Event::GpuProbed(software())), [start(4)]);
     let created = page.send(started(4));
     assert!(
@@ -66,8 +60,7 @@ fn a_cpu_group_starts_with_the_wanted_workers_and_webgpu_with_one() {
     assert_eq!(page.model.path.group, Some(4));
 
     let measured = measured(5.0, 35.0, 4);
-    let (model, _) = Model::boot(PathPreference::Auto, CpuWorkers::new(8), measured, TAB);
-    let mut page = Page { model, now: 0.0 };
+    let mut page = Page::booted(PathPreference::Auto, 8, measured);
     assert_eq!(
         page.send(Event::GpuProbed(hardware())),
         [Effect::StartPath {

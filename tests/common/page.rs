@@ -78,6 +78,16 @@ pub struct Page {
 }
 
 impl Page {
+    /// Just booted with `preference`, on `cores` cores, remembering `calibrations`.
+    pub fn booted(
+        preference: PathPreference,
+        cores: usize,
+        calibrations: CalibrationStore,
+    ) -> Self {
+        let (model, _) = Model::boot(preference, CpuWorkers::new(cores), calibrations, TAB);
+        Page { model, now: 0.0 }
+    }
+
     pub fn send(&mut self, event: Event) -> Vec<Effect> {
         self.now += 10.0;
         self.model.update(event, self.now)
