@@ -113,3 +113,27 @@ fn during_a_run_the_choice_waits_for_reset_and_a_restart_keeps_the_size() {
     let effects = page.send(Event::WorkerStopped("gone".into()));
     assert!(effects.contains(&Effect::DropWorker) && effects.contains(&start(3)));
 }
+
+#[test]
+fn workers_picked_while_a_new_run_installs_apply_once_it_is_in() {
+    let mut page = Page::ready();
+    // A new batch size sends a fresh run to the worker; the menu changes before it is in.
+    let created = page.edit("batch_size", "64");
+    assert!(
+        matches!(created[..], [Effect::Create { .. }]),
+        "{created:?}"
+    );
+    assert!(page.send(Event::WorkersPicked(Some(2))).is_empty());
+    // Once it is in, the group of two starts (and gets a fresh run of its own).
+    let effects = page.ack(&created);
+    assert!(effects.contains(&Effect::DropWorker), "{effects:?}");
+    assert!(effects.contains(&start(2)), "{effects:?}");
+    let created = page.send(started(2));
+    assert!(
+        matches!(created[..], [Effect::Create { .. }]),
+        "{created:?}"
+    );
+    page.ack(&created);
+    assert_eq!(page.model.path.group, Some(2));
+    assert_eq!(page.run().config.batch_size, 64);
+}

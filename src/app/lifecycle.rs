@@ -315,6 +315,11 @@ impl Model {
             self.settings = crate::app::settings::SettingsForm::new(&run.config);
         }
         self.phase = self.settled_phase(PauseReason::User);
+        // A choice of CPU workers made while this install was under way applies now, before the
+        // run starts (a started run keeps its group until the next Reset).
+        if self.run.as_ref().is_some_and(|run| !run.started) && self.regroup(effects) {
+            return; // the new group gets a fresh run, and its grid then
+        }
         self.request_grid(effects);
     }
 
