@@ -25,6 +25,16 @@ fn started(workers: usize) -> Event {
     }
 }
 
+/// The group of `workers` started: it holds no trainer, so a fresh run is made on it.
+fn fresh_run_on_new_group(page: &mut Page, workers: usize) {
+    let created = page.send(started(workers));
+    assert!(
+        matches!(created[..], [Effect::Create { .. }]),
+        "{created:?}"
+    );
+    page.ack(&created);
+}
+
 #[test]
 fn the_default_leaves_the_page_a_core_and_stops_at_four() {
     let defaults: Vec<usize> = [0, 1, 2, 3, 4, 5, 8, 64]
@@ -78,12 +88,7 @@ fn picking_workers_before_the_run_starts_regroups_at_once() {
     assert_eq!(effects, [Effect::CancelFrame, Effect::DropWorker, start(2)]);
     assert_eq!(page.model.path.group, None);
     // The new group holds no trainer: a fresh run is made on it.
-    let created = page.send(started(2));
-    assert!(
-        matches!(created[..], [Effect::Create { .. }]),
-        "{created:?}"
-    );
-    page.ack(&created);
+    fresh_run_on_new_group(&mut page, 2);
     assert_eq!(page.model.path.group, Some(2));
     assert_eq!(page.model.phase, RunPhase::Idle);
     // The same choice again changes nothing.
@@ -102,12 +107,7 @@ fn during_a_run_the_choice_waits_for_reset_and_a_restart_keeps_the_size() {
     // Reset starts the new group, then the fresh run on it.
     let effects = page.send(Event::ResetClicked);
     assert!(effects.contains(&Effect::DropWorker) && effects.contains(&start(3)));
-    let created = page.send(started(3));
-    assert!(
-        matches!(created[..], [Effect::Create { .. }]),
-        "{created:?}"
-    );
-    page.ack(&created);
+    fresh_run_on_new_group(&mut page, 3);
     assert_eq!(page.run().progress.step, 0);
     // A worker of the group stops: the new group has the same size.
     let effects = page.send(Event::WorkerStopped("gone".into()));
@@ -128,12 +128,7 @@ fn workers_picked_while_a_new_run_installs_apply_once_it_is_in() {
     let effects = page.ack(&created);
     assert!(effects.contains(&Effect::DropWorker), "{effects:?}");
     assert!(effects.contains(&start(2)), "{effects:?}");
-    let created = page.send(started(2));
-    assert!(
-        matches!(created[..], [Effect::Create { .. }]),
-        "{created:?}"
-    );
-    page.ack(&created);
+    fresh_run_on_new_group(&mut page, 2);
     assert_eq!(page.model.path.group, Some(2));
     assert_eq!(page.run().config.batch_size, 64);
 }
