@@ -16,6 +16,7 @@ pub mod run;
 mod runs;
 pub mod saved;
 pub mod settings;
+mod state;
 pub mod timing;
 mod workers;
 
@@ -24,14 +25,14 @@ pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId
 pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
 pub use run::{Run, RunLabel};
+pub use state::{DataState, Display, InstallKind, PathState, PendingInstall, SavedState, Status};
 
 use crate::app::quality::QualityState;
 use crate::app::saved::SavedRun;
 use crate::app::settings::SettingsForm;
-use crate::app::timing::FrameBudget;
 use crate::calibration::CalibrationStore;
 use crate::config::TrainingConfig;
-use crate::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference};
+use crate::path::{CpuWorkers, PathPreference};
 
 pub use crate::protocol::MAX_IN_FLIGHT;
 /// How often the sample grid and the chart are redrawn while training (ms).
@@ -40,140 +41,6 @@ pub const REDRAW_MS: f64 = 250.0;
 pub const MEMORY_MS: f64 = 2000.0;
 /// Workers the page starts after one stopped before it gives up.
 pub const MAX_RESTARTS: u32 = 3;
-
-/// Where training runs.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PathState {
-    /// What asking for WebGPU gave, once asked.
-    pub probe: Option<GpuProbe>,
-    /// The "Train on" menu.
-    pub preference: PathPreference,
-    /// The path being started.
-    pub starting: Option<ComputePath>,
-    /// The path new trainers go to, once started.
-    pub active: Option<ComputePath>,
-    /// Why that path, in words (or why none can train).
-    pub reason: String,
-    /// Workers started after one stopped.
-    pub restarts: u32,
-    /// The machine's cores and the user's choice of CPU workers.
-    pub workers: CpuWorkers,
-    /// Workers of the group running now (`None`: none, or it was dropped).
-    pub group: Option<usize>,
-    /// The automatic choice's measurements.
-    pub measure: MeasureState,
-}
-
-/// MNIST on the page.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum DataState {
-    /// Not asked for yet.
-    #[default]
-    Waiting,
-    /// Downloading: bytes received and expected.
-    Downloading(u64, u64),
-    /// Loaded and checked.
-    Ready(DataSummary),
-    /// Why it could not be loaded (Retry is offered).
-    Failed(String),
-}
-
-/// The saved runs, the last save of the run on screen, and the autosave's interval.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SavedState {
-    /// The last good save of the run on screen (what a roll-back or a recovery restores).
-    pub last: Option<SavedRun>,
-    /// Every saved run.
-    pub library: Library,
-    /// The interval field's text.
-    pub autosave_text: String,
-    /// Autosave after every this many epochs; 0 turns it off.
-    pub autosave_every: usize,
-}
-
-/// The messages the panels show.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Status {
-    /// About the run (shown in place of `settings` while set).
-    pub run: Option<String>,
-    /// About the settings.
-    pub settings: String,
-    /// About weights files.
-    pub weights: String,
-    /// About the saved run.
-    pub saved: String,
-}
-
-/// What the views need besides the run: redraw pacing, the untrained sample, memory figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Display {
-    /// The frame budget.
-    pub budget: FrameBudget,
-    /// When the grid and chart were last refreshed (ms).
-    pub last_redraw: f64,
-    /// When the memory figures were last asked for (ms).
-    pub last_memory: f64,
-    /// Bumped whenever the chart should be drawn again.
-    pub chart_version: u64,
-    /// The untrained generator's first sample (784 pixels).
-    pub untrained: Option<Vec<f32>>,
-    /// The latest memory figures.
-    pub memory: Option<MemoryFigures>,
-    /// The tab is visible.
-    pub visible: bool,
-}
-
-impl Default for Display {
-    fn default() -> Self {
-        Self {
-            budget: FrameBudget::default(),
-            last_redraw: f64::NEG_INFINITY,
-            last_memory: f64::NEG_INFINITY,
-            chart_version: 0,
-            untrained: None,
-            memory: None,
-            visible: true,
-        }
-    }
-}
-
-/// How a trainer being installed came about: what to say, and which phase follows, once the
-/// worker acknowledges it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum InstallKind {
-    /// A fresh run (start-up, Reset, new settings).
-    Fresh,
-    /// A weights file the user chose.
-    Loaded {
-        /// Its name.
-        name: String,
-    },
-    /// The saved run, resumed or rolled back to.
-    Resumed {
-        /// After a divergence.
-        rollback: bool,
-    },
-    /// The current run, moved to another path.
-    Moved {
-        /// That path.
-        to: ComputePath,
-    },
-    /// The last save (or a fresh run) on a new worker after one stopped.
-    Recovered,
-}
-
-/// A trainer sent to the worker, not yet acknowledged: the page changes only once it is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingInstall {
-    /// The id the acknowledgement carries.
-    pub id: RunId,
-    /// How it came about.
-    pub kind: InstallKind,
-    /// The run it installs (`None`: the current run, moved).
-    pub run: Option<Box<Run>>,
-    /// The save it restores: the new run's last save once installed.
-    pub save: Option<Box<SavedRun>>,
-}
 
 /// The page's whole state.
 #[derive(Debug, Clone, PartialEq)]
