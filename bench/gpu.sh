@@ -15,6 +15,23 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
 data=www/data/mnist
 out=${OUT:-/tmp}
+# MAX_TASKS="32 128 512" instead times only ms/step for each of CubeCL's kernels-per-submit
+# limits (CUBECL_WGPU_MAX_TASKS, 32 by default), the builds alternating within each round.
+if [ -n "${MAX_TASKS:-}" ]; then
+  for build in ${BUILDS:-unfused}; do
+    xz -dc ".devrun/train-$build.xz" >"/tmp/train-$build" && chmod +x "/tmp/train-$build"
+  done
+  for round in 1 2; do
+    for tasks in $MAX_TASKS; do
+      for build in ${BUILDS:-unfused}; do
+        echo "=== $build, round $round, CUBECL_WGPU_MAX_TASKS=$tasks" | tee -a "$out/gpu.log"
+        CUBECL_WGPU_MAX_TASKS=$tasks timeout 60 "/tmp/train-$build" --device wgpu --data "$data" \
+          --bench-steps 100 2>&1 | tee -a "$out/gpu.log"
+      done
+    done
+  done
+  exit 0
+fi
 for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
   packed=.devrun/train-$build.xz
   [ -f "$packed" ] || continue
