@@ -79,6 +79,12 @@ pub fn created_device() -> Option<Device> {
     DEVICE.with(|d| d.borrow().clone())
 }
 
+/// Kernels CubeCL records before it submits them: one submit per training step (~480 kernels)
+/// instead of CubeCL's 32 per submit. Each `submit` costs the worker ~0.5 ms whatever it holds
+/// (SwiftShader); the step's own read-back submits it anyway, and the page keeps steps in flight,
+/// so the GPU still works while the next step is recorded (BENCHMARKS.md, "One submit per step").
+const KERNELS_PER_SUBMIT: usize = 512;
+
 /// Burn's WebGPU device, initialised on first use and shared afterwards.
 pub async fn device() -> Result<Device, GpuError> {
     if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {
@@ -87,6 +93,7 @@ pub async fn device() -> Result<Device, GpuError> {
     // CubeCL's kernels need the types its constructors register, whoever calls first.
     super::run_constructors_once();
     let device = Device::wgpu_options()
+        .tasks_max(KERNELS_PER_SUBMIT)
         .init_async()
         .await
         .map_err(|e| GpuError(e.to_string()))?;
