@@ -16,13 +16,14 @@ use mnist_gan_web::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference, cho
 use mnist_gan_web::protocol::{
     Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
 };
-use mnist_gan_web::session::TrainerSession;
-use mnist_gan_web::shard::{ShardPlace, combine};
+use mnist_gan_web::session::{Exchange, TrainerSession};
+use mnist_gan_web::shard::{ShardGradients, ShardPlace, combine};
 use mnist_gan_web::web::client::{Requests, TrainerWorker};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
 use mnist_gan_web::web::group::TrainerGroup;
 use mnist_gan_web::web::library::RunLibrary;
 use mnist_gan_web::web::locks;
+use mnist_gan_web::web::replicas::PortExchange;
 use mnist_gan_web::web::store::{self, SavedRun};
 use mnist_gan_web::web::{gpu, render};
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
@@ -703,6 +704,47 @@ async fn a_lost_gpu_device_stops_the_worker_with_a_message() {
         "{failure}"
     );
     assert!(worker.failure().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn replicas_exchange_their_parts_and_fill_the_arrays_sent_back_again() {
+    let channel = web_sys::MessageChannel::new().unwrap();
+    let place = |index| ShardPlace { index, count: 2 };
+    let replicas = [
+        PortExchange::new(place(0), vec![channel.port1()]),
+        PortExchange::new(place(1), vec![channel.port2()]),
+    ];
+    let part = |step: u64, replica: usize| ShardGradients {
+        step,
+        values: mnist_gan_web::train::StepValues {
+            d_loss: step as f32,
+            g_loss: replica as f32,
+            d_real: 0.5,
+            d_fake: 0.25,
+        },
+        grads: (0..1000)
+            .map(|i| (i * (replica + 1)) as f32 + step as f32)
+            .collect(),
+    };
+    for step in 0..4 {
+        // Both post before either waits, as two workers do.
+        let pending: Vec<_> = (0..2)
+            .map(|r| replicas[r].exchange(part(step, r)))
+            .collect();
+        for received in pending {
+            let parts = received.await.expect("both parts arrive");
+            assert_eq!(parts, vec![part(step, 0), part(step, 1)], "step {step}");
+        }
+        // The arrays come back while the next step computes; here, a moment.
+        gloo_sleep(20).await;
+    }
+    for replica in &replicas {
+        assert_eq!(
+            replica.arrays_made(),
+            1,
+            "later steps refill the returned array"
+        );
+    }
 }
 
 async fn gloo_sleep(ms: i32) {
