@@ -1,0 +1,140 @@
+//! A checkpoint from a trainer (asynchronous reads) and into a new one.
+
+use burn::tensor::{Device, Tensor, TensorData, Transaction};
+
+use super::layout::{Layout, networks, optimizer_slots};
+use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
+use crate::model::{Dense, Discriminator, Generator};
+use crate::optim::{KerasAdam, KerasRmsProp, LayerSlots};
+use crate::train::{Gan, Trainer};
+
+impl Checkpoint {
+    /// Reads the trainer's model and optimizer state from the device with asynchronous reads.
+    /// The tensors are taken when this is called (after every step queued so far); the future
+    /// borrows nothing, so the trainer may go on training while it completes.
+    pub fn capture(
+        trainer: &Trainer,
+    ) -> impl std::future::Future<Output = Result<Self, WeightsError>> + 'static {
+        let gan = &trainer.gan;
+        let mut transaction = Transaction::default();
+        let mut register_layers = |kernels: Vec<Tensor<2>>, biases: Vec<Tensor<1>>| {
+            for (kernel, bias) in kernels.into_iter().zip(biases) {
+                transaction = std::mem::take(&mut transaction)
+                    .register(kernel)
+                    .register(bias);
+            }
+        };
+        let model_layers = |layers: &[Dense]| {
+            (
+                layers.iter().map(|l| l.kernel.val().inner()).collect(),
+                layers.iter().map(|l| l.bias.val().inner()).collect(),
+            )
+        };
+        let slot_layers = |slots: &[LayerSlots], s: usize| {
+            (
+                slots.iter().map(|l| l.kernel[s].clone()).collect(),
+                slots.iter().map(|l| l.bias[s].clone()).collect(),
+            )
+        };
+        let (k, b) = model_layers(&gan.generator.layers);
+        register_layers(k, b);
+        let (k, b) = model_layers(&gan.discriminator.layers);
+        register_layers(k, b);
+        let adam = &gan.generator_optim;
+        let rmsprop = &gan.discriminator_optim;
+        for s in 0..KerasAdam::SLOT_NAMES.len() {
+            let (k, b) = slot_layers(&adam.slots, s);
+            register_layers(k, b);
+        }
+        for s in 0..KerasRmsProp::SLOT_NAMES.len() {
+            let (k, b) = slot_layers(&rmsprop.slots, s);
+            register_layers(k, b);
+        }
+        let config = trainer.config.clone();
+        let progress = trainer.progress;
+        let (adam_iterations, rmsprop_iterations) = (adam.iterations, rmsprop.iterations);
+        async move {
+            let data = transaction
+                .execute_async()
+                .await
+                .map_err(|e| WeightsError::Read(format!("{e:?}")))?;
+            let floats = data
+                .into_iter()
+                .map(|d| {
+                    d.try_into_vec::<f32>()
+                        .map_err(|e| WeightsError::Read(format!("{e:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut values = floats.into_iter();
+            let (generator, discriminator) = networks(&mut values);
+            let (adam_slots, rmsprop_slots) = optimizer_slots(&mut values);
+            Ok(Self {
+                config,
+                progress,
+                generator,
+                discriminator,
+                optimizers: Some(HostOptimizers {
+                    generator: HostOptimizer {
+                        iterations: adam_iterations,
+                        slots: adam_slots,
+                    },
+                    discriminator: HostOptimizer {
+                        iterations: rmsprop_iterations,
+                        slots: rmsprop_slots,
+                    },
+                }),
+                scores: Vec::new(),
+            })
+        }
+    }
+
+    /// A trainer holding this checkpoint's model, optimizer state and position, on `device`.
+    /// Without optimizer state in the file, the optimizers start fresh.
+    pub fn into_trainer(self, device: &Device) -> Trainer {
+        let device = device.clone().autodiff();
+        let layout = Layout::new(self.config.noise_dim);
+        let to_layers = |layers: &[HostDense], shapes: &[(usize, usize)]| -> Vec<Dense> {
+            layers
+                .iter()
+                .zip(shapes)
+                .map(|(layer, &(fan_in, fan_out))| {
+                    Dense::from_values(
+                        TensorData::new(layer.kernel.clone(), [fan_in, fan_out]),
+                        TensorData::new(layer.bias.clone(), [fan_out]),
+                        &device,
+                    )
+                })
+                .collect()
+        };
+        let generator = Generator {
+            layers: to_layers(&self.generator, &layout.generator),
+        };
+        let discriminator = Discriminator {
+            layers: to_layers(&self.discriminator, &layout.discriminator),
+        };
+        let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
+        if let Some(optimizers) = &self.optimizers {
+            let to_slots = |host: &HostOptimizer, shapes: &[(usize, usize)]| -> Vec<LayerSlots> {
+                (0..shapes.len())
+                    .map(|layer| {
+                        let per_slot = host.slots.iter().map(|slot| {
+                            to_layers(&slot[layer..=layer], &shapes[layer..=layer])
+                                .pop()
+                                .expect("one layer")
+                        });
+                        let (kernel, bias) = per_slot
+                            .map(|d| (d.kernel.val().inner(), d.bias.val().inner()))
+                            .unzip();
+                        LayerSlots { kernel, bias }
+                    })
+                    .collect()
+            };
+            gan.generator_optim.iterations = optimizers.generator.iterations;
+            gan.generator_optim.slots = to_slots(&optimizers.generator, &layout.generator);
+            gan.discriminator_optim.iterations = optimizers.discriminator.iterations;
+            gan.discriminator_optim.slots =
+                to_slots(&optimizers.discriminator, &layout.discriminator);
+        }
+        Trainer::from_parts(self.config, gan, self.progress)
+    }
+}

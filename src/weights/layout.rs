@@ -1,0 +1,116 @@
+//! The file's layout: every tensor's name and shape, in the order the file lists them, and the
+//! values read in that order grouped back into layers and optimizer slots.
+
+use super::HostDense;
+use crate::idx::IMAGE_PIXELS;
+use crate::model::{DISCRIMINATOR_UNITS, Discriminator, GENERATOR_UNITS, Generator};
+use crate::optim::{KerasAdam, KerasRmsProp};
+
+/// `[in, out]` of each layer of a network whose input has `inputs` features.
+pub(super) fn layer_shapes(inputs: usize, units: &[usize]) -> Vec<(usize, usize)> {
+    let mut fan_in = inputs;
+    units
+        .iter()
+        .map(|&fan_out| {
+            let shape = (fan_in, fan_out);
+            fan_in = fan_out;
+            shape
+        })
+        .collect()
+}
+
+/// A tensor of the file: its name (without prefix) and shape.
+pub(super) struct Entry {
+    pub(super) name: String,
+    pub(super) shape: Vec<usize>,
+}
+
+/// Names and shapes of the layers of one network under `stem` (e.g. `gen` or `optim.gen.m`).
+pub(super) fn layer_entries(stem: &str, shapes: &[(usize, usize)]) -> Vec<Entry> {
+    shapes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(fan_in, fan_out))| {
+            [
+                Entry {
+                    name: format!("{stem}.dense{i}.kernel"),
+                    shape: vec![fan_in, fan_out],
+                },
+                Entry {
+                    name: format!("{stem}.dense{i}.bias"),
+                    shape: vec![fan_out],
+                },
+            ]
+        })
+        .collect()
+}
+
+pub(super) struct Layout {
+    pub(super) generator: Vec<(usize, usize)>,
+    pub(super) discriminator: Vec<(usize, usize)>,
+}
+
+impl Layout {
+    pub(super) fn new(noise_dim: usize) -> Self {
+        Self {
+            generator: layer_shapes(noise_dim, &GENERATOR_UNITS),
+            discriminator: layer_shapes(IMAGE_PIXELS, &DISCRIMINATOR_UNITS),
+        }
+    }
+
+    pub(super) fn model(&self) -> Vec<Entry> {
+        let mut entries = layer_entries("gen", &self.generator);
+        entries.extend(layer_entries("disc", &self.discriminator));
+        entries
+    }
+
+    pub(super) fn optimizer(&self) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for slot in KerasAdam::SLOT_NAMES {
+            entries.extend(layer_entries(&format!("optim.gen.{slot}"), &self.generator));
+        }
+        for slot in KerasRmsProp::SLOT_NAMES {
+            entries.extend(layer_entries(
+                &format!("optim.disc.{slot}"),
+                &self.discriminator,
+            ));
+        }
+        entries
+    }
+}
+
+/// Pairs up `[kernel, bias, kernel, bias, …]` into layers.
+pub(super) fn into_layers(
+    values: &mut impl Iterator<Item = Vec<f32>>,
+    count: usize,
+) -> Vec<HostDense> {
+    (0..count)
+        .map(|_| HostDense {
+            kernel: values.next().expect("a kernel per layer"),
+            bias: values.next().expect("a bias per layer"),
+        })
+        .collect()
+}
+
+/// Generator then discriminator layers, from values in the file's order.
+pub(super) fn networks(
+    values: &mut impl Iterator<Item = Vec<f32>>,
+) -> (Vec<HostDense>, Vec<HostDense>) {
+    let generator = into_layers(values, Generator::DEPTH);
+    let discriminator = into_layers(values, Discriminator::DEPTH);
+    (generator, discriminator)
+}
+
+/// Adam's slots of the generator then RMSprop's of the discriminator, from values in the file's
+/// order, as `slots[s][layer]`.
+pub(super) fn optimizer_slots(
+    values: &mut impl Iterator<Item = Vec<f32>>,
+) -> (Vec<Vec<HostDense>>, Vec<Vec<HostDense>>) {
+    let adam = (0..KerasAdam::SLOT_NAMES.len())
+        .map(|_| into_layers(values, Generator::DEPTH))
+        .collect();
+    let rmsprop = (0..KerasRmsProp::SLOT_NAMES.len())
+        .map(|_| into_layers(values, Discriminator::DEPTH))
+        .collect();
+    (adam, rmsprop)
+}

@@ -1,0 +1,132 @@
+//! Weights in and out as safetensors, in Keras' layout: `gen.dense{0..4}.{kernel,bias}` and
+//! `disc.dense{0..3}.{kernel,bias}`, kernel `[in, out]`, float32, so a file loads into the
+//! reference Keras model unchanged. Optimizer state rides along under `optim.` and the header's
+//! metadata holds the format version, the position in training and the full config (seeds
+//! included), so training resumes exactly.
+//!
+//! A [`Checkpoint`] is the host-side copy of everything: captured with asynchronous reads,
+//! written to bytes, parsed from bytes with every name, shape, dtype and value checked, and only
+//! then turned into a new [`Trainer`](crate::Trainer) — a bad file never touches the model in use.
+
+use thiserror::Error;
+
+use crate::config::{ConfigError, TrainingConfig};
+use crate::quality::score::EpochScore;
+use crate::train::Progress;
+
+mod device;
+mod file;
+mod layout;
+
+/// Version of the file layout this build writes; files from a newer one are refused.
+pub const FORMAT_VERSION: u32 = 1;
+/// The `format` metadata value of files this app writes.
+pub const FORMAT_NAME: &str = "mnist-gan-web";
+/// The number of MNIST training images, which bounds a saved position within an epoch.
+pub const MNIST_TRAIN_IMAGES: usize = 60_000;
+
+/// Why a weights file was refused.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum WeightsError {
+    /// The bytes are not a safetensors file (or are truncated, or their header is inconsistent).
+    #[error("not a valid safetensors file: {0}")]
+    NotSafetensors(String),
+    /// The file was written by a newer version of the app.
+    #[error("the file uses format version {found}, newer than this app's {FORMAT_VERSION}")]
+    NewerFormat {
+        /// The version in the file.
+        found: u32,
+    },
+    /// A metadata entry cannot be read.
+    #[error("metadata entry `{key}` is invalid: {message}")]
+    BadMetadata {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The stored training configuration is invalid.
+    #[error("the stored configuration is invalid: {0}")]
+    BadConfig(#[from] ConfigError),
+    /// A required tensor is absent.
+    #[error("tensor `{0}` is missing")]
+    MissingTensor(String),
+    /// A tensor the app does not know.
+    #[error("unexpected tensor `{0}`")]
+    UnexpectedTensor(String),
+    /// A tensor is not float32.
+    #[error("tensor `{name}` is {found}, expected F32")]
+    WrongDtype {
+        /// The tensor.
+        name: String,
+        /// Its dtype.
+        found: String,
+    },
+    /// A tensor has the wrong shape.
+    #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    WrongShape {
+        /// The tensor.
+        name: String,
+        /// The shape the model needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor holds NaN or an infinity.
+    #[error("tensor `{name}` holds a non-finite value ({value}) at index {index}")]
+    NonFinite {
+        /// The tensor.
+        name: String,
+        /// The flat index of the first bad value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// Reading the model back from the device failed.
+    #[error("reading the model from the device failed: {0}")]
+    Read(String),
+}
+
+/// One Dense layer's values on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostDense {
+    /// `[in, out]`, row-major.
+    pub kernel: Vec<f32>,
+    /// `[out]`.
+    pub bias: Vec<f32>,
+}
+
+/// One optimizer's state on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostOptimizer {
+    /// Steps taken.
+    pub iterations: u64,
+    /// `slots[s][layer]`: slot `s` (Adam: m, v; RMSprop: v) of each layer.
+    pub slots: Vec<Vec<HostDense>>,
+}
+
+/// Both optimizers' state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostOptimizers {
+    /// The generator's Adam.
+    pub generator: HostOptimizer,
+    /// The discriminator's RMSprop.
+    pub discriminator: HostOptimizer,
+}
+
+/// Everything a weights file holds, on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The training configuration.
+    pub config: TrainingConfig,
+    /// Where training stood.
+    pub progress: Progress,
+    /// Generator layers `dense0` … `dense4`.
+    pub generator: Vec<HostDense>,
+    /// Discriminator layers `dense0` … `dense3`.
+    pub discriminator: Vec<HostDense>,
+    /// Optimizer state, when the file has it (a plain Keras export does not).
+    pub optimizers: Option<HostOptimizers>,
+    /// The quality scores taken so far in the run (metadata `scores`, JSON).
+    pub scores: Vec<EpochScore>,
+}
