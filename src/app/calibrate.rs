@@ -3,7 +3,7 @@
 //! path, then moves to the faster one; the figures are remembered per adapter and settings, and
 //! "Measure again" forgets them.
 
-use crate::app::event::Effect;
+use crate::app::effect::Effect;
 use crate::app::{Model, RunPhase};
 use crate::calibration::{Calibration, CalibrationKey, CalibrationStore};
 use crate::path::{ComputePath, GpuProbe, PathPreference};

@@ -1,6 +1,7 @@
 //! What the user does, and the frame that paces training.
 
-use crate::app::event::{CapturePurpose, Effect};
+use crate::app::effect::Effect;
+use crate::app::event::CapturePurpose;
 use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;

@@ -2,7 +2,8 @@
 //! start-up, installing trainers (acknowledged), moving a run between paths, recovering from a
 //! worker that stopped.
 
-use crate::app::event::{CapturePurpose, DataSummary, Effect, RunId};
+use crate::app::effect::Effect;
+use crate::app::event::{CapturePurpose, DataSummary, RunId};
 use crate::app::library::{name_of_file, next_name};
 use crate::app::run::{Run, RunLabel};
 use crate::app::saved::SavedRun;

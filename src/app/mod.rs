@@ -6,6 +6,7 @@
 mod calibrate;
 pub mod chart;
 mod controls;
+pub mod effect;
 pub mod event;
 pub mod library;
 mod lifecycle;
@@ -21,7 +22,8 @@ pub mod timing;
 mod workers;
 
 pub use calibrate::MeasureState;
-pub use event::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures, RunId};
+pub use effect::Effect;
+pub use event::{CapturePurpose, DataSummary, Event, MemoryFigures, RunId};
 pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
 pub use run::{Run, RunLabel};

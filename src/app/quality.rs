@@ -3,7 +3,8 @@
 //! digits of the grid picked, the generator's walk between them, new noise for the grid).
 
 use crate::app::Model;
-use crate::app::event::{Effect, RunId};
+use crate::app::effect::Effect;
+use crate::app::event::RunId;
 use crate::protocol::TrainerError;
 use crate::quality::reference::{ReferenceCurve, reference_curve};
 use crate::quality::{EpochScore, Score};

@@ -3,7 +3,8 @@
 
 use serde_bytes::ByteBuf;
 
-use crate::app::event::{CapturePurpose, Effect, RunId};
+use crate::app::effect::Effect;
+use crate::app::event::{CapturePurpose, RunId};
 use crate::app::library::RunSummary;
 use crate::app::saved::SavedRun;
 use crate::app::{InstallKind, Model, PauseReason, PendingInstall, RunPhase};

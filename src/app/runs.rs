@@ -1,7 +1,7 @@
 //! The saved runs: listing, autosaves, resuming and rolling back, deleting (after asking),
 //! renaming, downloading, and making room when storage is full.
 
-use crate::app::event::Effect;
+use crate::app::effect::Effect;
 use crate::app::library::{
     Listing, RunKey, RunSummary, SaveFailure, StorageFigures, clean_name, megabytes,
 };

@@ -2,7 +2,7 @@
 //! of CPU workers asked for changes (at once before a run starts, else at the next Reset).
 
 use crate::app::Model;
-use crate::app::event::Effect;
+use crate::app::effect::Effect;
 use crate::path::ComputePath;
 
 impl Model {

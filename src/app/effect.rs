@@ -1,0 +1,177 @@
+//! What the page asks of the world ([`Effect`]); the answers come back as [`Event`]s.
+
+// `Event` for the documentation's links: each effect names the event that answers it.
+#[allow(unused_imports)]
+use super::event::Event;
+use super::event::{CapturePurpose, RunId};
+use crate::app::library::{RunKey, RunSummary};
+use crate::app::saved::SavedRun;
+use crate::calibration::CalibrationKey;
+use crate::config::TrainingConfig;
+use crate::path::ComputePath;
+
+/// What the page asks the world to do; `web::effects` does it and answers with events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Ask for a WebGPU adapter → [`Event::GpuProbed`].
+    ProbeGpu,
+    /// Start a group of `workers` workers (unless one runs) with this path's device →
+    /// [`Event::PathStarted`]. A CPU run trains on every worker of the group, a WebGPU run on
+    /// the first.
+    StartPath {
+        /// The path.
+        path: ComputePath,
+        /// Workers, when a new group starts.
+        workers: usize,
+    },
+    /// Drop the group of workers (the next [`Effect::StartPath`] starts a new one).
+    DropWorker,
+    /// Time a few steps of each path on the running group, with these settings (the run in
+    /// place untouched) → [`Event::Calibrated`].
+    Calibrate {
+        /// What the figures will be remembered for.
+        key: CalibrationKey,
+        /// The settings to time.
+        config: TrainingConfig,
+    },
+    /// Keep the calibrations (JSON) in the browser's local storage.
+    StoreCalibrations(String),
+    /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
+    LoadData,
+    /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`].
+    ListRuns,
+    /// Take run `key` for this tab and read its last save → [`Event::RunClaimed`].
+    ClaimRun {
+        /// The run.
+        key: RunKey,
+    },
+    /// Let other tabs have run `key` (it left the screen).
+    ReleaseRun {
+        /// The run.
+        key: RunKey,
+    },
+    /// Delete runs (none open in another tab) → [`Event::RunsDeleted`].
+    DeleteRuns {
+        /// Their keys.
+        keys: Vec<RunKey>,
+    },
+    /// Rename run `key` → [`Event::RunRenamed`].
+    RenameRun {
+        /// The run.
+        key: RunKey,
+        /// Its new name.
+        name: String,
+    },
+    /// Offer saved run `key`'s weights file for download (→ [`Event::DownloadFailed`]).
+    DownloadRun {
+        /// The run.
+        key: RunKey,
+        /// The file's name.
+        name: String,
+    },
+    /// Ask the browser to keep the site's storage → [`Event::StorageChecked`].
+    PersistStorage,
+    /// A fresh trainer for run `run` → [`Event::TrainerReady`].
+    Create {
+        /// The run.
+        run: RunId,
+        /// Its path.
+        path: ComputePath,
+        /// Its settings.
+        config: TrainingConfig,
+    },
+    /// The trainer of a weights file for run `run` → [`Event::TrainerReady`].
+    Load {
+        /// The run.
+        run: RunId,
+        /// Its path.
+        path: ComputePath,
+        /// The file.
+        weights: Vec<u8>,
+        /// Settings for a file without them.
+        fallback: TrainingConfig,
+    },
+    /// New live settings → [`Event::LiveApplied`].
+    SetLive {
+        /// The run.
+        run: RunId,
+        /// Epochs to train.
+        epochs: usize,
+        /// Snapshot interval.
+        snapshot_every: usize,
+    },
+    /// Train the next batch → [`Event::StepDone`].
+    Step {
+        /// The run.
+        run: RunId,
+    },
+    /// The sample grid → [`Event::GridRead`].
+    Grid {
+        /// The run.
+        run: RunId,
+        /// Steps enqueued so far.
+        step: u64,
+    },
+    /// The weights file → [`Event::Captured`].
+    Capture {
+        /// The run.
+        run: RunId,
+        /// Why.
+        purpose: CapturePurpose,
+    },
+    /// Memory figures → [`Event::Memory`].
+    Stats,
+    /// Score the generator → [`Event::Scored`].
+    Score {
+        /// The run.
+        run: RunId,
+        /// Epochs trained when it is taken.
+        epoch: usize,
+        /// Samples.
+        samples: usize,
+    },
+    /// The generator's walk between two grid digits → [`Event::Walked`].
+    Walk {
+        /// The run.
+        run: RunId,
+        /// The first digit.
+        from: usize,
+        /// The last.
+        to: usize,
+        /// Images.
+        frames: usize,
+    },
+    /// New grid noise → [`Event::NoiseRedrawn`].
+    GridNoise {
+        /// The run.
+        run: RunId,
+        /// Its seed.
+        seed: u64,
+    },
+    /// Write the autosave of run `summary.key` (taking the run for this tab if no tab has it)
+    /// → [`Event::Saved`].
+    Save {
+        /// Its summary.
+        summary: Box<RunSummary>,
+        /// Its checkpoint.
+        record: Box<SavedRun>,
+    },
+    /// Offer a file for download (→ [`Event::DownloadFailed`] if that fails).
+    Download {
+        /// The file's name.
+        name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// Offer a canvas of the page as a PNG (→ [`Event::DownloadFailed`] if that fails).
+    DownloadCanvas {
+        /// The canvas' element id.
+        id: &'static str,
+        /// The file's name.
+        name: String,
+    },
+    /// Request an animation frame (→ [`Event::Frame`]), unless one is requested.
+    ScheduleFrame,
+    /// Cancel the requested animation frame.
+    CancelFrame,
+}
