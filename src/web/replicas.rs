@@ -149,9 +149,7 @@ impl PortExchange {
             _listeners: listeners,
         }
     }
-}
 
-impl PortExchange {
     /// How many arrays this worker has made for its parts (the others were sent back).
     pub fn arrays_made(&self) -> usize {
         self.spares.borrow().made
