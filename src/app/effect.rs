@@ -1,8 +1,5 @@
-//! What the page asks of the world ([`Effect`]); the answers come back as [`Event`]s.
+//! What the page asks of the world ([`Effect`]); the answers come back as [`Event`](super::Event)s.
 
-// `Event` for the documentation's links: each effect names the event that answers it.
-#[allow(unused_imports)]
-use super::event::Event;
 use super::event::{CapturePurpose, RunId};
 use crate::app::library::{RunKey, RunSummary};
 use crate::app::saved::SavedRun;
@@ -13,10 +10,10 @@ use crate::path::ComputePath;
 /// What the page asks the world to do; `web::effects` does it and answers with events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Ask for a WebGPU adapter → [`Event::GpuProbed`].
+    /// Ask for a WebGPU adapter → [`Event::GpuProbed`](super::Event::GpuProbed).
     ProbeGpu,
     /// Start a group of `workers` workers (unless one runs) with this path's device →
-    /// [`Event::PathStarted`]. A CPU run trains on every worker of the group, a WebGPU run on
+    /// [`Event::PathStarted`](super::Event::PathStarted). A CPU run trains on every worker of the group, a WebGPU run on
     /// the first.
     StartPath {
         /// The path.
@@ -27,7 +24,7 @@ pub enum Effect {
     /// Drop the group of workers (the next [`Effect::StartPath`] starts a new one).
     DropWorker,
     /// Time a few steps of each path on the running group, with these settings (the run in
-    /// place untouched) → [`Event::Calibrated`].
+    /// place untouched) → [`Event::Calibrated`](super::Event::Calibrated).
     Calibrate {
         /// What the figures will be remembered for.
         key: CalibrationKey,
@@ -36,11 +33,11 @@ pub enum Effect {
     },
     /// Keep the calibrations (JSON) in the browser's local storage.
     StoreCalibrations(String),
-    /// Download and check MNIST → [`Event::DataProgress`], [`Event::DataLoaded`].
+    /// Download and check MNIST → [`Event::DataProgress`](super::Event::DataProgress), [`Event::DataLoaded`](super::Event::DataLoaded).
     LoadData,
-    /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`].
+    /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`](super::Event::RunsListed).
     ListRuns,
-    /// Take run `key` for this tab and read its last save → [`Event::RunClaimed`].
+    /// Take run `key` for this tab and read its last save → [`Event::RunClaimed`](super::Event::RunClaimed).
     ClaimRun {
         /// The run.
         key: RunKey,
@@ -50,28 +47,28 @@ pub enum Effect {
         /// The run.
         key: RunKey,
     },
-    /// Delete runs (none open in another tab) → [`Event::RunsDeleted`].
+    /// Delete runs (none open in another tab) → [`Event::RunsDeleted`](super::Event::RunsDeleted).
     DeleteRuns {
         /// Their keys.
         keys: Vec<RunKey>,
     },
-    /// Rename run `key` → [`Event::RunRenamed`].
+    /// Rename run `key` → [`Event::RunRenamed`](super::Event::RunRenamed).
     RenameRun {
         /// The run.
         key: RunKey,
         /// Its new name.
         name: String,
     },
-    /// Offer saved run `key`'s weights file for download (→ [`Event::DownloadFailed`]).
+    /// Offer saved run `key`'s weights file for download (→ [`Event::DownloadFailed`](super::Event::DownloadFailed)).
     DownloadRun {
         /// The run.
         key: RunKey,
         /// The file's name.
         name: String,
     },
-    /// Ask the browser to keep the site's storage → [`Event::StorageChecked`].
+    /// Ask the browser to keep the site's storage → [`Event::StorageChecked`](super::Event::StorageChecked).
     PersistStorage,
-    /// A fresh trainer for run `run` → [`Event::TrainerReady`].
+    /// A fresh trainer for run `run` → [`Event::TrainerReady`](super::Event::TrainerReady).
     Create {
         /// The run.
         run: RunId,
@@ -80,7 +77,7 @@ pub enum Effect {
         /// Its settings.
         config: TrainingConfig,
     },
-    /// The trainer of a weights file for run `run` → [`Event::TrainerReady`].
+    /// The trainer of a weights file for run `run` → [`Event::TrainerReady`](super::Event::TrainerReady).
     Load {
         /// The run.
         run: RunId,
@@ -91,7 +88,7 @@ pub enum Effect {
         /// Settings for a file without them.
         fallback: TrainingConfig,
     },
-    /// New live settings → [`Event::LiveApplied`].
+    /// New live settings → [`Event::LiveApplied`](super::Event::LiveApplied).
     SetLive {
         /// The run.
         run: RunId,
@@ -100,28 +97,28 @@ pub enum Effect {
         /// Snapshot interval.
         snapshot_every: usize,
     },
-    /// Train the next batch → [`Event::StepDone`].
+    /// Train the next batch → [`Event::StepDone`](super::Event::StepDone).
     Step {
         /// The run.
         run: RunId,
     },
-    /// The sample grid → [`Event::GridRead`].
+    /// The sample grid → [`Event::GridRead`](super::Event::GridRead).
     Grid {
         /// The run.
         run: RunId,
         /// Steps enqueued so far.
         step: u64,
     },
-    /// The weights file → [`Event::Captured`].
+    /// The weights file → [`Event::Captured`](super::Event::Captured).
     Capture {
         /// The run.
         run: RunId,
         /// Why.
         purpose: CapturePurpose,
     },
-    /// Memory figures → [`Event::Memory`].
+    /// Memory figures → [`Event::Memory`](super::Event::Memory).
     Stats,
-    /// Score the generator → [`Event::Scored`].
+    /// Score the generator → [`Event::Scored`](super::Event::Scored).
     Score {
         /// The run.
         run: RunId,
@@ -130,7 +127,7 @@ pub enum Effect {
         /// Samples.
         samples: usize,
     },
-    /// The generator's walk between two grid digits → [`Event::Walked`].
+    /// The generator's walk between two grid digits → [`Event::Walked`](super::Event::Walked).
     Walk {
         /// The run.
         run: RunId,
@@ -141,7 +138,7 @@ pub enum Effect {
         /// Images.
         frames: usize,
     },
-    /// New grid noise → [`Event::NoiseRedrawn`].
+    /// New grid noise → [`Event::NoiseRedrawn`](super::Event::NoiseRedrawn).
     GridNoise {
         /// The run.
         run: RunId,
@@ -149,28 +146,28 @@ pub enum Effect {
         seed: u64,
     },
     /// Write the autosave of run `summary.key` (taking the run for this tab if no tab has it)
-    /// → [`Event::Saved`].
+    /// → [`Event::Saved`](super::Event::Saved).
     Save {
         /// Its summary.
         summary: Box<RunSummary>,
         /// Its checkpoint.
         record: Box<SavedRun>,
     },
-    /// Offer a file for download (→ [`Event::DownloadFailed`] if that fails).
+    /// Offer a file for download (→ [`Event::DownloadFailed`](super::Event::DownloadFailed) if that fails).
     Download {
         /// The file's name.
         name: String,
         /// Its bytes.
         bytes: Vec<u8>,
     },
-    /// Offer a canvas of the page as a PNG (→ [`Event::DownloadFailed`] if that fails).
+    /// Offer a canvas of the page as a PNG (→ [`Event::DownloadFailed`](super::Event::DownloadFailed) if that fails).
     DownloadCanvas {
         /// The canvas' element id.
         id: &'static str,
         /// The file's name.
         name: String,
     },
-    /// Request an animation frame (→ [`Event::Frame`]), unless one is requested.
+    /// Request an animation frame (→ [`Event::Frame`](super::Event::Frame)), unless one is requested.
     ScheduleFrame,
     /// Cancel the requested animation frame.
     CancelFrame,
