@@ -101,16 +101,17 @@ impl Model {
         let ready = self.path.active.is_some()
             && self.path.starting.is_none()
             && matches!(self.data, crate::app::DataState::Ready(_));
+        if !ready {
+            return;
+        }
         let Ok(config) = self.settings.parsed().clone() else {
             return;
         };
-        if ready {
-            measure.asked = true;
-            effects.push(Effect::Calibrate {
-                key: key.clone(),
-                config,
-            });
-        }
+        measure.asked = true;
+        effects.push(Effect::Calibrate {
+            key: key.clone(),
+            config,
+        });
     }
 
     /// Both paths measured: remembered, and the faster one chosen.
