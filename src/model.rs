@@ -2,7 +2,6 @@
 //! kernel `[in, out]`), so weights move to and from Keras unchanged.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,12 +11,16 @@ use crate::idx::IMAGE_PIXELS;
 /// LeakyReLU's slope for negative inputs in both networks.
 pub const LEAKY_SLOPE: f64 = 0.01;
 
-/// LeakyReLU as `slope·x + (1 − slope)·relu(x)`: TensorFlow's function and gradient (`slope`
-/// below zero and at it, 1 above), in ops that are each one pass on Burn's CPU backend. Burn's
-/// own LeakyReLU builds boolean masks forward and backward; this one is ~15 % faster per native
-/// step and no slower in the browser's worker (BENCHMARKS.md).
+/// LeakyReLU as `x · m`, the multiplier `m` taken from the input's value as a constant of the
+/// autodiff graph ([`crate::cpu::step_constant`]): 1 above zero, `slope` at and below it. That
+/// is TensorFlow's function (`x`, or `slope·x`, exactly) and its gradient (`grad · m`), in three
+/// kernels forward and one backward on a GPU, and one host pass and a product on the CPU.
+/// Burn's own LeakyReLU builds boolean masks forward and backward, and the earlier
+/// `slope·x + (1 − slope)·relu(x)` took ten kernels per call: on WebGPU each launch costs the
+/// host tens of microseconds (BENCHMARKS.md).
 pub fn leaky_relu(x: Tensor<2>) -> Tensor<2> {
-    x.clone().mul_scalar(LEAKY_SLOPE) + relu(x).mul_scalar(1.0 - LEAKY_SLOPE)
+    let multiplier = crate::cpu::step_constant(&x, LEAKY_SLOPE as f32, 1.0);
+    x * multiplier
 }
 
 /// Hidden and output widths of the generator's Dense layers (its input is the noise).

@@ -1,8 +1,9 @@
 //! Adam and RMSprop exactly as Keras 3 writes them. Burn's own put ε elsewhere (and default to
 //! other values), which moves weights by ~5e-4 within three steps; these match TensorFlow.
 //!
-//! State lives in plain (non-autodiff) tensors, one list of slots per Dense layer, so it can be
-//! written to and read from the weights file by name.
+//! State lives in plain (non-autodiff) tensors, one flat tensor per slot and network in the
+//! layout of a whole gradient ([`FlatSlot`]); [`layer_parts`] cuts it into the layers' parts
+//! that the weights file names.
 
 use burn::module::Param;
 use burn::tensor::{Gradients, Tensor, TensorData};
@@ -30,41 +31,56 @@ pub enum OptimError {
     NotOnHost,
 }
 
-/// The optimizer's per-parameter tensors for one Dense layer (Adam: m then v; RMSprop: v).
-#[derive(Debug, Clone)]
-pub struct LayerSlots {
-    /// Slots of the kernel, each `[in, out]`.
-    pub kernel: Vec<Tensor<2>>,
-    /// Slots of the bias, each `[out]`.
-    pub bias: Vec<Tensor<1>>,
+/// An optimizer slot's state for a whole network: one flat tensor, its values laid out as the
+/// layers' parameters in [`parameter_lengths`] order — the layout of a whole gradient.
+///
+/// Flat, so that on a GPU one update is a dozen kernels for the whole network instead of a
+/// dozen per parameter (on WebGPU every kernel launch costs the host tens of microseconds).
+pub type FlatSlot = Tensor<1>;
+
+/// `count` zero slots for `layers`, on the layers' (non-autodiff) device.
+fn zero_slots(layers: &[Dense], count: usize) -> Vec<FlatSlot> {
+    let Some(device) = layers.first().map(|l| l.kernel.val().inner().device()) else {
+        return Vec::new();
+    };
+    (0..count)
+        .map(|_| Tensor::zeros([parameter_count(layers)], &device))
+        .collect()
 }
 
-impl LayerSlots {
-    fn zeros(layer: &Dense, count: usize) -> Self {
-        let kernel = layer.kernel.val().inner();
-        let bias = layer.bias.val().inner();
-        Self {
-            kernel: (0..count).map(|_| kernel.zeros_like()).collect(),
-            bias: (0..count).map(|_| bias.zeros_like()).collect(),
-        }
-    }
+/// The parts of a flat slot (or gradient) that belong to each of `layers`: its kernel as
+/// `[in, out]` and its bias as `[out]`. The parts are views where the device allows, copies
+/// where a part's offset is not aligned for it.
+pub fn layer_parts(flat: &Tensor<1>, layers: &[Dense]) -> Vec<(Tensor<2>, Tensor<1>)> {
+    let mut offset = 0;
+    layers
+        .iter()
+        .map(|layer| {
+            let (inputs, outputs) = (layer.inputs(), layer.outputs());
+            let kernel = flat
+                .clone()
+                .narrow(0, offset, inputs * outputs)
+                .reshape([inputs, outputs]);
+            offset += inputs * outputs;
+            let bias = flat.clone().narrow(0, offset, outputs);
+            offset += outputs;
+            (kernel, bias)
+        })
+        .collect()
 }
 
-/// One update rule: the new parameter value from the old one, its gradient and its slots.
+/// One update rule: how far each parameter moves against its gradient, and its slots' new
+/// values.
 trait UpdateRule {
-    /// As tensor ops, on any device.
-    fn apply<const D: usize>(
-        &self,
-        param: Tensor<D>,
-        grad: Tensor<D>,
-        slots: &mut [Tensor<D>],
-    ) -> Tensor<D>;
+    /// As tensor ops, on any device, over a whole network's flat gradient and slots: returns
+    /// the step each parameter takes (`θ −= step`).
+    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1>;
 
-    /// Fused: one pass over host values, in the same f32 operations and order as [`apply`],
-    /// so both give the same bits.
+    /// Fused: one pass over one parameter's host values and the matching parts of its slots,
+    /// in the same f32 operations and order as [`step`], so both give the same bits.
     ///
-    /// [`apply`]: UpdateRule::apply
-    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]);
+    /// [`step`]: UpdateRule::step
+    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]);
 }
 
 /// Number of values of each parameter of `layers`, in order: each layer's kernel, then its bias.
@@ -79,28 +95,21 @@ pub fn parameter_count(layers: &[Dense]) -> usize {
     parameter_lengths(layers).sum()
 }
 
-/// A host-side parameter with its slots, updated in place and written back as tensors.
+/// A host-side parameter updated in place from its gradient and the parts of the host slots
+/// from `offset`, and written back as a tensor.
 fn host_param<const D: usize>(
     param: Param<Tensor<D>>,
     grad: &[f32],
-    slots: &mut Vec<Tensor<D>>,
+    slots: &mut [Vec<f32>],
+    offset: usize,
     rule: &impl UpdateRule,
 ) -> Result<Param<Tensor<D>>, OptimError> {
     let value = param.val();
     let (device, shape) = (value.device(), value.shape());
     let mut values = read_now(value.inner()).ok_or(OptimError::NotOnHost)?;
-    // Taken, not cloned: a tensor held once reads back without a copy.
-    let mut host_slots = std::mem::take(slots)
-        .into_iter()
-        .map(read_now)
-        .collect::<Option<Vec<_>>>()
-        .ok_or(OptimError::NotOnHost)?;
-    rule.apply_host(&mut values, grad, &mut host_slots);
-    let slot_device = device.clone().inner();
-    *slots = host_slots
-        .into_iter()
-        .map(|v| Tensor::from_data(TensorData::new(v, shape.clone()), &slot_device))
-        .collect();
+    let range = offset..offset + values.len();
+    let mut parts: Vec<&mut [f32]> = slots.iter_mut().map(|s| &mut s[range.clone()]).collect();
+    rule.apply_host(&mut values, grad, &mut parts);
     let updated = Tensor::from_data(TensorData::new(values, shape), &device).require_grad();
     Ok(param.map(|_| updated))
 }
@@ -111,7 +120,7 @@ fn host_param<const D: usize>(
 fn step_layers_host<R: UpdateRule>(
     layers: &mut Vec<Dense>,
     grads: &[f32],
-    slots: &mut [LayerSlots],
+    slots: &mut Vec<FlatSlot>,
     rule: &R,
 ) -> Result<(), OptimError> {
     let expected = parameter_count(layers);
@@ -127,54 +136,71 @@ fn step_layers_host<R: UpdateRule>(
     {
         return Err(OptimError::NotOnHost);
     }
-    let mut rest = grads;
+    let Some(slot_device) = slots.first().map(|s| s.device()) else {
+        return Ok(());
+    };
+    // Taken, not cloned: a tensor held once reads back without a copy.
+    let mut host_slots = std::mem::take(slots)
+        .into_iter()
+        .map(read_now)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(OptimError::NotOnHost)?;
+    let mut offset = 0;
     let old = std::mem::take(layers);
-    for (layer, slot) in old.into_iter().zip(slots.iter_mut()) {
-        let (kernel_grad, tail) = rest.split_at(layer.inputs() * layer.outputs());
-        let (bias_grad, tail) = tail.split_at(layer.outputs());
-        rest = tail;
-        let kernel = host_param(layer.kernel, kernel_grad, &mut slot.kernel, rule)?;
-        let bias = host_param(layer.bias, bias_grad, &mut slot.bias, rule)?;
+    for layer in old {
+        let kernel_len = layer.inputs() * layer.outputs();
+        let bias_len = layer.outputs();
+        let kernel_grad = &grads[offset..offset + kernel_len];
+        let kernel = host_param(layer.kernel, kernel_grad, &mut host_slots, offset, rule)?;
+        offset += kernel_len;
+        let bias_grad = &grads[offset..offset + bias_len];
+        let bias = host_param(layer.bias, bias_grad, &mut host_slots, offset, rule)?;
+        offset += bias_len;
         layers.push(Dense { kernel, bias });
     }
+    *slots = host_slots
+        .into_iter()
+        .map(|values| Tensor::from_data(TensorData::new(values, [expected]), &slot_device))
+        .collect();
     Ok(())
 }
 
-fn update_param<const D: usize, R: UpdateRule>(
+/// `param − step[offset..]`, the part of the flat step that is this parameter's.
+fn minus_part<const D: usize>(
     param: Param<Tensor<D>>,
-    grads: &Gradients,
-    slots: &mut [Tensor<D>],
-    rule: &R,
-    name: impl FnOnce() -> String,
-) -> Result<Param<Tensor<D>>, OptimError> {
-    let grad = param
-        .grad(grads)
-        .ok_or_else(|| OptimError::MissingGradient(name()))?;
-    let updated = rule.apply(param.val().inner(), grad, slots);
-    Ok(param.map(|_| Tensor::from_inner(updated).require_grad()))
+    step: &Tensor<1>,
+    offset: &mut usize,
+) -> Param<Tensor<D>> {
+    let value = param.val().inner();
+    let shape = value.shape();
+    let len = shape.num_elements();
+    let part = step.clone().narrow(0, *offset, len).reshape(shape);
+    *offset += len;
+    param.map(|_| Tensor::from_inner(value - part).require_grad())
 }
 
-/// Applies `rule` to every parameter of `layers`; on error nothing is returned changed.
+/// Applies `rule` to every parameter of `layers` as tensor ops on their device: the gradients
+/// are joined into one flat tensor (one copy each), the rule runs once over it, and each
+/// parameter takes its part of the step. On error nothing is changed.
 fn step_layers<R: UpdateRule>(
     layers: &mut Vec<Dense>,
     grads: &Gradients,
-    slots: &mut [LayerSlots],
+    slots: &mut [FlatSlot],
     rule: &R,
 ) -> Result<(), OptimError> {
     // Every gradient must exist before anything moves, so a failure leaves the model as it was.
+    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * layers.len());
     for (i, layer) in layers.iter().enumerate() {
-        if layer.kernel.grad(grads).is_none() || layer.bias.grad(grads).is_none() {
-            return Err(OptimError::MissingGradient(format!("dense{i}")));
-        }
+        let missing = || OptimError::MissingGradient(format!("dense{i}"));
+        parts.push(layer.kernel.grad(grads).ok_or_else(missing)?.flatten(0, 1));
+        parts.push(layer.bias.grad(grads).ok_or_else(missing)?);
     }
+    let step = rule.step(Tensor::cat(parts, 0), slots);
+    let mut offset = 0;
     let old = std::mem::take(layers);
-    for (i, (layer, slot)) in old.into_iter().zip(slots.iter_mut()).enumerate() {
-        let kernel = update_param(layer.kernel, grads, &mut slot.kernel, rule, || {
-            format!("dense{i}.kernel")
-        })?;
-        let bias = update_param(layer.bias, grads, &mut slot.bias, rule, || {
-            format!("dense{i}.bias")
-        })?;
+    for layer in old {
+        let kernel = minus_part(layer.kernel, &step, &mut offset);
+        let bias = minus_part(layer.bias, &step, &mut offset);
         layers.push(Dense { kernel, bias });
     }
     Ok(())
@@ -194,8 +220,8 @@ pub struct KerasAdam {
     pub epsilon: f64,
     /// Steps taken (Keras' `iterations`).
     pub iterations: u64,
-    /// `m` and `v` of each layer.
-    pub slots: Vec<LayerSlots>,
+    /// `m` then `v`, each flat over all the layers' parameters ([`FlatSlot`]).
+    pub slots: Vec<FlatSlot>,
 }
 
 struct AdamStep {
@@ -206,25 +232,25 @@ struct AdamStep {
 }
 
 impl UpdateRule for AdamStep {
-    fn apply<const D: usize>(
-        &self,
-        param: Tensor<D>,
-        grad: Tensor<D>,
-        slots: &mut [Tensor<D>],
-    ) -> Tensor<D> {
+    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1> {
         let m = slots[0].clone();
         let v = slots[1].clone();
         let m = m.clone() + (grad.clone() - m).mul_scalar(self.one_minus_beta1);
         let v = v.clone() + (grad.square() - v).mul_scalar(self.one_minus_beta2);
-        let update = m.clone().mul_scalar(self.alpha) / v.clone().sqrt().add_scalar(self.epsilon);
+        let step = m.clone().mul_scalar(self.alpha) / v.clone().sqrt().add_scalar(self.epsilon);
         slots[0] = m;
         slots[1] = v;
-        param - update
+        step
     }
 
-    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let [m, v] = slots else { return };
-        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m).zip(v) {
+        for (((p, &g), m), v) in param
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
             *m += (g - *m) * self.one_minus_beta1;
             *v += (g * g - *v) * self.one_minus_beta2;
             *p -= (*m * self.alpha) / (v.sqrt() + self.epsilon);
@@ -244,7 +270,7 @@ impl KerasAdam {
             beta2,
             epsilon,
             iterations: 0,
-            slots: layers.iter().map(|l| LayerSlots::zeros(l, 2)).collect(),
+            slots: zero_slots(layers, 2),
         }
     }
 
@@ -290,8 +316,8 @@ pub struct KerasRmsProp {
     pub epsilon: f64,
     /// Steps taken (Keras' `iterations`).
     pub iterations: u64,
-    /// `v` of each layer.
-    pub slots: Vec<LayerSlots>,
+    /// `v`, flat over all the layers' parameters ([`FlatSlot`]).
+    pub slots: Vec<FlatSlot>,
 }
 
 struct RmsPropStep {
@@ -302,22 +328,17 @@ struct RmsPropStep {
 }
 
 impl UpdateRule for RmsPropStep {
-    fn apply<const D: usize>(
-        &self,
-        param: Tensor<D>,
-        grad: Tensor<D>,
-        slots: &mut [Tensor<D>],
-    ) -> Tensor<D> {
+    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1> {
         let v = slots[0].clone().mul_scalar(self.rho)
             + grad.clone().square().mul_scalar(self.one_minus_rho);
-        let update = grad.mul_scalar(self.lr) / v.clone().add_scalar(self.epsilon).sqrt();
+        let step = grad.mul_scalar(self.lr) / v.clone().add_scalar(self.epsilon).sqrt();
         slots[0] = v;
-        param - update
+        step
     }
 
-    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [Vec<f32>]) {
+    fn apply_host(&self, param: &mut [f32], grad: &[f32], slots: &mut [&mut [f32]]) {
         let [v] = slots else { return };
-        for ((p, &g), v) in param.iter_mut().zip(grad).zip(v) {
+        for ((p, &g), v) in param.iter_mut().zip(grad).zip(v.iter_mut()) {
             *v = *v * self.rho + (g * g) * self.one_minus_rho;
             *p -= (g * self.lr) / (*v + self.epsilon).sqrt();
         }
@@ -335,7 +356,7 @@ impl KerasRmsProp {
             rho,
             epsilon,
             iterations: 0,
-            slots: layers.iter().map(|l| LayerSlots::zeros(l, 1)).collect(),
+            slots: zero_slots(layers, 1),
         }
     }
 

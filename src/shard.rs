@@ -219,12 +219,7 @@ impl Trainer {
             hash_floats(&mut hasher, &bias);
         }
         for slot in slots {
-            for tensor in &slot.kernel {
-                hash_floats(&mut hasher, &read_now(tensor.clone()).ok_or_else(not_host)?);
-            }
-            for tensor in &slot.bias {
-                hash_floats(&mut hasher, &read_now(tensor.clone()).ok_or_else(not_host)?);
-            }
+            hash_floats(&mut hasher, &read_now(slot.clone()).ok_or_else(not_host)?);
         }
         Ok(hasher.finish())
     }

@@ -102,7 +102,7 @@ fn leaky_relu_both_ways(x: &[f32]) -> [(Vec<f32>, Vec<f32>); 2] {
 }
 
 #[test]
-fn leaky_relu_without_masks_equals_the_plain_formula_and_its_gradient() {
+fn leaky_relu_is_tensorflows_function_and_gradient() {
     let x = [
         -3.5f32, -1.0, -1e-3, -1e-30, 0.0, 1e-30, 1e-3, 0.25, 1.0, 7.0, 1e6, -1e6,
     ];
@@ -112,7 +112,8 @@ fn leaky_relu_without_masks_equals_the_plain_formula_and_its_gradient() {
         let slope = if xi > 0.0 { 1.0 } else { LEAKY_SLOPE as f32 };
         let weight = (i + 1) as f32;
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-6 * b.abs().max(f32::MIN_POSITIVE);
-        assert!(close(values[i], slope * xi), "value at {xi}: {}", values[i]);
+        // TensorFlow's LeakyRelu is `x > 0 ? x : x * alpha`: the same bits, not only close.
+        assert_eq!(values[i], slope * xi, "value at {xi}");
         assert!(
             close(values[i], plain_values[i]),
             "value at {xi} against Burn's"
@@ -129,5 +130,46 @@ fn leaky_relu_without_masks_equals_the_plain_formula_and_its_gradient() {
                 "gradient at {xi} against Burn's"
             );
         }
+    }
+}
+
+#[test]
+fn the_cross_entropy_rows_are_tensorflows_formula_and_its_gradient() {
+    let x = [
+        -40.0f32, -7.5, -1.0, -1e-3, 0.0, 1e-3, 0.3, 1.0, 4.0, 7.5, 40.0,
+    ];
+    let targets = [0.9f32, 0.0, 1.0, 0.9, 0.0, 1.0, 0.9, 0.0, 1.0, 0.9, 0.0];
+    let n = x.len();
+    let device = device().autodiff();
+    let column = |values: &[f32]| TensorData::new(values.to_vec(), [n, 1]);
+    let logits = Tensor::<2>::from_data(column(&x), &device).require_grad();
+    let losses = mnist_gan_web::train::cross_entropy_rows(
+        logits.clone(),
+        Tensor::from_data(column(&targets), &device),
+    );
+    let grads = losses.clone().sum().backward();
+    let values = losses.into_data().try_to_vec::<f32>().unwrap();
+    let grad = logits
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    for i in 0..n {
+        let (xi, t) = (x[i] as f64, targets[i] as f64);
+        // TensorFlow's sigmoid_cross_entropy_with_logits, and its derivative σ(x) − t.
+        let expected = xi.max(0.0) - xi * t + (-xi.abs()).exp().ln_1p();
+        let slope = 1.0 / (1.0 + (-xi).exp()) - t;
+        let tolerance = 1e-6 * expected.abs().max(1.0);
+        assert!(
+            (values[i] as f64 - expected).abs() <= tolerance,
+            "loss at {xi} for {t}: {} against {expected}",
+            values[i]
+        );
+        assert!(
+            (grad[i] as f64 - slope).abs() <= 1e-6,
+            "gradient at {xi} for {t}: {} against {slope}",
+            grad[i]
+        );
     }
 }

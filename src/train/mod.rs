@@ -11,11 +11,14 @@ use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
 
+mod loss;
 mod trainer;
 
 use crate::cpu::{is_host_device, read_now};
 use crate::model::{Dense, Discriminator, Generator, init_rng};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
+use loss::LossRows;
+pub use loss::cross_entropy_rows;
 pub use trainer::{Progress, StepOutcome, Trainer};
 
 /// Why training could not go on.
@@ -48,14 +51,6 @@ pub enum TrainError {
         /// Batches per epoch.
         batches: usize,
     },
-}
-
-/// Mean binary cross-entropy of `logits` against a constant `target`, as TensorFlow computes it
-/// from logits: `max(x, 0) − x·t + log(1 + exp(−|x|))`.
-pub fn bce_with_logits(logits: Tensor<2>, target: f32) -> Tensor<1> {
-    let positive = logits.clone().clamp_min(0.0f32);
-    let soft = logits.clone().abs().neg().exp().log1p();
-    (positive - logits.mul_scalar(target) + soft).mean()
 }
 
 /// A step's statistics, still on the device: read them with [`StepStats::read`].
@@ -228,26 +223,38 @@ impl Gan {
     ) -> (StepStats, Gradients) {
         let [n_real, _] = real.dims();
         let [n_fake, _] = noise.dims();
+        let rows = LossRows {
+            real: n_real,
+            fake: n_fake,
+        };
         let fake = self.generator.forward(noise);
 
         // One discriminator pass over real and (detached) fake images together.
         let images = Tensor::cat(vec![real, fake.clone().detach()], 0);
         let logits = self.discriminator.forward(images);
-        let real_logits = logits.clone().narrow(0, 0, n_real);
-        let fake_logits = logits.narrow(0, n_real, n_fake);
-        let d_loss = bce_with_logits(real_logits.clone(), self.real_label).mul_scalar(weights.real)
-            + bce_with_logits(fake_logits.clone(), 0.0).mul_scalar(weights.fake);
+        // The generator's loss goes through the discriminator as it is before its update.
+        let frozen_logits = self.discriminator.forward_frozen(fake);
 
-        // The generator's loss through the discriminator as it is before its update.
-        let g_loss =
-            bce_with_logits(self.discriminator.forward_frozen(fake), 1.0).mul_scalar(weights.fake);
+        // The three cross-entropies as one column: D(x), D(G(z)) for D, D(G(z)) for G.
+        let all_logits = Tensor::cat(vec![logits, frozen_logits], 0);
+        let (targets, row_weights) = rows.targets_and_weights(self.real_label, weights);
+        let targets = Tensor::from_data(targets, &self.device);
+        let row_weights = Tensor::<2>::from_data(row_weights, &self.device);
+        let weighted = cross_entropy_rows(all_logits.clone(), targets) * row_weights.clone();
+        // The objective is the sum of these rows; backward from the rows themselves seeds each
+        // with 1, its gradient in the sum, without the sum's two kernels.
+        let grads = weighted.backward();
 
-        let grads = (d_loss.clone() + g_loss.clone()).backward();
+        // Statistics, detached: each loss and mean probability is a weighted sum of its rows.
+        let weighted = weighted.inner();
+        let d_rows = rows.discriminator();
+        let probabilities = sigmoid(all_logits.inner().narrow(0, 0, d_rows))
+            * row_weights.inner().narrow(0, 0, d_rows);
         let stats = StepStats {
-            d_loss: d_loss.inner(),
-            g_loss: g_loss.inner(),
-            d_real: sigmoid(real_logits.inner()).mean().mul_scalar(weights.real),
-            d_fake: sigmoid(fake_logits.inner()).mean().mul_scalar(weights.fake),
+            d_loss: weighted.clone().narrow(0, 0, d_rows).sum(),
+            g_loss: weighted.narrow(0, d_rows, n_fake).sum(),
+            d_real: probabilities.clone().narrow(0, 0, n_real).sum(),
+            d_fake: probabilities.narrow(0, n_real, n_fake).sum(),
         };
         (stats, grads)
     }

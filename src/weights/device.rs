@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use super::layout::{Layout, networks, optimizer_slots};
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
 use crate::model::{Dense, Discriminator, Generator};
-use crate::optim::{KerasAdam, KerasRmsProp, LayerSlots};
+use crate::optim::{FlatSlot, KerasAdam, KerasRmsProp, layer_parts};
 use crate::train::{Gan, Trainer};
 
 impl Checkpoint {
@@ -30,24 +30,20 @@ impl Checkpoint {
                 layers.iter().map(|l| l.bias.val().inner()).collect(),
             )
         };
-        let slot_layers = |slots: &[LayerSlots], s: usize| {
-            (
-                slots.iter().map(|l| l.kernel[s].clone()).collect(),
-                slots.iter().map(|l| l.bias[s].clone()).collect(),
-            )
-        };
+        let slot_layers =
+            |slot: &FlatSlot, layers: &[Dense]| layer_parts(slot, layers).into_iter().unzip();
         let (k, b) = model_layers(&gan.generator.layers);
         register_layers(k, b);
         let (k, b) = model_layers(&gan.discriminator.layers);
         register_layers(k, b);
         let adam = &gan.generator_optim;
         let rmsprop = &gan.discriminator_optim;
-        for s in 0..KerasAdam::SLOT_NAMES.len() {
-            let (k, b) = slot_layers(&adam.slots, s);
+        for slot in adam.slots.iter().take(KerasAdam::SLOT_NAMES.len()) {
+            let (k, b) = slot_layers(slot, &gan.generator.layers);
             register_layers(k, b);
         }
-        for s in 0..KerasRmsProp::SLOT_NAMES.len() {
-            let (k, b) = slot_layers(&rmsprop.slots, s);
+        for slot in rmsprop.slots.iter().take(KerasRmsProp::SLOT_NAMES.len()) {
+            let (k, b) = slot_layers(slot, &gan.discriminator.layers);
             register_layers(k, b);
         }
         let config = trainer.config.clone();
@@ -114,26 +110,25 @@ impl Checkpoint {
         };
         let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
         if let Some(optimizers) = &self.optimizers {
-            let to_slots = |host: &HostOptimizer, shapes: &[(usize, usize)]| -> Vec<LayerSlots> {
-                (0..shapes.len())
-                    .map(|layer| {
-                        let per_slot = host.slots.iter().map(|slot| {
-                            to_layers(&slot[layer..=layer], &shapes[layer..=layer])
-                                .pop()
-                                .expect("one layer")
-                        });
-                        let (kernel, bias) = per_slot
-                            .map(|d| (d.kernel.val().inner(), d.bias.val().inner()))
-                            .unzip();
-                        LayerSlots { kernel, bias }
+            // Each slot's layers joined into one flat tensor, in the layout of a gradient.
+            let slot_device = device.clone().inner();
+            let to_slots = |host: &HostOptimizer| -> Vec<FlatSlot> {
+                host.slots
+                    .iter()
+                    .map(|layers| {
+                        let values: Vec<f32> = layers
+                            .iter()
+                            .flat_map(|l| l.kernel.iter().chain(&l.bias).copied())
+                            .collect();
+                        let len = values.len();
+                        Tensor::from_data(TensorData::new(values, [len]), &slot_device)
                     })
                     .collect()
             };
             gan.generator_optim.iterations = optimizers.generator.iterations;
-            gan.generator_optim.slots = to_slots(&optimizers.generator, &layout.generator);
+            gan.generator_optim.slots = to_slots(&optimizers.generator);
             gan.discriminator_optim.iterations = optimizers.discriminator.iterations;
-            gan.discriminator_optim.slots =
-                to_slots(&optimizers.discriminator, &layout.discriminator);
+            gan.discriminator_optim.slots = to_slots(&optimizers.discriminator);
         }
         Trainer::from_parts(self.config, gan, self.progress)
     }
