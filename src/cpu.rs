@@ -87,25 +87,27 @@ pub fn tanh(x: Tensor<2>) -> Tensor<2> {
     constant(outputs) + (x.clone() - x.detach()) * constant(slopes)
 }
 
-/// `above` where `x` is above zero and `below` elsewhere (at zero too), from `x`'s value, as a
-/// constant of the autodiff graph: the slope of a piecewise-linear function such as LeakyReLU
-/// or ReLU, whose gradient is then `grad ·` this constant. Needs `0 ≤ below ≤ above`.
-///
-/// On a GPU it is `clamp(sign(x), below, above)` on the inner tensor, two kernels (the
-/// autodiff backend would split `clamp` into four, even for a detached tensor). On the CPU it
-/// is one branch-free host pass: Burn's CPU backend runs `sign` and `clamp` as scalar loops.
-pub fn step_constant(x: &Tensor<2>, below: f32, above: f32) -> Tensor<2> {
-    debug_assert!(0.0 <= below && below <= above);
+/// A constant of the autodiff graph made element by element from `x`'s value: the slope of a
+/// piecewise-linear function, whose gradient is then `grad ·` this constant. On the CPU
+/// backend `host` maps each value in one branch-free pass (Burn's CPU backend runs `sign`,
+/// `clamp` and comparisons as scalar loops); elsewhere `ops` computes it on the inner tensor,
+/// outside the autodiff graph, where the autodiff backend would split `clamp` into four
+/// kernels even for a detached tensor.
+pub fn slope_constant(
+    x: &Tensor<2>,
+    host: impl Fn(f32) -> f32,
+    ops: impl FnOnce(Tensor<2>) -> Tensor<2>,
+) -> Tensor<2> {
     let value = x.clone().inner();
     let device = value.device();
     if is_host_device(&device) {
         let shape = value.dims();
         if let Some(mut values) = read_now(value.clone()) {
             for v in values.iter_mut() {
-                *v = if *v > 0.0 { above } else { below };
+                *v = host(*v);
             }
             return Tensor::from_inner(Tensor::from_data(TensorData::new(values, shape), &device));
         }
     }
-    Tensor::from_inner(value.sign().clamp(below, above))
+    Tensor::from_inner(ops(value))
 }

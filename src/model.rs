@@ -12,14 +12,19 @@ use crate::idx::IMAGE_PIXELS;
 pub const LEAKY_SLOPE: f64 = 0.01;
 
 /// LeakyReLU as `x · m`, the multiplier `m` taken from the input's value as a constant of the
-/// autodiff graph ([`crate::cpu::step_constant`]): 1 above zero, `slope` at and below it. That
+/// autodiff graph ([`crate::cpu::slope_constant`]): 1 above zero, `slope` at and below it. That
 /// is TensorFlow's function (`x`, or `slope·x`, exactly) and its gradient (`grad · m`), in three
 /// kernels forward and one backward on a GPU, and one host pass and a product on the CPU.
 /// Burn's own LeakyReLU builds boolean masks forward and backward, and the earlier
 /// `slope·x + (1 − slope)·relu(x)` took ten kernels per call: on WebGPU each launch costs the
 /// host tens of microseconds (BENCHMARKS.md).
 pub fn leaky_relu(x: Tensor<2>) -> Tensor<2> {
-    let multiplier = crate::cpu::step_constant(&x, LEAKY_SLOPE as f32, 1.0);
+    let slope = LEAKY_SLOPE as f32;
+    let multiplier = crate::cpu::slope_constant(
+        &x,
+        |v| if v > 0.0 { 1.0 } else { slope },
+        |v| v.sign().clamp(LEAKY_SLOPE, 1.0),
+    );
     x * multiplier
 }
 

@@ -11,17 +11,23 @@
 use burn::tensor::{Tensor, TensorData};
 
 use super::LossWeights;
-use crate::cpu::step_constant;
+use crate::cpu::slope_constant;
 
-/// TensorFlow's `sigmoid_cross_entropy_with_logits` of each logit against its target:
-/// `max(x, 0) − x·t + log(1 + exp(−|x|))`, with `max(x, 0) − x·t` computed as
-/// `x·(step(x̄) − t)`, `step(x̄)` (1 above zero, 0 at and below) taken from the logits' value
-/// ([`step_constant`]). That is the same function and, with `relu`'s gradient (0 at zero), the
-/// same gradient `σ(x) − t`, in fewer kernels than a `clamp_min` and a product apart.
+/// TensorFlow's `sigmoid_cross_entropy_with_logits` of each logit against its target,
+/// written as TensorFlow's composite op computes it: with `c = (x ≥ 0)`, `max(x, 0) − x·t +
+/// log(1 + exp(−|x|))` where `max(x, 0) = x·c` and `−|x| = x·(1 − 2c)`. Both are linear pieces
+/// whose slopes are constants of the graph ([`slope_constant`]), so the value and the gradient
+/// `σ(x) − t` are TensorFlow's, at `x = 0` too, in fewer kernels than a `clamp_min` and an
+/// `abs` and their masks backward.
 pub fn cross_entropy_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-    let linear_slope = step_constant(&logits, 0.0, 1.0) - targets;
-    let soft = logits.clone().abs().neg().exp().log1p();
-    logits * linear_slope + soft
+    let at_or_above_zero = slope_constant(
+        &logits,
+        |v| if v >= 0.0 { 1.0 } else { 0.0 },
+        |v| v.greater_equal_elem(0.0).float(),
+    );
+    let negative_abs_slope = at_or_above_zero.clone().mul_scalar(-2.0).add_scalar(1.0);
+    let soft = (logits.clone() * negative_abs_slope).exp().log1p();
+    logits * (at_or_above_zero - targets) + soft
 }
 
 /// Where each loss's rows sit in the step's column of logits, and what they count.
