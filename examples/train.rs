@@ -253,7 +253,7 @@ fn count_dispatches(trainer: &mut Trainer, data: &Dataset, steps: usize) {
     );
     let mut sorted: Vec<_> = counts.into_iter().collect();
     sorted.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
-    for (kernel, count) in sorted.iter().take(12) {
+    for (kernel, count) in &sorted {
         let name: String = kernel.chars().take(100).collect();
         println!("  {:>6.1} per step  {name}", *count as f64 / steps as f64);
     }

@@ -74,20 +74,34 @@ async fn webgpu_initialises_with_an_adapter() {
     assert_eq!(data.as_slice::<f32>().unwrap(), &[7.0, 10.0, 15.0, 22.0]);
 }
 
+/// TensorFlow's three recorded steps on WebGPU, with a weights file saved after the first and
+/// loaded into a new trainer: the GPU's flat parameters and optimizer slots (aligned, padded)
+/// go out to the file's layers and back, and are reused from one step to the next.
 #[wasm_bindgen_test]
-async fn golden_first_step_matches_tensorflow_on_webgpu() {
-    golden_first_step_matches_tensorflow(golden_trainer().await, "WebGPU").await;
+async fn golden_steps_match_tensorflow_on_webgpu_across_a_reload() {
+    let mut trainer = golden_trainer().await;
+    golden_first_step_matches_tensorflow(&mut trainer, "WebGPU").await;
+    let saved = Checkpoint::capture(&trainer).await.unwrap();
+    let mut trainer = saved.into_trainer(&gpu::device().await.unwrap());
+    for step in ["step2", "step3"] {
+        let x = upload(&trainer, &format!("{step}.x"));
+        let z = upload(&trainer, &format!("{step}.z"));
+        let values = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
+        assert_losses(step, values, "WebGPU after a reload");
+    }
+    matches_tensorflow_after(&trainer, "after3", "WebGPU after a reload").await;
 }
 
 #[wasm_bindgen_test]
 async fn golden_first_step_matches_tensorflow_on_the_wasm_cpu_backend() {
-    golden_first_step_matches_tensorflow(golden_trainer_on(&Device::flex()), "wasm CPU").await;
+    let mut trainer = golden_trainer_on(&Device::flex());
+    golden_first_step_matches_tensorflow(&mut trainer, "wasm CPU").await;
 }
 
-async fn golden_first_step_matches_tensorflow(mut trainer: Trainer, path: &str) {
-    let (x, z) = (upload(&trainer, "step1.x"), upload(&trainer, "step1.z"));
+async fn golden_first_step_matches_tensorflow(trainer: &mut Trainer, path: &str) {
+    let (x, z) = (upload(trainer, "step1.x"), upload(trainer, "step1.z"));
     let stats = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
-    matches_tensorflow_after_one_step(&trainer, stats, path).await;
+    matches_tensorflow_after_one_step(trainer, stats, path).await;
 }
 
 #[wasm_bindgen_test]
@@ -113,25 +127,33 @@ async fn matches_tensorflow_after_one_step(
     stats: mnist_gan_web::StepValues,
     path: &str,
 ) {
-    for (name, actual) in [
-        ("step1.d_loss", stats.d_loss),
-        ("step1.g_loss", stats.g_loss),
-    ] {
-        let expected = fixture(name).0[0];
+    assert_losses("step1", stats, path);
+    matches_tensorflow_after(trainer, "after1", path).await;
+}
+
+/// The step's two losses within 1e-4 (relative) of TensorFlow's.
+fn assert_losses(step: &str, stats: mnist_gan_web::StepValues, path: &str) {
+    for (loss, actual) in [("d_loss", stats.d_loss), ("g_loss", stats.g_loss)] {
+        let name = format!("{step}.{loss}");
+        let expected = fixture(&name).0[0];
         let relative = ((actual - expected) / expected).abs();
         assert!(
             relative <= 1e-4,
             "{name}: {path} {actual} vs TensorFlow {expected}"
         );
     }
-    let after = Checkpoint::capture(trainer).await.unwrap();
-    let layers = after
+}
+
+/// Every layer of `trainer` within 1e-4 of TensorFlow's recorded weights `after` (`after1`…).
+async fn matches_tensorflow_after(trainer: &Trainer, after: &str, path: &str) {
+    let captured = Checkpoint::capture(trainer).await.unwrap();
+    let layers = captured
         .generator
         .iter()
         .enumerate()
         .map(|(i, l)| (format!("gen.dense{i}"), l))
         .chain(
-            after
+            captured
                 .discriminator
                 .iter()
                 .enumerate()
@@ -139,11 +161,11 @@ async fn matches_tensorflow_after_one_step(
         );
     for (name, layer) in layers {
         for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
-            let (expected, _) = fixture(&format!("after1.{name}.{part}"));
+            let (expected, _) = fixture(&format!("{after}.{name}.{part}"));
             let diff = common::max_abs_diff(actual, &expected);
             assert!(
                 diff <= 1e-4,
-                "after1.{name}.{part} on {path}: max abs difference {diff:e}"
+                "{after}.{name}.{part} on {path}: max abs difference {diff:e}"
             );
         }
     }

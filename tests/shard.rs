@@ -154,6 +154,61 @@ fn fused_updates_equal_the_tensor_ops_and_the_plain_formulas() {
     assert!(worst <= 1e-6, "fused update off the formula by {worst}");
 }
 
+/// The tensor-op update keeps each network's parameters flat between steps (its layers are
+/// views of them); a layer replaced between steps must be taken as it is then, not overwritten
+/// by the flat copy.
+#[test]
+fn tensor_op_updates_stay_on_the_fused_ones_over_steps_and_take_a_replaced_layer() {
+    let data = dataset();
+    let mut fused = Trainer::new(config(), &device()).unwrap();
+    let mut plain = Trainer::new(config(), &device()).unwrap();
+    let batch = first_batch(&fused, &data);
+    let noise = fused.step_noise(0);
+    for step in 0..4 {
+        if step == 2 {
+            // The same new values in both, as new parameters (a loaded file makes new ones).
+            for trainer in [&mut fused, &mut plain] {
+                let layer = &mut trainer.gan.generator.layers[1];
+                let doubled = layer.kernel.val().inner().mul_scalar(2.0);
+                layer.kernel = burn::module::Param::from_tensor(Tensor::from_inner(doubled));
+            }
+        }
+        let upload = |t: &Trainer| {
+            (
+                t.gan.upload(batch.clone(), 256, 784),
+                t.gan.upload(noise.clone(), 256, 100),
+            )
+        };
+        let (real, z) = upload(&fused);
+        fused.gan.train_step(real, z).unwrap();
+        let (real, z) = upload(&plain);
+        let (_, grads) = plain.gan.gradients(real, z);
+        let gan = &mut plain.gan;
+        gan.discriminator_optim
+            .step(&mut gan.discriminator.layers, &grads)
+            .unwrap();
+        gan.generator_optim
+            .step(&mut gan.generator.layers, &grads)
+            .unwrap();
+        let diff = max_abs_diff(&all_params(&fused), &all_params(&plain));
+        assert!(
+            diff <= 1e-6,
+            "step {step}: tensor ops off the fused update by {diff:e}"
+        );
+    }
+    let capture = |t: &Trainer| block_on(Checkpoint::capture(t)).unwrap();
+    let (fused, plain) = (capture(&fused), capture(&plain));
+    let slots = |c: &Checkpoint| -> Vec<f32> {
+        let optimizers = c.optimizers.as_ref().unwrap();
+        [&optimizers.generator, &optimizers.discriminator]
+            .iter()
+            .flat_map(|o| o.slots.iter().flatten())
+            .flat_map(|l| l.kernel.iter().chain(&l.bias).copied())
+            .collect()
+    };
+    assert!(max_abs_diff(&slots(&fused), &slots(&plain)) <= 1e-6);
+}
+
 fn first_batch(trainer: &Trainer, data: &Dataset) -> Vec<f32> {
     let order = mnist_gan_web::data::epoch_order(trainer.config.shuffle_seed, 0, data.len());
     data.batch(&order, 0, trainer.config.batch_size)
@@ -276,4 +331,55 @@ fn a_part_of_another_step_or_length_is_refused() {
     assert!(trainer.apply_combined(&data, &part).is_err());
     assert_eq!(trainer.progress.step, 0, "a refused part moves nothing");
     assert!(ShardPlace::new(2, 2).is_none() && ShardPlace::new(0, 17).is_none());
+}
+
+/// On a GPU every part of a flat tensor starts 256 bytes aligned and the whole is padded to a
+/// multiple (so CubeCL can take a part as a view), the parts keep their lengths and order
+/// without overlapping, and host values land in their parts with zero between them.
+#[test]
+fn an_aligned_flat_layout_places_every_part_at_an_aligned_offset() {
+    use mnist_gan_web::optim::FlatLayout;
+    let lengths = [10_000, 100, 12_800, 128, 784, 1];
+    let layout = FlatLayout::aligned(lengths, 64);
+    let parts = layout.parts();
+    assert_eq!(parts.len(), lengths.len());
+    for (part, &len) in parts.iter().zip(&lengths) {
+        assert_eq!(part.start % 64, 0, "{part:?}");
+        assert_eq!(part.len(), len);
+    }
+    assert!(parts.windows(2).all(|w| w[0].end <= w[1].start));
+    let last = parts[parts.len() - 1].end;
+    assert!(
+        layout.len() >= last && layout.len().is_multiple_of(64),
+        "padded to a multiple"
+    );
+    assert!(layout.len() - last < 64);
+
+    let values: Vec<Vec<f32>> = lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| vec![i as f32 + 1.0; n])
+        .collect();
+    let flat = layout.join_host(values.iter().map(Vec::as_slice)).unwrap();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(flat[part.clone()].iter().all(|&v| v == i as f32 + 1.0));
+    }
+    let padding = flat.len() - lengths.iter().sum::<usize>();
+    assert_eq!(flat.iter().filter(|&&v| v == 0.0).count(), padding);
+    assert!(padding > 0);
+
+    // A part of the wrong length, or too few parts, is refused.
+    let mut short = values.clone();
+    short[1].pop();
+    assert!(layout.join_host(short.iter().map(Vec::as_slice)).is_err());
+    assert!(
+        layout
+            .join_host(values[..5].iter().map(Vec::as_slice))
+            .is_err()
+    );
+    // Packed, the layout is a whole gradient's.
+    assert_eq!(
+        FlatLayout::aligned(lengths, 1).len(),
+        lengths.iter().sum::<usize>()
+    );
 }

@@ -140,6 +140,13 @@ impl LossWeights {
     };
 }
 
+/// The sum of a column `[rows, 1]`, as `[1]`. Summed along its rows: on a GPU without atomic
+/// float adds (WebGPU), CubeCL's whole-tensor `sum` is a zero fill and a reduction, two kernels,
+/// where a sum along a dimension is one.
+fn column_sum(column: Tensor<2>) -> Tensor<1> {
+    column.sum_dim(0).reshape([1])
+}
+
 /// The two networks and their optimizers, on one autodiff device.
 #[derive(Debug)]
 pub struct Gan {
@@ -251,10 +258,10 @@ impl Gan {
         let probabilities = sigmoid(all_logits.inner().narrow(0, 0, d_rows))
             * row_weights.inner().narrow(0, 0, d_rows);
         let stats = StepStats {
-            d_loss: weighted.clone().narrow(0, 0, d_rows).sum(),
-            g_loss: weighted.narrow(0, d_rows, n_fake).sum(),
-            d_real: probabilities.clone().narrow(0, 0, n_real).sum(),
-            d_fake: probabilities.narrow(0, n_real, n_fake).sum(),
+            d_loss: column_sum(weighted.clone().narrow(0, 0, d_rows)),
+            g_loss: column_sum(weighted.narrow(0, d_rows, n_fake)),
+            d_real: column_sum(probabilities.clone().narrow(0, 0, n_real)),
+            d_fake: column_sum(probabilities.narrow(0, n_real, n_fake)),
         };
         (stats, grads)
     }

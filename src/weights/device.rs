@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use super::layout::{Layout, networks, optimizer_slots};
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
 use crate::model::{Dense, Discriminator, Generator};
-use crate::optim::{FlatSlot, KerasAdam, KerasRmsProp, layer_parts};
+use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, layer_parts};
 use crate::train::{Gan, Trainer};
 
 impl Checkpoint {
@@ -110,25 +110,28 @@ impl Checkpoint {
         };
         let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
         if let Some(optimizers) = &self.optimizers {
-            // Each slot's layers joined into one flat tensor, in the layout of a gradient.
+            // Each slot's layers joined into one flat tensor, in the layout of a gradient on
+            // this device. A file's slots have the layers' shapes (`from_bytes` reads them by
+            // `Layout`); a slot of other shapes, built by hand, would start from zero.
             let slot_device = device.clone().inner();
-            let to_slots = |host: &HostOptimizer| -> Vec<FlatSlot> {
+            let to_slots = |host: &HostOptimizer, layers: &[Dense]| -> Vec<FlatSlot> {
+                let layout = FlatLayout::new(layers, &slot_device);
                 host.slots
                     .iter()
-                    .map(|layers| {
-                        let values: Vec<f32> = layers
-                            .iter()
-                            .flat_map(|l| l.kernel.iter().chain(&l.bias).copied())
-                            .collect();
-                        let len = values.len();
-                        Tensor::from_data(TensorData::new(values, [len]), &slot_device)
+                    .map(|slot| {
+                        let parts = slot.iter().flat_map(|l| [&l.kernel[..], &l.bias[..]]);
+                        let values = layout
+                            .join_host(parts)
+                            .unwrap_or_else(|_| vec![0.0; layout.len()]);
+                        Tensor::from_data(TensorData::new(values, [layout.len()]), &slot_device)
                     })
                     .collect()
             };
             gan.generator_optim.iterations = optimizers.generator.iterations;
-            gan.generator_optim.slots = to_slots(&optimizers.generator);
+            gan.generator_optim.slots = to_slots(&optimizers.generator, &gan.generator.layers);
             gan.discriminator_optim.iterations = optimizers.discriminator.iterations;
-            gan.discriminator_optim.slots = to_slots(&optimizers.discriminator);
+            gan.discriminator_optim.slots =
+                to_slots(&optimizers.discriminator, &gan.discriminator.layers);
         }
         Trainer::from_parts(self.config, gan, self.progress)
     }

@@ -2,15 +2,22 @@
 //! other values), which moves weights by ~5e-4 within three steps; these match TensorFlow.
 //!
 //! State lives in plain (non-autodiff) tensors, one flat tensor per slot and network in the
-//! layout of a whole gradient ([`FlatSlot`]); [`layer_parts`] cuts it into the layers' parts
-//! that the weights file names.
+//! layout of a whole gradient on its device ([`FlatSlot`], [`FlatLayout`]); [`layer_parts`]
+//! cuts it into the layers' parts that the weights file names. On a GPU the update runs as
+//! tensor ops over the flat tensors (module `flat`), on the CPU backend as one fused host pass
+//! per parameter (module `host`).
 
-use burn::module::Param;
-use burn::tensor::{Gradients, Tensor, TensorData};
+use burn::tensor::{Gradients, Tensor};
 use thiserror::Error;
 
-use crate::cpu::{is_host_device, read_now};
 use crate::model::Dense;
+
+mod flat;
+mod host;
+
+pub use flat::{FlatLayout, FlatSlot, layer_parts};
+use flat::{FlatParams, step_layers, zero_slots};
+use host::step_layers_host;
 
 /// An optimizer step that could not be taken.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -29,44 +36,6 @@ pub enum OptimError {
     /// A fused update needs the parameters in this thread's memory (Burn's CPU backend).
     #[error("the fused optimizer update needs the CPU backend")]
     NotOnHost,
-}
-
-/// An optimizer slot's state for a whole network: one flat tensor, its values laid out as the
-/// layers' parameters in [`parameter_lengths`] order — the layout of a whole gradient.
-///
-/// Flat, so that on a GPU one update is a dozen kernels for the whole network instead of a
-/// dozen per parameter (on WebGPU every kernel launch costs the host tens of microseconds).
-pub type FlatSlot = Tensor<1>;
-
-/// `count` zero slots for `layers`, on the layers' (non-autodiff) device.
-fn zero_slots(layers: &[Dense], count: usize) -> Vec<FlatSlot> {
-    let Some(device) = layers.first().map(|l| l.kernel.val().inner().device()) else {
-        return Vec::new();
-    };
-    (0..count)
-        .map(|_| Tensor::zeros([parameter_count(layers)], &device))
-        .collect()
-}
-
-/// The parts of a flat slot (or gradient) that belong to each of `layers`: its kernel as
-/// `[in, out]` and its bias as `[out]`. The parts are views where the device allows, copies
-/// where a part's offset is not aligned for it.
-pub fn layer_parts(flat: &Tensor<1>, layers: &[Dense]) -> Vec<(Tensor<2>, Tensor<1>)> {
-    let mut offset = 0;
-    layers
-        .iter()
-        .map(|layer| {
-            let (inputs, outputs) = (layer.inputs(), layer.outputs());
-            let kernel = flat
-                .clone()
-                .narrow(0, offset, inputs * outputs)
-                .reshape([inputs, outputs]);
-            offset += inputs * outputs;
-            let bias = flat.clone().narrow(0, offset, outputs);
-            offset += outputs;
-            (kernel, bias)
-        })
-        .collect()
 }
 
 /// One update rule: how far each parameter moves against its gradient, and its slots' new
@@ -95,117 +64,6 @@ pub fn parameter_count(layers: &[Dense]) -> usize {
     parameter_lengths(layers).sum()
 }
 
-/// A host-side parameter updated in place from its gradient and the parts of the host slots
-/// from `offset`, and written back as a tensor.
-fn host_param<const D: usize>(
-    param: Param<Tensor<D>>,
-    grad: &[f32],
-    slots: &mut [Vec<f32>],
-    offset: usize,
-    rule: &impl UpdateRule,
-) -> Result<Param<Tensor<D>>, OptimError> {
-    let value = param.val();
-    let (device, shape) = (value.device(), value.shape());
-    let mut values = read_now(value.inner()).ok_or(OptimError::NotOnHost)?;
-    let range = offset..offset + values.len();
-    let mut parts: Vec<&mut [f32]> = slots.iter_mut().map(|s| &mut s[range.clone()]).collect();
-    rule.apply_host(&mut values, grad, &mut parts);
-    let updated = Tensor::from_data(TensorData::new(values, shape), &device).require_grad();
-    Ok(param.map(|_| updated))
-}
-
-/// Applies `rule` to every parameter of `layers` from `grads`, their whole gradient as one
-/// slice in [`parameter_lengths`] order. The lengths are checked before anything moves; the
-/// reads cannot fail once the device is known to be the host's.
-fn step_layers_host<R: UpdateRule>(
-    layers: &mut Vec<Dense>,
-    grads: &[f32],
-    slots: &mut Vec<FlatSlot>,
-    rule: &R,
-) -> Result<(), OptimError> {
-    let expected = parameter_count(layers);
-    if grads.len() != expected {
-        return Err(OptimError::GradientLength {
-            expected,
-            got: grads.len(),
-        });
-    }
-    if !layers
-        .first()
-        .is_none_or(|l| is_host_device(&l.kernel.val().device()))
-    {
-        return Err(OptimError::NotOnHost);
-    }
-    let Some(slot_device) = slots.first().map(|s| s.device()) else {
-        return Ok(());
-    };
-    // Taken, not cloned: a tensor held once reads back without a copy.
-    let mut host_slots = std::mem::take(slots)
-        .into_iter()
-        .map(read_now)
-        .collect::<Option<Vec<_>>>()
-        .ok_or(OptimError::NotOnHost)?;
-    let mut offset = 0;
-    let old = std::mem::take(layers);
-    for layer in old {
-        let kernel_len = layer.inputs() * layer.outputs();
-        let bias_len = layer.outputs();
-        let kernel_grad = &grads[offset..offset + kernel_len];
-        let kernel = host_param(layer.kernel, kernel_grad, &mut host_slots, offset, rule)?;
-        offset += kernel_len;
-        let bias_grad = &grads[offset..offset + bias_len];
-        let bias = host_param(layer.bias, bias_grad, &mut host_slots, offset, rule)?;
-        offset += bias_len;
-        layers.push(Dense { kernel, bias });
-    }
-    *slots = host_slots
-        .into_iter()
-        .map(|values| Tensor::from_data(TensorData::new(values, [expected]), &slot_device))
-        .collect();
-    Ok(())
-}
-
-/// `param − step[offset..]`, the part of the flat step that is this parameter's.
-fn minus_part<const D: usize>(
-    param: Param<Tensor<D>>,
-    step: &Tensor<1>,
-    offset: &mut usize,
-) -> Param<Tensor<D>> {
-    let value = param.val().inner();
-    let shape = value.shape();
-    let len = shape.num_elements();
-    let part = step.clone().narrow(0, *offset, len).reshape(shape);
-    *offset += len;
-    param.map(|_| Tensor::from_inner(value - part).require_grad())
-}
-
-/// Applies `rule` to every parameter of `layers` as tensor ops on their device: the gradients
-/// are joined into one flat tensor (one copy each), the rule runs once over it, and each
-/// parameter takes its part of the step. On error nothing is changed.
-fn step_layers<R: UpdateRule>(
-    layers: &mut Vec<Dense>,
-    grads: &Gradients,
-    slots: &mut [FlatSlot],
-    rule: &R,
-) -> Result<(), OptimError> {
-    // Every gradient must exist before anything moves, so a failure leaves the model as it was.
-    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * layers.len());
-    for (i, layer) in layers.iter().enumerate() {
-        let missing = || OptimError::MissingGradient(format!("dense{i}"));
-        parts.push(layer.kernel.grad(grads).ok_or_else(missing)?.flatten(0, 1));
-        parts.push(layer.bias.grad(grads).ok_or_else(missing)?);
-    }
-    let step = rule.step(Tensor::cat(parts, 0), slots);
-    let mut offset = 0;
-    let old = std::mem::take(layers);
-    for layer in old {
-        let kernel = minus_part(layer.kernel, &step, &mut offset);
-        let bias = minus_part(layer.bias, &step, &mut offset);
-        layers.push(Dense { kernel, bias });
-    }
-    Ok(())
-}
-
 /// Keras' Adam: `m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
 /// θ −= m · lr·sqrt(1 − β2^t)/(1 − β1^t) / (sqrt(v) + ε)`.
 #[derive(Debug, Clone)]
@@ -222,6 +80,8 @@ pub struct KerasAdam {
     pub iterations: u64,
     /// `m` then `v`, each flat over all the layers' parameters ([`FlatSlot`]).
     pub slots: Vec<FlatSlot>,
+    /// On a GPU, the layers' parameters as of the last step, flat.
+    params: Option<FlatParams>,
 }
 
 struct AdamStep {
@@ -271,6 +131,7 @@ impl KerasAdam {
             epsilon,
             iterations: 0,
             slots: zero_slots(layers, 2),
+            params: None,
         }
     }
 
@@ -290,7 +151,7 @@ impl KerasAdam {
     /// One step on `layers` with their gradients in `grads`.
     pub fn step(&mut self, layers: &mut Vec<Dense>, grads: &Gradients) -> Result<(), OptimError> {
         let rule = self.rule();
-        step_layers(layers, grads, &mut self.slots, &rule)?;
+        step_layers(layers, grads, &mut self.slots, &mut self.params, &rule)?;
         self.iterations += 1;
         Ok(())
     }
@@ -299,6 +160,8 @@ impl KerasAdam {
     /// [`parameter_lengths`] order.
     pub fn step_host(&mut self, layers: &mut Vec<Dense>, grads: &[f32]) -> Result<(), OptimError> {
         let rule = self.rule();
+        // The host update keeps the parameters' ids: flat GPU parameters would be stale.
+        self.params = None;
         step_layers_host(layers, grads, &mut self.slots, &rule)?;
         self.iterations += 1;
         Ok(())
@@ -318,6 +181,8 @@ pub struct KerasRmsProp {
     pub iterations: u64,
     /// `v`, flat over all the layers' parameters ([`FlatSlot`]).
     pub slots: Vec<FlatSlot>,
+    /// On a GPU, the layers' parameters as of the last step, flat.
+    params: Option<FlatParams>,
 }
 
 struct RmsPropStep {
@@ -357,6 +222,7 @@ impl KerasRmsProp {
             epsilon,
             iterations: 0,
             slots: zero_slots(layers, 1),
+            params: None,
         }
     }
 
@@ -372,7 +238,7 @@ impl KerasRmsProp {
     /// One step on `layers` with their gradients in `grads`.
     pub fn step(&mut self, layers: &mut Vec<Dense>, grads: &Gradients) -> Result<(), OptimError> {
         let rule = self.rule();
-        step_layers(layers, grads, &mut self.slots, &rule)?;
+        step_layers(layers, grads, &mut self.slots, &mut self.params, &rule)?;
         self.iterations += 1;
         Ok(())
     }
@@ -381,6 +247,8 @@ impl KerasRmsProp {
     /// [`parameter_lengths`] order.
     pub fn step_host(&mut self, layers: &mut Vec<Dense>, grads: &[f32]) -> Result<(), OptimError> {
         let rule = self.rule();
+        // The host update keeps the parameters' ids: flat GPU parameters would be stale.
+        self.params = None;
         step_layers_host(layers, grads, &mut self.slots, &rule)?;
         self.iterations += 1;
         Ok(())
