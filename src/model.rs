@@ -19,13 +19,19 @@ pub const LEAKY_SLOPE: f64 = 0.01;
 /// `slope·x + (1 − slope)·relu(x)` took ten kernels per call: on WebGPU each launch costs the
 /// host tens of microseconds (BENCHMARKS.md).
 pub fn leaky_relu(x: Tensor<2>) -> Tensor<2> {
+    let multiplier = leaky_multiplier(&x);
+    x * multiplier
+}
+
+/// The multiplier [`leaky_relu`] applies to `x`: 1 above zero, the slope at and below it, as a
+/// constant of the autodiff graph.
+pub fn leaky_multiplier(x: &Tensor<2>) -> Tensor<2> {
     let slope = LEAKY_SLOPE as f32;
-    let multiplier = crate::cpu::slope_constant(
-        &x,
+    crate::cpu::slope_constant(
+        x,
         |v| if v > 0.0 { 1.0 } else { slope },
         |v| v.sign().clamp(LEAKY_SLOPE, 1.0),
-    );
-    x * multiplier
+    )
 }
 
 /// Hidden and output widths of the generator's Dense layers (its input is the noise).
@@ -171,8 +177,16 @@ impl Discriminator {
         }
     }
 
-    fn run(&self, images: Tensor<2>, frozen: bool) -> Tensor<2> {
+    /// The logits and each hidden layer's LeakyReLU multiplier: `given` ones, or computed
+    /// from the layer's values.
+    fn run(
+        &self,
+        images: Tensor<2>,
+        frozen: bool,
+        given: Option<&[Tensor<2>]>,
+    ) -> (Tensor<2>, Vec<Tensor<2>>) {
         let last = self.layers.len() - 1;
+        let mut multipliers = Vec::with_capacity(last);
         let mut x = images;
         for (i, layer) in self.layers.iter().enumerate() {
             x = if frozen {
@@ -181,21 +195,39 @@ impl Discriminator {
                 layer.forward(x)
             };
             if i != last {
-                x = leaky_relu(x);
+                let multiplier = match given.and_then(|m| m.get(i)) {
+                    Some(m) => m.clone(),
+                    None => leaky_multiplier(&x),
+                };
+                x = x * multiplier.clone();
+                multipliers.push(multiplier);
             }
         }
-        x
+        (x, multipliers)
     }
 
     /// Logits for `images`, gradients flowing to the discriminator's parameters.
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        self.run(images, false)
+        self.run(images, false, None).0
+    }
+
+    /// [`Discriminator::forward`], with the LeakyReLU multiplier of each hidden layer (constants
+    /// of the graph, a row per image).
+    pub fn forward_with_multipliers(&self, images: Tensor<2>) -> (Tensor<2>, Vec<Tensor<2>>) {
+        self.run(images, false, None)
     }
 
     /// Logits with the parameters held constant: the generator's loss goes through the
     /// discriminator as it is, without producing gradients for it.
     pub fn forward_frozen(&self, images: Tensor<2>) -> Tensor<2> {
-        self.run(images, true)
+        self.run(images, true, None).0
+    }
+
+    /// [`Discriminator::forward_frozen`] with the hidden layers' multipliers given: those of a
+    /// pass over the same images through the same parameters, which are the ones it would
+    /// compute. On a GPU that saves two kernels per hidden layer.
+    pub fn forward_frozen_with(&self, images: Tensor<2>, multipliers: &[Tensor<2>]) -> Tensor<2> {
+        self.run(images, true, Some(multipliers)).0
     }
 }
 

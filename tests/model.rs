@@ -173,3 +173,46 @@ fn the_cross_entropy_rows_are_tensorflows_formula_and_its_gradient() {
         );
     }
 }
+
+/// The frozen discriminator pass on the fake rows, with the LeakyReLU multipliers of the main
+/// pass over real and fake rows together (as the step runs it), gives the same logits and the
+/// same gradient for the fake images as the frozen pass computing its own, and none for the
+/// discriminator's parameters.
+#[test]
+fn the_frozen_pass_with_the_main_pass_multipliers_is_the_frozen_pass() {
+    let trainer = Trainer::new(TrainingConfig::default(), &device()).unwrap();
+    let gan = &trainer.gan;
+    let (n_real, n_fake) = (24, 40);
+    let pixels = |n: usize, seed: usize| -> Vec<f32> {
+        (0..n * 784)
+            .map(|i| ((i * 7919 + seed) % 2001) as f32 / 1000.0 - 1.0)
+            .collect()
+    };
+    let real = gan.upload(pixels(n_real, 1), n_real, 784);
+    let fake_values = pixels(n_fake, 2);
+    let discriminator = &gan.discriminator;
+    let run = |given: bool| {
+        let fake = gan.upload(fake_values.clone(), n_fake, 784).require_grad();
+        let logits = if given {
+            let images = Tensor::cat(vec![real.clone(), fake.clone().detach()], 0);
+            let (_, multipliers) = discriminator.forward_with_multipliers(images);
+            let rows: Vec<_> = multipliers
+                .into_iter()
+                .map(|m| m.narrow(0, n_real, n_fake))
+                .collect();
+            discriminator.forward_frozen_with(fake.clone(), &rows)
+        } else {
+            discriminator.forward_frozen(fake.clone())
+        };
+        let grads = logits.clone().sum().backward();
+        let layer = &discriminator.layers[0];
+        assert!(layer.kernel.grad(&grads).is_none() && layer.bias.grad(&grads).is_none());
+        let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+        (read(logits), read(fake.grad(&grads).unwrap()))
+    };
+    let ((logits, grad), (own_logits, own_grad)) = (run(true), run(false));
+    assert_eq!(logits.len(), n_fake);
+    assert!(common::max_abs_diff(&logits, &own_logits) <= 1e-6);
+    assert!(common::max_abs_diff(&grad, &own_grad) <= 1e-6);
+    assert!(grad.iter().any(|&g| g != 0.0));
+}

@@ -238,9 +238,12 @@ impl Gan {
 
         // One discriminator pass over real and (detached) fake images together.
         let images = Tensor::cat(vec![real, fake.clone().detach()], 0);
-        let logits = self.discriminator.forward(images);
-        // The generator's loss goes through the discriminator as it is before its update.
-        let frozen_logits = self.discriminator.forward_frozen(fake);
+        let (logits, multipliers) = self.discriminator.forward_with_multipliers(images);
+        // The generator's loss goes through the discriminator as it is before its update. Its
+        // LeakyReLUs see the same values as the fake rows above: their multipliers are those.
+        let fake_rows = |m: Tensor<2>| m.narrow(0, n_real, n_fake);
+        let multipliers: Vec<_> = multipliers.into_iter().map(fake_rows).collect();
+        let frozen_logits = self.discriminator.forward_frozen_with(fake, &multipliers);
 
         // The three cross-entropies as one column: D(x), D(G(z)) for D, D(G(z)) for G.
         let all_logits = Tensor::cat(vec![logits, frozen_logits], 0);
