@@ -8,7 +8,9 @@
 //! times. Here they are one column of rows, each with its own target and weight, so every op
 //! runs once.
 
-use burn::tensor::{Tensor, TensorData};
+use std::sync::Mutex;
+
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::LossWeights;
 use crate::cpu::slope_constant;
@@ -31,7 +33,7 @@ pub fn cross_entropy_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
 }
 
 /// Where each loss's rows sit in the step's column of logits, and what they count.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct LossRows {
     /// Real images' rows (the first ones).
     pub real: usize,
@@ -73,5 +75,54 @@ impl LossRows {
             TensorData::new(targets, shape),
             TensorData::new(row_weights, shape),
         )
+    }
+}
+
+/// What the target and weight columns are made from: the rows, the real label and the
+/// weights (as bits, so that equal means the same columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ColumnsKey {
+    rows: LossRows,
+    real_label: u32,
+    weights: [u32; 2],
+}
+
+/// The step's target and weight columns on the device, made once and kept while what they are
+/// made from stays the same (every step of an epoch but a smaller last batch): on WebGPU each
+/// is an upload, and they are the same every step.
+#[derive(Debug, Default)]
+pub(super) struct LossColumns(Mutex<Option<(ColumnsKey, Tensor<2>, Tensor<2>)>>);
+
+impl LossColumns {
+    /// The `[rows, 1]` targets and weights of [`LossRows::targets_and_weights`], on `device`.
+    pub fn get(
+        &self,
+        rows: LossRows,
+        real_label: f32,
+        weights: LossWeights,
+        device: &Device,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let key = ColumnsKey {
+            rows,
+            real_label: real_label.to_bits(),
+            weights: [weights.real.to_bits(), weights.fake.to_bits()],
+        };
+        // A poisoned lock only means a panic while it was held: the columns are rebuilt.
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((held, targets, row_weights)) = cached.as_ref()
+            && *held == key
+        {
+            return (targets.clone(), row_weights.clone());
+        }
+        let (targets, row_weights) = rows.targets_and_weights(real_label, weights);
+        let columns = (
+            Tensor::from_data(targets, device),
+            Tensor::from_data(row_weights, device),
+        );
+        *cached = Some((key, columns.0.clone(), columns.1.clone()));
+        columns
     }
 }

@@ -17,8 +17,8 @@ mod trainer;
 use crate::cpu::{is_host_device, read_now};
 use crate::model::{Dense, Discriminator, Generator, init_rng};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
-use loss::LossRows;
 pub use loss::cross_entropy_rows;
+use loss::{LossColumns, LossRows};
 pub use trainer::{Progress, StepOutcome, Trainer};
 
 /// Why training could not go on.
@@ -161,6 +161,7 @@ pub struct Gan {
     /// Target for real images.
     pub real_label: f32,
     device: Device,
+    loss_columns: LossColumns,
 }
 
 impl Gan {
@@ -201,6 +202,7 @@ impl Gan {
             discriminator_optim,
             real_label: config.real_label as f32,
             device: device.clone().autodiff(),
+            loss_columns: LossColumns::default(),
         }
     }
 
@@ -247,9 +249,9 @@ impl Gan {
 
         // The three cross-entropies as one column: D(x), D(G(z)) for D, D(G(z)) for G.
         let all_logits = Tensor::cat(vec![logits, frozen_logits], 0);
-        let (targets, row_weights) = rows.targets_and_weights(self.real_label, weights);
-        let targets = Tensor::from_data(targets, &self.device);
-        let row_weights = Tensor::<2>::from_data(row_weights, &self.device);
+        let (targets, row_weights) =
+            self.loss_columns
+                .get(rows, self.real_label, weights, &self.device);
         let weighted = cross_entropy_rows(all_logits.clone(), targets) * row_weights.clone();
         // The objective is the sum of these rows; backward from the rows themselves seeds each
         // with 1, its gradient in the sum, without the sum's two kernels.
