@@ -1,6 +1,8 @@
-//! Helpers shared by the native integration tests.
+//! Helpers shared by the integration tests; those that read files or block are native only
+//! (their crates are native dev-dependencies).
 #![allow(dead_code)]
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod page;
 
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ pub fn read_fixture(name: &str) -> Vec<u8> {
 }
 
 /// The decompressed bytes of one of the committed MNIST files.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn mnist(name: &str) -> Vec<u8> {
     use std::io::Read;
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +63,7 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Runs a future to completion on the test thread (the core's reads are asynchronous).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     pollster::block_on(future)
 }
