@@ -6,7 +6,8 @@
 # Debian packages in .gl/ (`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1
 # libglx0 libgles2` for amd64, as the device tool's README says).
 # Prints ms/step (synchronous and pipelined), the host's recording time and the kernels per
-# step of each, and a 2-epoch run as the tutorial times it.
+# step of each, a 2-epoch run as the tutorial times it, and a step normally and replayed as a
+# captured graph (`graph_replay`, with each thread's CPU time per step).
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -44,6 +45,14 @@ for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
   timeout 120 "$bin" --device wgpu --data "$data" --epochs 2 --out "/tmp/run-$build" 2>&1 \
     | grep -v saved | tee -a "$out/gpu.log"
 done
+if [ -f .devrun/graph_replay.xz ]; then
+  # The host's part of a step, normally and replayed as a captured graph, at two batch sizes.
+  xz -dc .devrun/graph_replay.xz >/tmp/graph_replay && chmod +x /tmp/graph_replay
+  for batch in 8 256; do
+    echo "=== graph_replay, batch $batch" | tee -a "$out/gpu.log"
+    timeout 60 /tmp/graph_replay --batch "$batch" --steps 100 2>&1 | tee -a "$out/gpu.log"
+  done
+fi
 echo "=== cpu, one thread, for scale"
 timeout 60 /tmp/train-unfused --device cpu --data "$data" --bench-steps 30 2>&1 | tee -a "$out/gpu.log"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,utilization.gpu --format=csv
