@@ -6,7 +6,8 @@
 // runs `node --experimental-websocket bench/profile.mjs [cpu|webgpu] [seconds]` on it.
 // PROFILE_DIST names the build (default dist/); PROFILE_OUT writes the raw `.cpuprofile` too.
 // `cpu:2` profiles the CPU path with 2 workers (the first one); PROFILE_TARGET=page profiles the
-// page's thread instead of a worker. On WebGPU it also counts the worker's `dispatchWorkgroups`
+// page's thread instead of a worker. PROFILE_REPLAY=off profiles WebGPU steps run without replaying a
+// captured step (the worker's `__benchReplay` test hook), to compare both in one build. On WebGPU it also counts the worker's `dispatchWorkgroups`
 // and `submit` calls per step, through a hook this script installs over the protocol.
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -87,6 +88,13 @@ try {
   })()`;
   if (TARGET === 'worker') {
     await cdp.send('Runtime.evaluate', { expression: countCalls, returnByValue: true }, sessionId);
+    if (process.env.PROFILE_REPLAY === 'off') {
+      // Off from the worker's next command; the steps already queued finish as they were.
+      await cdp.send('Runtime.evaluate', { expression: 'self.__benchReplay = false' }, sessionId);
+      const queued = Number(await browser.run(`return document.getElementById('step').textContent;`));
+      await browser.waitFor('steps without replays', `return Number(document.getElementById('step').textContent) >= ${queued + 3};`,
+        { timeout: 600_000 });
+    }
   }
   await cdp.send('Profiler.enable', {}, sessionId);
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);

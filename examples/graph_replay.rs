@@ -1,17 +1,11 @@
-//! What a captured step would cost the host (issue 11, a measurement, not the trainer's path):
+//! What replaying a captured step saves the host (issue 11):
 //! `cargo run --release --example graph_replay --features wgpu -- [--batch N] [--steps N]`.
 //!
-//! Burn 0.22's `capture` records a closure's kernel launches once; on wgpu, CubeCL keeps them as
-//! a software graph (pipelines, bindings, info uniforms and bind groups resolved at capture),
-//! and a replay only encodes and submits them. The worker's profile puts most of a WebGPU step's
-//! host time before that point (Burn's ops and autodiff graph, CubeCL's argument registration,
-//! a bind group per launch), so this times one whole training step on fixed inputs run
-//! normally, then replayed, in the same run, each waited for.
-//!
-//! The replays do not train: each reads the buffers the capture read (the networks before it)
-//! and writes the same outputs. Training this way needs the step's state (parameters, optimizer
-//! slots, Adam's step count) updated in place and its inputs written into fixed buffers; that
-//! is the design this figure is for.
+//! The trainer records a GPU step once and replays it (`train::graph`): the replay only
+//! encodes and submits the recorded launches, with their pipelines, bindings and bind groups
+//! resolved at capture. This times the trainer's step on fixed inputs with replays off, then
+//! on, in the same run, each step waited for; the warm-up before the timed replays covers the
+//! capture (prepared, warmed up, recorded).
 //!
 //! Each way prints the wall time per step and each thread's CPU time per step (Linux). The
 //! host's part is the main thread's (Burn's ops, the autodiff graph, CubeCL preparing each
@@ -21,9 +15,9 @@
 
 use std::time::{Duration, Instant};
 
-use burn::tensor::{Device, capture};
+use burn::tensor::Device;
 use mnist_gan_web::data::normal_noise;
-use mnist_gan_web::{StepStats, Trainer, TrainingConfig};
+use mnist_gan_web::{Gan, StepStats, Trainer, TrainingConfig};
 
 const WARM_UP: usize = 5;
 
@@ -107,7 +101,7 @@ fn main() {
     let noise_dim = config.noise_dim;
     let mut trainer = Trainer::new(config, &device).expect("a valid config");
     let gan = &mut trainer.gan;
-    // Fixed inputs, uploaded once: the capture window takes no writes.
+    // Fixed inputs, uploaded once.
     let real = gan.upload(
         normal_noise(1, 0, batch, 784)
             .into_iter()
@@ -117,17 +111,14 @@ fn main() {
         784,
     );
     let noise = gan.upload(normal_noise(2, 0, batch, noise_dim), batch, noise_dim);
-    let mut step = || {
+    println!("batch {batch}");
+    let step = |gan: &mut Gan| {
         gan.train_step(real.clone(), noise.clone())
             .expect("a step runs")
     };
-    println!("batch {batch}");
-    time("normal step", steps, &mut step);
-    // Capture runs the closure 3 times to fill the memory pool, then once under capture.
-    let mut graph = capture(&device, &mut step);
-    println!("captured: hardware graph {}", graph.is_hardware());
-    // SAFETY: every buffer the capture touched stays alive: `real`, `noise` and the networks'
-    // tensors are held by this function and by `graph`'s closure for all the replays, nothing
-    // else runs on this device meanwhile, and each replay is read back before the next.
-    time("replayed", steps, || unsafe { graph.replay() }.clone());
+    gan.set_replay(false);
+    time("normal step", steps, || step(gan));
+    gan.set_replay(true);
+    time("replayed step", steps, || step(gan));
+    assert!(gan.replays(), "the timed steps replayed a capture");
 }

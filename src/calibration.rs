@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::path::{AdapterInfo, ComputePath, PathChoice};
 
-/// Steps each path runs before the timed ones (shader compilation, the first allocations).
-pub const WARM_UP_STEPS: usize = 2;
+/// Steps each path runs before the timed ones: shader compilation, the first allocations, and
+/// on WebGPU the capture of the step that the timed ones replay (prepared on the first step,
+/// warmed up on the second, recorded on the third: `train::graph`).
+pub const WARM_UP_STEPS: usize = 3;
 /// Timed steps per path.
 pub const TIMED_STEPS: usize = 5;
 /// WebGPU keeps its place when it is at most this much slower than the CPU path: it leaves the

@@ -92,6 +92,84 @@ async fn golden_steps_match_tensorflow_on_webgpu_across_a_reload() {
     matches_tensorflow_after(&trainer, "after3", "WebGPU after a reload").await;
 }
 
+/// TensorFlow's three recorded steps on one WebGPU trainer: the first prepares a capture, the
+/// second warms it up, the third is recorded and replayed (`train::graph`), and the state after
+/// it is TensorFlow's.
+#[wasm_bindgen_test]
+async fn golden_steps_match_tensorflow_on_webgpu_through_a_replayed_step() {
+    let mut trainer = golden_trainer().await;
+    for step in ["step1", "step2", "step3"] {
+        let x = upload(&trainer, &format!("{step}.x"));
+        let z = upload(&trainer, &format!("{step}.z"));
+        let values = trainer.gan.train_step(x, z).unwrap().read().await.unwrap();
+        assert_losses(step, values, "WebGPU, replayed");
+    }
+    assert!(trainer.gan.replays(), "the third step was captured");
+    matches_tensorflow_after(&trainer, "after3", "WebGPU, replayed").await;
+}
+
+/// Ten steps of batch 16 on WebGPU, replayed where they can be, against the same steps run
+/// normally: two epochs of four whole batches and a short one, so each epoch prepares, warms
+/// up, captures and replays, and its short batch runs normally and starts over. Each pair of
+/// steps is queued before either's statistics are read, and a weights file is captured after
+/// the first capture and read after the replay that follows: each must be what it was when
+/// taken, although the replays update the state in place.
+#[wasm_bindgen_test]
+async fn replayed_steps_on_webgpu_train_exactly_like_normal_steps() {
+    let images = test_images().await;
+    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 72,
+        pixels: images.images().pixels[..72 * 784].to_vec(),
+    });
+    let config = TrainingConfig {
+        epochs: 2,
+        ..small_config()
+    };
+    let device = gpu::device().await.unwrap();
+    let mut replayed = Trainer::new(config.clone(), &device).unwrap();
+    let mut normal = Trainer::new(config, &device).unwrap();
+    normal.gan.set_replay(false);
+    let mut replays = Vec::new();
+    for pair in 0..5 {
+        let first = replayed.step(&data).unwrap().stats;
+        replays.push(replayed.gan.replays());
+        let saved = (pair == 1).then(|| Checkpoint::capture(&replayed));
+        let second = replayed.step(&data).unwrap().stats;
+        replays.push(replayed.gan.replays());
+        let (first, second) = (first.read().await.unwrap(), second.read().await.unwrap());
+
+        let expected_first = normal.step(&data).unwrap().stats.read().await.unwrap();
+        if let Some(saved) = saved {
+            let expected = Checkpoint::capture(&normal).await.unwrap();
+            assert!(
+                saved.await.unwrap() == expected,
+                "the weights file taken after step {} is that step's",
+                2 * pair
+            );
+        }
+        let expected_second = normal.step(&data).unwrap().stats.read().await.unwrap();
+        assert_eq!(first, expected_first, "step {}", 2 * pair);
+        assert_eq!(second, expected_second, "step {}", 2 * pair + 1);
+    }
+    assert_eq!(replayed.progress, normal.progress);
+    assert_eq!(replayed.progress.epoch, 2);
+    // Each epoch: prepared, warmed up, captured (and replayed once), replayed, short batch.
+    let epoch = [false, false, true, true, false];
+    assert_eq!(
+        replays,
+        [epoch, epoch].concat(),
+        "which steps replay a capture"
+    );
+    let (after, expected) = (
+        Checkpoint::capture(&replayed).await.unwrap(),
+        Checkpoint::capture(&normal).await.unwrap(),
+    );
+    assert!(
+        after == expected,
+        "the two trainers end with the same state"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn golden_first_step_matches_tensorflow_on_the_wasm_cpu_backend() {
     let mut trainer = golden_trainer_on(&Device::flex());

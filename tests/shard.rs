@@ -154,6 +154,39 @@ fn fused_updates_equal_the_tensor_ops_and_the_plain_formulas() {
     assert!(worst <= 1e-6, "fused update off the formula by {worst}");
 }
 
+/// Adam's step size as a device tensor (how a replayed WebGPU step reads it) gives the update
+/// of the scalar, bit for bit, step after step.
+#[test]
+fn adam_from_a_step_size_tensor_equals_adam_from_the_scalar() {
+    let data = dataset();
+    let mut scalar = Trainer::new(config(), &device()).unwrap();
+    let mut tensor = Trainer::new(config(), &device()).unwrap();
+    let batch = first_batch(&scalar, &data);
+    for step in 0..3 {
+        let mut params = Vec::new();
+        for (trainer, from_tensor) in [(&mut scalar, false), (&mut tensor, true)] {
+            let real = trainer.gan.upload(batch.clone(), 256, 784);
+            let noise = trainer.gan.upload(trainer.step_noise(step), 256, 100);
+            let (_, grads) = trainer.gan.gradients(real, noise);
+            let gan = &mut trainer.gan;
+            let alpha = gan.generator_optim.next_alpha();
+            if from_tensor {
+                let alpha = Tensor::from_data([alpha], &device());
+                gan.generator_optim
+                    .step_with_alpha(&mut gan.generator.layers, &grads, alpha)
+                    .unwrap();
+            } else {
+                gan.generator_optim
+                    .step(&mut gan.generator.layers, &grads)
+                    .unwrap();
+            }
+            params.push(all_params(trainer));
+        }
+        assert!(params[0] == params[1], "step {step}: the updates differ");
+    }
+    assert_eq!(tensor.gan.generator_optim.iterations, 3);
+}
+
 /// The tensor-op update keeps each network's parameters flat between steps (its layers are
 /// views of them); a layer replaced between steps must be taken as it is then, not overwritten
 /// by the flat copy.

@@ -17,7 +17,7 @@
 
 use std::ops::Range;
 
-use burn::module::{Param, ParamId};
+use burn::module::{Param, ParamId, ParamMapper};
 use burn::tensor::{Device, Gradients, Tensor};
 
 use super::{OptimError, UpdateRule, parameter_lengths};
@@ -121,16 +121,14 @@ impl FlatLayout {
         flat
     }
 
-    /// Each layer's kernel `[in, out]` and bias `[out]` cut from `flat` (views where aligned).
-    fn cut(&self, flat: &Tensor<1>, layers: &[Dense]) -> Vec<(Tensor<2>, Tensor<1>)> {
-        layers
+    /// Each layer's kernel `[in, out]` and bias `[out]` cut from `flat` (views where aligned),
+    /// for layers of the given `[in, out]` shapes.
+    fn cut(&self, flat: &Tensor<1>, shapes: &[[usize; 2]]) -> Vec<(Tensor<2>, Tensor<1>)> {
+        shapes
             .iter()
             .zip(self.parts.chunks_exact(2))
-            .map(|(layer, ranges)| {
-                let kernel = flat
-                    .clone()
-                    .slice([ranges[0].clone()])
-                    .reshape([layer.inputs(), layer.outputs()]);
+            .map(|(&shape, ranges)| {
+                let kernel = flat.clone().slice([ranges[0].clone()]).reshape(shape);
                 let bias = flat.clone().slice([ranges[1].clone()]);
                 (kernel, bias)
             })
@@ -138,10 +136,14 @@ impl FlatLayout {
     }
 }
 
+fn layer_shapes(layers: &[Dense]) -> Vec<[usize; 2]> {
+    layers.iter().map(|l| [l.inputs(), l.outputs()]).collect()
+}
+
 /// The parts of a flat slot (or gradient) that belong to each of `layers`, in the layout of the
 /// slot's device: each kernel as `[in, out]` and bias as `[out]`.
 pub fn layer_parts(flat: &Tensor<1>, layers: &[Dense]) -> Vec<(Tensor<2>, Tensor<1>)> {
-    FlatLayout::new(layers, &flat.device()).cut(flat, layers)
+    FlatLayout::new(layers, &flat.device()).cut(flat, &layer_shapes(layers))
 }
 
 /// `count` zero slots for `layers`, on the layers' (non-autodiff) device.
@@ -169,9 +171,55 @@ fn param_ids(layers: &[Dense]) -> Vec<ParamId> {
         .collect()
 }
 
-/// A parameter holding `value` as a new autodiff leaf, its id kept.
-fn holding<const D: usize>(param: Param<Tensor<D>>, value: Tensor<D>) -> Param<Tensor<D>> {
-    param.map(|_| Tensor::from_inner(value).require_grad())
+/// `value` as a new autodiff leaf.
+fn leaf<const D: usize>(value: Tensor<D>) -> Tensor<D> {
+    Tensor::from_inner(value).require_grad()
+}
+
+/// What a layer is without its values: its parameters' ids and mappers, and its shape.
+struct Shell {
+    kernel: (ParamId, ParamMapper<Tensor<2>>),
+    bias: (ParamId, ParamMapper<Tensor<1>>),
+    shape: [usize; 2],
+}
+
+impl Shell {
+    /// `layer`'s shell; its values are dropped, so they no longer hold a flat tensor's buffer.
+    fn of(layer: Dense) -> Self {
+        let shape = [layer.inputs(), layer.outputs()];
+        let (kernel_id, _, kernel_mapper) = layer.kernel.consume();
+        let (bias_id, _, bias_mapper) = layer.bias.consume();
+        Self {
+            kernel: (kernel_id, kernel_mapper),
+            bias: (bias_id, bias_mapper),
+            shape,
+        }
+    }
+
+    /// The layer again, holding `kernel` and `bias` as new autodiff leaves.
+    fn fill(self, kernel: Tensor<2>, bias: Tensor<1>) -> Dense {
+        Dense {
+            kernel: Param::from_mapped_value(self.kernel.0, leaf(kernel), self.kernel.1),
+            bias: Param::from_mapped_value(self.bias.0, leaf(bias), self.bias.1),
+        }
+    }
+
+    /// The shells of all `layers`, which are left empty.
+    fn take_all(layers: &mut Vec<Dense>) -> Vec<Self> {
+        std::mem::take(layers).into_iter().map(Self::of).collect()
+    }
+
+    /// `shells` filled with their parts of `flat` (in `layout`), into `layers`.
+    fn fill_all(shells: Vec<Self>, layers: &mut Vec<Dense>, layout: &FlatLayout, flat: &Tensor<1>) {
+        let shapes: Vec<[usize; 2]> = shells.iter().map(|s| s.shape).collect();
+        let cut = layout.cut(flat, &shapes);
+        layers.extend(
+            shells
+                .into_iter()
+                .zip(cut)
+                .map(|(shell, (kernel, bias))| shell.fill(kernel, bias)),
+        );
+    }
 }
 
 /// Applies `rule` to every parameter of `layers` as tensor ops on their device: the gradients
@@ -179,10 +227,15 @@ fn holding<const D: usize>(param: Param<Tensor<D>>, value: Tensor<D>) -> Param<T
 /// parameters take the step, and the layers become views of the result. `params` are the flat
 /// parameters of the last such update, reused while they are still the layers'. On error
 /// nothing is changed.
+///
+/// The flat parameters and the slots are updated in their own buffers: the layers' views are
+/// dropped before the subtraction, and CubeCL writes an element-wise result into an input that
+/// nothing else holds. A captured step (`train::graph`) relies on that: every replay reads and
+/// writes the same buffers, so the state must stay where the capture found it.
 pub(super) fn step_layers<R: UpdateRule>(
     layers: &mut Vec<Dense>,
     grads: &Gradients,
-    slots: &mut [FlatSlot],
+    slots: &mut Vec<FlatSlot>,
     params: &mut Option<FlatParams>,
     rule: &R,
 ) -> Result<(), OptimError> {
@@ -209,15 +262,64 @@ pub(super) fn step_layers<R: UpdateRule>(
             layout.join(values, &device)
         }
     };
+    let shells = Shell::take_all(layers);
     let values = values - step;
-    let cut = layout.cut(&values, layers);
-    let old = std::mem::take(layers);
-    for (layer, (kernel, bias)) in old.into_iter().zip(cut) {
-        layers.push(Dense {
-            kernel: holding(layer.kernel, kernel),
-            bias: holding(layer.bias, bias),
-        });
-    }
+    Shell::fill_all(shells, layers, &layout, &values);
     *params = Some(FlatParams { values, ids });
     Ok(())
+}
+
+/// Makes `layers` fresh views of `params` (copies where a part is not aligned), if these are
+/// still the layers' flat parameters: then a step reads the flat tensor itself, not copies an
+/// earlier step made, which a captured step needs (its replays must read the state they
+/// update). Otherwise the layers are left as they are.
+pub(super) fn recut(layers: &mut Vec<Dense>, params: &Option<FlatParams>) {
+    let Some(flat) = params else { return };
+    if flat.ids != param_ids(layers) {
+        return;
+    }
+    let layout = FlatLayout::new(layers, &flat.values.device());
+    let shells = Shell::take_all(layers);
+    Shell::fill_all(shells, layers, &layout, &flat.values);
+}
+
+/// A copy of `tensor` in a buffer of its own (a kernel, not a new handle to the same buffer).
+pub(crate) fn copy_of<const D: usize>(tensor: &Tensor<D>) -> Tensor<D> {
+    let ranges = tensor.dims().map(|n| 0..n);
+    Tensor::empty(tensor.dims(), &tensor.device()).slice_assign(ranges, tensor.clone())
+}
+
+/// A copy of an optimizer's device state (flat parameters and slots), to put back if a step
+/// that was to update them never ran (a capture that failed).
+#[derive(Debug, Clone)]
+pub(crate) struct FlatBackup {
+    params: Option<FlatParams>,
+    slots: Vec<FlatSlot>,
+    iterations: u64,
+}
+
+impl FlatBackup {
+    pub(super) fn take(params: &Option<FlatParams>, slots: &[FlatSlot], iterations: u64) -> Self {
+        Self {
+            params: params.as_ref().map(|p| FlatParams {
+                values: copy_of(&p.values),
+                ids: p.ids.clone(),
+            }),
+            slots: slots.iter().map(copy_of).collect(),
+            iterations,
+        }
+    }
+
+    pub(super) fn restore(
+        self,
+        layers: &mut Vec<Dense>,
+        params: &mut Option<FlatParams>,
+        slots: &mut Vec<FlatSlot>,
+        iterations: &mut u64,
+    ) {
+        *params = self.params;
+        *slots = self.slots;
+        *iterations = self.iterations;
+        recut(layers, params);
+    }
 }

@@ -15,8 +15,9 @@ use crate::model::Dense;
 mod flat;
 mod host;
 
+pub(crate) use flat::{FlatBackup, copy_of};
 pub use flat::{FlatLayout, FlatSlot, layer_parts};
-use flat::{FlatParams, step_layers, zero_slots};
+use flat::{FlatParams, recut, step_layers, zero_slots};
 use host::step_layers_host;
 
 /// An optimizer step that could not be taken.
@@ -42,8 +43,9 @@ pub enum OptimError {
 /// values.
 trait UpdateRule {
     /// As tensor ops, on any device, over a whole network's flat gradient and slots: returns
-    /// the step each parameter takes (`θ −= step`).
-    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1>;
+    /// the step each parameter takes (`θ −= step`). The slots are moved out and back, never
+    /// cloned, so each is updated in its own buffer (see `flat::step_layers`).
+    fn step(&self, grad: Tensor<1>, slots: &mut Vec<FlatSlot>) -> Tensor<1>;
 
     /// Fused: one pass over one parameter's host values and the matching parts of its slots,
     /// in the same f32 operations and order as [`step`], so both give the same bits.
@@ -63,6 +65,34 @@ pub fn parameter_lengths(layers: &[Dense]) -> impl Iterator<Item = usize> + '_ {
 pub fn parameter_count(layers: &[Dense]) -> usize {
     parameter_lengths(layers).sum()
 }
+
+/// The methods over the device state that both optimizers keep alike (`params`, `slots`,
+/// `iterations`), for a captured step (`train::graph`).
+macro_rules! flat_state_methods {
+    ($optimizer:ty) => {
+        impl $optimizer {
+            /// Makes `layers` fresh views of the flat parameters of the last step
+            /// (`flat::recut`).
+            pub(crate) fn recut(&self, layers: &mut Vec<Dense>) {
+                recut(layers, &self.params);
+            }
+
+            /// A copy of the device state, to put back with `restore`.
+            pub(crate) fn backup(&self) -> FlatBackup {
+                FlatBackup::take(&self.params, &self.slots, self.iterations)
+            }
+
+            /// Puts back the state of `backup`, and makes `layers` views of it.
+            pub(crate) fn restore(&mut self, backup: FlatBackup, layers: &mut Vec<Dense>) {
+                let (params, slots) = (&mut self.params, &mut self.slots);
+                backup.restore(layers, params, slots, &mut self.iterations);
+            }
+        }
+    };
+}
+
+flat_state_methods!(KerasAdam);
+flat_state_methods!(KerasRmsProp);
 
 /// Keras' Adam: `m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
 /// θ −= m · lr·sqrt(1 − β2^t)/(1 − β1^t) / (sqrt(v) + ε)`.
@@ -86,20 +116,29 @@ pub struct KerasAdam {
 
 struct AdamStep {
     alpha: f32,
+    /// `alpha` as a `[1]` tensor on the slots' device, for the tensor ops: a captured step
+    /// reads it from a buffer refreshed before each replay, where a scalar would be fixed.
+    alpha_tensor: Option<Tensor<1>>,
     one_minus_beta1: f32,
     one_minus_beta2: f32,
     epsilon: f32,
 }
 
 impl UpdateRule for AdamStep {
-    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1> {
-        let m = slots[0].clone();
-        let v = slots[1].clone();
-        let m = m.clone() + (grad.clone() - m).mul_scalar(self.one_minus_beta1);
-        let v = v.clone() + (grad.square() - v).mul_scalar(self.one_minus_beta2);
-        let step = m.clone().mul_scalar(self.alpha) / v.clone().sqrt().add_scalar(self.epsilon);
-        slots[0] = m;
-        slots[1] = v;
+    fn step(&self, grad: Tensor<1>, slots: &mut Vec<FlatSlot>) -> Tensor<1> {
+        let [m, v]: [FlatSlot; 2] = std::mem::take(slots)
+            .try_into()
+            .expect("Adam keeps two slots");
+        let m_change = (grad.clone() - m.clone()).mul_scalar(self.one_minus_beta1);
+        let m = m + m_change;
+        let v_change = (grad.square() - v.clone()).mul_scalar(self.one_minus_beta2);
+        let v = v + v_change;
+        let scaled = match &self.alpha_tensor {
+            Some(alpha) => m.clone() * alpha.clone(),
+            None => m.clone().mul_scalar(self.alpha),
+        };
+        let step = scaled / v.clone().sqrt().add_scalar(self.epsilon);
+        *slots = vec![m, v];
         step
     }
 
@@ -135,13 +174,19 @@ impl KerasAdam {
         }
     }
 
-    fn rule(&self) -> AdamStep {
-        // Keras computes these scalars in the variable's dtype, float32.
+    /// The next step's `lr·sqrt(1 − β2^t)/(1 − β1^t)`, as Keras computes it: in the variable's
+    /// dtype, float32.
+    pub fn next_alpha(&self) -> f32 {
         let t = (self.iterations + 1) as f32;
         let beta1_power = (self.beta1 as f32).powf(t);
         let beta2_power = (self.beta2 as f32).powf(t);
+        self.lr as f32 * (1.0 - beta2_power).sqrt() / (1.0 - beta1_power)
+    }
+
+    fn rule(&self, alpha_tensor: Option<Tensor<1>>) -> AdamStep {
         AdamStep {
-            alpha: self.lr as f32 * (1.0 - beta2_power).sqrt() / (1.0 - beta1_power),
+            alpha: self.next_alpha(),
+            alpha_tensor,
             one_minus_beta1: (1.0 - self.beta1) as f32,
             one_minus_beta2: (1.0 - self.beta2) as f32,
             epsilon: self.epsilon as f32,
@@ -150,7 +195,21 @@ impl KerasAdam {
 
     /// One step on `layers` with their gradients in `grads`.
     pub fn step(&mut self, layers: &mut Vec<Dense>, grads: &Gradients) -> Result<(), OptimError> {
-        let rule = self.rule();
+        let rule = self.rule(None);
+        step_layers(layers, grads, &mut self.slots, &mut self.params, &rule)?;
+        self.iterations += 1;
+        Ok(())
+    }
+
+    /// [`KerasAdam::step`] with [`KerasAdam::next_alpha`] given as a `[1]` tensor on the slots'
+    /// device: the same products, bit for bit, from a buffer rather than a launch's scalar.
+    pub fn step_with_alpha(
+        &mut self,
+        layers: &mut Vec<Dense>,
+        grads: &Gradients,
+        alpha: Tensor<1>,
+    ) -> Result<(), OptimError> {
+        let rule = self.rule(Some(alpha));
         step_layers(layers, grads, &mut self.slots, &mut self.params, &rule)?;
         self.iterations += 1;
         Ok(())
@@ -159,7 +218,7 @@ impl KerasAdam {
     /// The same step fused, on the CPU backend, from the layers' whole gradient in
     /// [`parameter_lengths`] order.
     pub fn step_host(&mut self, layers: &mut Vec<Dense>, grads: &[f32]) -> Result<(), OptimError> {
-        let rule = self.rule();
+        let rule = self.rule(None);
         // The host update keeps the parameters' ids: flat GPU parameters would be stale.
         self.params = None;
         step_layers_host(layers, grads, &mut self.slots, &rule)?;
@@ -193,11 +252,13 @@ struct RmsPropStep {
 }
 
 impl UpdateRule for RmsPropStep {
-    fn step(&self, grad: Tensor<1>, slots: &mut [FlatSlot]) -> Tensor<1> {
-        let v = slots[0].clone().mul_scalar(self.rho)
-            + grad.clone().square().mul_scalar(self.one_minus_rho);
+    fn step(&self, grad: Tensor<1>, slots: &mut Vec<FlatSlot>) -> Tensor<1> {
+        let [v]: [FlatSlot; 1] = std::mem::take(slots)
+            .try_into()
+            .expect("RMSprop keeps one slot");
+        let v = v.mul_scalar(self.rho) + grad.clone().square().mul_scalar(self.one_minus_rho);
         let step = grad.mul_scalar(self.lr) / v.clone().add_scalar(self.epsilon).sqrt();
-        slots[0] = v;
+        *slots = vec![v];
         step
     }
 

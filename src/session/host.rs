@@ -77,6 +77,14 @@ impl Host {
         self.session.as_ref().map(|s| s.borrow())
     }
 
+    /// Turns the session's replayed GPU steps on or off (`Gan::set_replay`; the benchmarks
+    /// compare both in one build). Left as it is while a step holds the session.
+    pub fn set_replay(&self, enabled: bool) {
+        if let Some(mut session) = self.session.as_ref().and_then(|s| s.try_borrow_mut().ok()) {
+            session.trainer.gan.set_replay(enabled);
+        }
+    }
+
     /// Whether the session trains as a replica of a group.
     pub fn is_replica(&self) -> bool {
         self.replicas.is_some()

@@ -125,4 +125,13 @@ impl LossColumns {
         *cached = Some((key, columns.0.clone(), columns.1.clone()));
         columns
     }
+
+    /// The columns cached now, if any (a captured step keeps the ones it read).
+    pub(crate) fn held(&self) -> Option<(Tensor<2>, Tensor<2>)> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cached.as_ref().map(|(_, t, w)| (t.clone(), w.clone()))
+    }
 }

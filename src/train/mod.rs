@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
 
+mod graph;
 mod loss;
 mod trainer;
 
@@ -148,6 +149,11 @@ fn column_sum(column: Tensor<2>) -> Tensor<1> {
 }
 
 /// The two networks and their optimizers, on one autodiff device.
+///
+/// On a GPU its steps are replayed from a capture (`graph`) that reads and writes the
+/// optimizers' state where it lies: a layer replaced from outside is noticed (its parameter
+/// ids change), but slots set from outside are not, so replace those only in a new `Gan`, as
+/// loading a file does.
 #[derive(Debug)]
 pub struct Gan {
     /// The generator.
@@ -162,6 +168,8 @@ pub struct Gan {
     pub real_label: f32,
     device: Device,
     loss_columns: LossColumns,
+    /// Steps on a GPU recorded once and replayed (`graph`).
+    replay: graph::Replay,
 }
 
 impl Gan {
@@ -203,7 +211,23 @@ impl Gan {
             real_label: config.real_label as f32,
             device: device.clone().autodiff(),
             loss_columns: LossColumns::default(),
+            replay: graph::Replay::default(),
         }
+    }
+
+    /// Whether steps on a GPU are recorded once and replayed (on by default; the CPU backend
+    /// never replays). Off, each step runs Burn's ops as they come, as before issue 11's
+    /// replays: the benchmarks compare both.
+    pub fn set_replay(&mut self, enabled: bool) {
+        self.replay.enabled = enabled;
+        if !enabled {
+            self.replay.reset();
+        }
+    }
+
+    /// Whether the next step of the last step's shapes replays a captured graph.
+    pub fn replays(&self) -> bool {
+        self.replay.is_ready()
     }
 
     /// The (autodiff) device the networks live on.
@@ -342,16 +366,12 @@ impl Gan {
         real: Tensor<2>,
         noise: Tensor<2>,
     ) -> Result<StepStats, TrainError> {
-        let (stats, mut grads) = self.gradients(real, noise);
-        if self.on_host() {
-            let grads = self.host_gradients(&mut grads)?;
-            self.apply_host_gradients(&grads)?;
-        } else {
-            self.discriminator_optim
-                .step(&mut self.discriminator.layers, &grads)?;
-            self.generator_optim
-                .step(&mut self.generator.layers, &grads)?;
+        if !self.on_host() {
+            return self.device_step(real, noise);
         }
+        let (stats, mut grads) = self.gradients(real, noise);
+        let grads = self.host_gradients(&mut grads)?;
+        self.apply_host_gradients(&grads)?;
         Ok(stats)
     }
 

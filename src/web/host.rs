@@ -130,6 +130,8 @@ async fn drain() {
         };
         let (barrier, reply) = SIDE.with(|side| {
             let host = &mut side.borrow_mut().host;
+            #[cfg(feature = "test-hooks")]
+            bench_replay_switch(host);
             (
                 host.is_barrier(&command),
                 host.start(command, &WorkerPlatform),
@@ -140,6 +142,17 @@ async fn drain() {
         } else {
             wasm_bindgen_futures::spawn_local(async move { answer(id, reply.await) });
         }
+    }
+}
+
+/// The benchmarks' switch (test hooks only): `self.__benchReplay = false` set in the worker
+/// (`bench/profile.mjs`, over the DevTools protocol) turns replayed WebGPU steps off from the
+/// next command, `true` back on, so one build measures both.
+#[cfg(feature = "test-hooks")]
+fn bench_replay_switch(host: &Host) {
+    let flag = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("__benchReplay"));
+    if let Some(enabled) = flag.ok().and_then(|v| v.as_bool()) {
+        host.set_replay(enabled);
     }
 }
 

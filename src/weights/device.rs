@@ -5,20 +5,28 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use super::layout::{Layout, networks, optimizer_slots};
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
 use crate::model::{Dense, Discriminator, Generator};
-use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, layer_parts};
+use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, copy_of, layer_parts};
 use crate::train::{Gan, Trainer};
 
 impl Checkpoint {
     /// Reads the trainer's model and optimizer state from the device with asynchronous reads.
     /// The tensors are taken when this is called (after every step queued so far); the future
-    /// borrows nothing, so the trainer may go on training while it completes.
+    /// borrows nothing, so the trainer may go on training while it completes. On a GPU they
+    /// are copies: a replayed step (`train::graph`) updates the state in its buffers whoever
+    /// else holds them, and this read may be issued after the next step is queued.
     pub fn capture(
         trainer: &Trainer,
     ) -> impl std::future::Future<Output = Result<Self, WeightsError>> + 'static {
         let gan = &trainer.gan;
+        let on_host = gan.on_host();
         let mut transaction = Transaction::default();
         let mut register_layers = |kernels: Vec<Tensor<2>>, biases: Vec<Tensor<1>>| {
             for (kernel, bias) in kernels.into_iter().zip(biases) {
+                let (kernel, bias) = if on_host {
+                    (kernel, bias)
+                } else {
+                    (copy_of(&kernel), copy_of(&bias))
+                };
                 transaction = std::mem::take(&mut transaction)
                     .register(kernel)
                     .register(bias);
