@@ -913,3 +913,44 @@ async fn the_worker_scores_a_weights_file_as_the_native_code_does_on_both_paths(
         assert_eq!(file.scores.last().map(|s| &s.score), Some(&score));
     }
 }
+
+/// Each epoch drops its capture at the short batch and makes a new one: over six epochs the
+/// device memory in use stays the same and the pool stops growing after the second.
+#[wasm_bindgen_test]
+async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
+    let images = test_images().await;
+    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 72,
+        pixels: images.images().pixels[..72 * 784].to_vec(),
+    });
+    let epochs = 6;
+    let config = TrainingConfig {
+        epochs,
+        ..small_config()
+    };
+    let mut trainer = Trainer::new(config, &gpu::device().await.unwrap()).unwrap();
+    let mut usage = Vec::new();
+    for epoch in 0..epochs {
+        let mut replays = 0;
+        for _ in 0..5 {
+            trainer.step(&data).unwrap().stats.read().await.unwrap();
+            replays += usize::from(trainer.gan.replays());
+        }
+        assert_eq!(replays, 2, "epoch {epoch} captured and replayed");
+        let now = trainer.gan.device().memory_pool_usage().unwrap();
+        usage.push((now.bytes_in_use, now.bytes_reserved));
+    }
+    web_sys::console::log_1(
+        &format!("device memory (in use, reserved) by epoch: {usage:?}").into(),
+    );
+    assert!(
+        usage.iter().all(|&(in_use, _)| in_use == usage[0].0),
+        "the memory in use moved: {usage:?}"
+    );
+    assert!(
+        usage[2..]
+            .iter()
+            .all(|&(_, reserved)| reserved == usage[2].1),
+        "the pool grew after the second epoch: {usage:?}"
+    );
+}
