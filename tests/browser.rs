@@ -116,11 +116,7 @@ async fn golden_steps_match_tensorflow_on_webgpu_through_a_replayed_step() {
 /// taken, although the replays update the state in place.
 #[wasm_bindgen_test]
 async fn replayed_steps_on_webgpu_train_exactly_like_normal_steps() {
-    let images = test_images().await;
-    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
-        count: 72,
-        pixels: images.images().pixels[..72 * 784].to_vec(),
-    });
+    let data = four_batches_and_a_short_one().await;
     let config = TrainingConfig {
         epochs: 2,
         ..small_config()
@@ -410,6 +406,15 @@ async fn calibrating_in_the_worker_times_both_paths() {
 async fn test_images() -> Dataset {
     let idx = dataset::gunzip("t10k-images", IMAGES_GZ).await.unwrap();
     Dataset::new(mnist_gan_web::idx::parse_images(&idx).unwrap())
+}
+
+/// The first 72 test images: at batch 16, four whole batches and a short one of 8.
+async fn four_batches_and_a_short_one() -> Dataset {
+    let images = test_images().await;
+    Dataset::new(mnist_gan_web::idx::IdxImages {
+        count: 72,
+        pixels: images.images().pixels[..72 * 784].to_vec(),
+    })
 }
 
 /// The first 48 test images: 3 batches of 16.
@@ -918,11 +923,7 @@ async fn the_worker_scores_a_weights_file_as_the_native_code_does_on_both_paths(
 /// device memory in use stays the same and the pool stops growing after the second.
 #[wasm_bindgen_test]
 async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
-    let images = test_images().await;
-    let data = Dataset::new(mnist_gan_web::idx::IdxImages {
-        count: 72,
-        pixels: images.images().pixels[..72 * 784].to_vec(),
-    });
+    let data = four_batches_and_a_short_one().await;
     let epochs = 6;
     let config = TrainingConfig {
         epochs,
