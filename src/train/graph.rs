@@ -112,7 +112,6 @@ pub(super) struct Captured {
     stats: StepStats,
     /// Constants the step read (the loss columns), kept alive for the replays.
     _constants: (Tensor<2>, Tensor<2>),
-    rows: [usize; 2],
     /// The parameters it was captured for.
     ids: Vec<ParamId>,
 }
@@ -122,7 +121,6 @@ pub(super) struct Captured {
 /// as it will have: the fixed inputs and a copy of the state (`Gan::device_step`).
 pub(super) struct Warming {
     left: usize,
-    rows: [usize; 2],
     prepared: Prepared,
     fixed: StepInputs,
     backups: (FlatBackup, FlatBackup),
@@ -182,8 +180,10 @@ impl std::fmt::Debug for Capture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Idle => write!(f, "Idle"),
-            Self::Warming(w) => write!(f, "Warming({} left, rows {:?})", w.left, w.rows),
-            Self::Ready(c) => write!(f, "Ready(rows {:?})", c.rows),
+            Self::Warming(w) => {
+                write!(f, "Warming({} left, rows {:?})", w.left, w.fixed.rows())
+            }
+            Self::Ready(c) => write!(f, "Ready(rows {:?})", c.inputs.rows()),
             Self::Off => write!(f, "Off"),
         }
     }
@@ -242,7 +242,7 @@ impl Gan {
             return self.step_with(inputs, false);
         }
         match std::mem::take(&mut self.replay.state) {
-            Capture::Ready(mut captured) if captured.rows == rows => {
+            Capture::Ready(mut captured) if captured.inputs.rows() == rows => {
                 if captured.ids != self.param_ids() {
                     // The layers were replaced: the graph's state is not theirs.
                     drop(captured);
@@ -262,7 +262,7 @@ impl Gan {
                 self.replay.state = Capture::Ready(captured);
                 Ok(stats)
             }
-            Capture::Warming(mut warming) if warming.rows == rows => {
+            Capture::Warming(mut warming) if warming.fixed.rows() == rows => {
                 warming.fixed.refresh(inputs.clone());
                 // The new copy first, then the old one goes: the room this step finds is the
                 // room the last one had.
@@ -294,7 +294,6 @@ impl Gan {
         inputs: StepInputs,
         device: &Device,
     ) -> Result<StepStats, TrainError> {
-        let rows = inputs.rows();
         let Some(prepared) = Prepared::new(device) else {
             // Refused while another trainer's capture is open on this device: the next step
             // asks again.
@@ -306,7 +305,6 @@ impl Gan {
         let stats = self.step_with(fixed.clone(), true)?;
         self.replay.state = Capture::Warming(Box::new(Warming {
             left: WARM_UP_STEPS - 1,
-            rows,
             prepared,
             fixed,
             backups,
@@ -345,7 +343,6 @@ impl Gan {
                     inputs: fixed,
                     stats,
                     _constants: constants,
-                    rows: inputs.rows(),
                     ids: self.param_ids(),
                 };
                 // SAFETY: as in `device_step`; nothing has run since the capture.
@@ -375,28 +372,5 @@ impl Gan {
                 self.step_with(inputs, false)
             }
         }
-    }
-
-    /// One normal step on a GPU from `inputs`; with `fresh_views` the layers are first cut
-    /// afresh from the flat parameters, as a captured step must read them.
-    pub(super) fn step_with(
-        &mut self,
-        inputs: StepInputs,
-        fresh_views: bool,
-    ) -> Result<StepStats, TrainError> {
-        if fresh_views {
-            self.discriminator_optim
-                .recut(&mut self.discriminator.layers);
-            self.generator_optim.recut(&mut self.generator.layers);
-        }
-        let (stats, grads) = self.gradients(
-            Tensor::from_inner(inputs.real),
-            Tensor::from_inner(inputs.noise),
-        );
-        self.discriminator_optim
-            .step(&mut self.discriminator.layers, &grads)?;
-        self.generator_optim
-            .step_with_alpha(&mut self.generator.layers, &grads, inputs.alpha)?;
-        Ok(stats)
     }
 }

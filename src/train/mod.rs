@@ -6,20 +6,23 @@
 //! the reference. D is updated first, then G. Nothing here reads a tensor back synchronously.
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Gradients, Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
 
 mod graph;
 mod loss;
+mod stats;
 mod trainer;
 
 use crate::cpu::{is_host_device, read_now};
 use crate::model::{Dense, Discriminator, Generator, init_rng};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
+use graph::StepInputs;
 pub use loss::cross_entropy_rows;
 use loss::{LossColumns, LossRows};
+pub use stats::{StepStats, StepValues};
 pub use trainer::{Progress, StepOutcome, Trainer};
 
 /// Why training could not go on.
@@ -52,74 +55,6 @@ pub enum TrainError {
         /// Batches per epoch.
         batches: usize,
     },
-}
-
-/// A step's statistics, still on the device: read them with [`StepStats::read`].
-#[derive(Debug, Clone)]
-pub struct StepStats {
-    /// Discriminator loss.
-    pub d_loss: Tensor<1>,
-    /// Generator loss.
-    pub g_loss: Tensor<1>,
-    /// Mean D(x) over the real batch, as a probability.
-    pub d_real: Tensor<1>,
-    /// Mean D(G(z)) over the fake batch, as a probability.
-    pub d_fake: Tensor<1>,
-}
-
-/// A step's statistics read back to the host.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StepValues {
-    /// Discriminator loss.
-    pub d_loss: f32,
-    /// Generator loss.
-    pub g_loss: f32,
-    /// Mean D(x).
-    pub d_real: f32,
-    /// Mean D(G(z)).
-    pub d_fake: f32,
-}
-
-impl StepValues {
-    /// Whether every value is a finite number (a diverged run gives NaN or infinity).
-    pub fn is_finite(&self) -> bool {
-        [self.d_loss, self.g_loss, self.d_real, self.d_fake]
-            .iter()
-            .all(|v| v.is_finite())
-    }
-}
-
-fn first_value(data: &TensorData) -> Result<f32, TrainError> {
-    data.as_slice::<f32>()
-        .ok()
-        .and_then(|s| s.first().copied())
-        .ok_or_else(|| TrainError::Read(format!("expected a float, got {:?}", data.dtype())))
-}
-
-impl StepStats {
-    /// Reads the four values in one asynchronous transfer (synchronous reads panic on WebGPU).
-    pub async fn read(self) -> Result<StepValues, TrainError> {
-        let data = Transaction::default()
-            .register(self.d_loss)
-            .register(self.g_loss)
-            .register(self.d_real)
-            .register(self.d_fake)
-            .execute_async()
-            .await
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
-        if data.len() != 4 {
-            return Err(TrainError::Read(format!(
-                "expected 4 values, got {}",
-                data.len()
-            )));
-        }
-        Ok(StepValues {
-            d_loss: first_value(&data[0])?,
-            g_loss: first_value(&data[1])?,
-            d_real: first_value(&data[2])?,
-            d_fake: first_value(&data[3])?,
-        })
-    }
 }
 
 /// How much one shard's losses count in the whole batch's: its share of the real rows and of the
@@ -372,6 +307,29 @@ impl Gan {
         let (stats, mut grads) = self.gradients(real, noise);
         let grads = self.host_gradients(&mut grads)?;
         self.apply_host_gradients(&grads)?;
+        Ok(stats)
+    }
+
+    /// One normal step on a GPU from `inputs`; with `fresh_views` the layers are first cut
+    /// afresh from the flat parameters, as a captured step must read them.
+    fn step_with(
+        &mut self,
+        inputs: StepInputs,
+        fresh_views: bool,
+    ) -> Result<StepStats, TrainError> {
+        if fresh_views {
+            self.discriminator_optim
+                .recut(&mut self.discriminator.layers);
+            self.generator_optim.recut(&mut self.generator.layers);
+        }
+        let (stats, grads) = self.gradients(
+            Tensor::from_inner(inputs.real),
+            Tensor::from_inner(inputs.noise),
+        );
+        self.discriminator_optim
+            .step(&mut self.discriminator.layers, &grads)?;
+        self.generator_optim
+            .step_with_alpha(&mut self.generator.layers, &grads, inputs.alpha)?;
         Ok(stats)
     }
 
