@@ -153,6 +153,11 @@ impl Generator {
         x
     }
 
+    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
+    pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
+        self.forward(noise.detach()).inner()
+    }
+
     /// Size of the noise vector it takes.
     pub fn noise_dim(&self) -> usize {
         self.layers[0].inputs()

@@ -16,7 +16,7 @@ use mnist_gan_web::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference, cho
 use mnist_gan_web::protocol::{
     Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
 };
-use mnist_gan_web::session::{Exchange, TrainerSession};
+use mnist_gan_web::session::{Exchange, GRID_SIDE, TrainerSession};
 use mnist_gan_web::shard::{ShardGradients, ShardPlace, combine};
 use mnist_gan_web::web::client::{Requests, TrainerWorker};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
@@ -164,6 +164,52 @@ async fn replayed_steps_on_webgpu_train_exactly_like_normal_steps() {
         after == expected,
         "the two trainers end with the same state"
     );
+}
+
+/// A WebGPU session's grid comes from its CPU copy of the starting generator until the first
+/// step (the page shows it before the GPU has compiled a kernel): the GPU's own images within
+/// float rounding, for a new session and a loaded one; after a step, the GPU's images.
+#[wasm_bindgen_test]
+async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
+    let device = gpu::device().await.expect("WebGPU device");
+    let on_gpu = |session: &TrainerSession| {
+        let gan = &session.trainer.gan;
+        let rows = GRID_SIDE * GRID_SIDE;
+        let noise = session.grid_noise().to_vec();
+        let images = gan.generate(gan.upload(noise, rows, session.trainer.config.noise_dim));
+        async move {
+            let data = images.into_data_async().await.unwrap();
+            data.try_to_vec::<f32>().unwrap()
+        }
+    };
+    let mut session = TrainerSession::new(small_config(), &device).unwrap();
+    assert!(session.previews());
+    let first = session.grid().await.unwrap();
+    assert_eq!(first.len(), GRID_SIDE * GRID_SIDE * 784);
+    let difference = common::max_abs_diff(&first, &on_gpu(&session).await);
+    assert!(
+        difference < 1e-5,
+        "the CPU's grid is {difference} off the GPU's"
+    );
+
+    let file = session.capture().await.unwrap();
+    let checkpoint = Checkpoint::from_bytes(&file, "", &small_config()).unwrap();
+    let loaded = TrainerSession::from_checkpoint(checkpoint, &device);
+    assert!(loaded.previews());
+    assert_eq!(
+        loaded.grid().await.unwrap(),
+        first,
+        "the file's generator, on the CPU"
+    );
+
+    session.step(&small_dataset().await).unwrap().await.unwrap();
+    assert!(
+        !session.previews(),
+        "a step changes the weights: the GPU draws"
+    );
+    let trained = session.grid().await.unwrap();
+    assert_eq!(trained, on_gpu(&session).await);
+    assert_ne!(trained, first);
 }
 
 #[wasm_bindgen_test]

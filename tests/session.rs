@@ -8,7 +8,7 @@ use common::{CpuThread, block_on, device};
 use mnist_gan_web::idx::IdxImages;
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
-use mnist_gan_web::session::{GRID_SIDE, Host, TrainerSession};
+use mnist_gan_web::session::{GRID_SIDE, Host, Preview, TrainerSession};
 use mnist_gan_web::{Checkpoint, Dataset, TrainingConfig};
 use serde_bytes::ByteBuf;
 
@@ -335,4 +335,51 @@ fn a_calibration_times_a_throwaway_trainer_and_leaves_the_run_alone() {
         Reply::Failed(_)
     ));
     assert_eq!(send(&mut host, Command::Checksum), before);
+}
+
+/// `rows` noise vectors, the same on every call.
+fn noise(rows: usize) -> Vec<f32> {
+    mnist_gan_web::data::normal_noise(7, 0, rows, config().noise_dim)
+}
+
+#[test]
+fn a_preview_draws_what_its_trainer_draws_new_or_loaded_and_only_on_a_gpu() {
+    let session = TrainerSession::new(config(), &device()).unwrap();
+    assert!(
+        !session.previews(),
+        "on the CPU the trainer itself is on the host: no copy"
+    );
+    let on_trainer = |session: &TrainerSession, rows: usize| {
+        let gan = &session.trainer.gan;
+        let images = gan.generate(gan.upload(noise(rows), rows, config().noise_dim));
+        images.into_data().try_to_vec::<f32>().unwrap()
+    };
+    let preview = Preview::of_new(&config());
+    let images = preview
+        .images(noise(5), 5)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(images.len(), 5 * 784);
+    assert_eq!(images, on_trainer(&session, 5), "a new trainer's generator");
+
+    // After steps, a file's preview is the loaded generator, not a new one.
+    let mut host = ready_host();
+    for _ in 0..2 {
+        assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
+    }
+    let checkpoint = parse(&capture(&mut host));
+    let loaded = TrainerSession::from_checkpoint(checkpoint.clone(), &device());
+    let preview = Preview::of_checkpoint(&checkpoint);
+    let images = preview
+        .images(noise(3), 3)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(images, on_trainer(&loaded, 3), "the file's generator");
+    assert_ne!(
+        images[..3 * 784],
+        on_trainer(&session, 3)[..],
+        "trained, not new"
+    );
 }

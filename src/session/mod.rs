@@ -7,8 +7,10 @@
 
 mod calibrate;
 mod host;
+mod preview;
 
 pub use host::{Exchange, Host, Platform};
+pub use preview::Preview;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::config::TrainingConfig;
+use crate::cpu::is_host_device;
 use crate::data::{Dataset, normal_noise};
 use crate::latent::walk;
 use crate::protocol::{Snapshot, StepReport, TrainerError};
@@ -52,20 +55,47 @@ pub struct TrainerSession {
     /// The quality scores taken so far (they ride in the weights file); shared with a score
     /// under way, which adds itself when it completes.
     pub scores: Rc<RefCell<Vec<EpochScore>>>,
+    /// On a GPU, the starting generator on the CPU: the grid and walks until the first step.
+    preview: Option<Preview>,
 }
 
 impl TrainerSession {
     /// A fresh trainer for `config` on `device`.
     pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
-        Ok(Self::from_trainer(Trainer::new(config, device)?))
+        let trainer = Trainer::new(config, device)?;
+        let preview = (!is_host_device(device)).then(|| Preview::of_new(&trainer.config));
+        Ok(Self {
+            preview,
+            ..Self::from_trainer(trainer)
+        })
     }
 
     /// The trainer a checkpoint holds, on `device`, with its scores.
     pub fn from_checkpoint(mut checkpoint: Checkpoint, device: &Device) -> Self {
         let scores = std::mem::take(&mut checkpoint.scores);
+        let preview = (!is_host_device(device)).then(|| Preview::of_checkpoint(&checkpoint));
         Self {
             scores: Rc::new(RefCell::new(scores)),
+            preview,
             ..Self::from_trainer(checkpoint.into_trainer(device))
+        }
+    }
+
+    /// Whether the grid and walks still come from the CPU's copy of the starting generator
+    /// (a session on a GPU, before its first step).
+    pub fn previews(&self) -> bool {
+        self.preview.is_some()
+    }
+
+    /// The generator's images for `rows` noise vectors `values`, from the preview while there
+    /// is one, else on the device.
+    fn images(&self, values: Vec<f32>, rows: usize) -> Tensor<2> {
+        match &self.preview {
+            Some(preview) => preview.images(values, rows),
+            None => {
+                let gan = &self.trainer.gan;
+                gan.generate(gan.upload(values, rows, self.trainer.config.noise_dim))
+            }
         }
     }
 
@@ -81,6 +111,7 @@ impl TrainerSession {
             grid_noise: (trainer.sample_noise(1), Vec::new()),
             trainer,
             scores: Rc::default(),
+            preview: None,
         };
         session.set_grid_noise(values);
         session
@@ -94,6 +125,11 @@ impl TrainerSession {
             .gan
             .upload(values.clone(), rows, self.trainer.config.noise_dim);
         self.grid_noise = (tensor, values);
+    }
+
+    /// The grid's noise, `64 × noise_dim` values, row-major.
+    pub fn grid_noise(&self) -> &[f32] {
+        &self.grid_noise.1
     }
 
     /// Redraws the grid's noise from `seed`.
@@ -119,9 +155,7 @@ impl TrainerSession {
         }
         let row = |i: usize| &self.grid_noise.1[i * dim..(i + 1) * dim];
         let noise = walk(row(from), row(to), frames);
-        let gan = &self.trainer.gan;
-        let images = gan.generate(gan.upload(noise, frames, dim));
-        Ok(Box::pin(read_pixels(images)))
+        Ok(Box::pin(read_pixels(self.images(noise, frames))))
     }
 
     /// The generator's score as it is now, kept (for the weights file) once it completes as
@@ -166,6 +200,7 @@ impl TrainerSession {
         data: &Dataset,
     ) -> Result<Pending<Result<StepReport, TrainerError>>, TrainError> {
         let outcome = self.trainer.step(data)?;
+        self.preview = None;
         let snapshot = self.due_snapshot(outcome.finished_epoch);
         Ok(Box::pin(async move {
             let values = outcome
@@ -192,7 +227,10 @@ impl TrainerSession {
 
     /// The 8×8 grid of samples of the generator as it is now: 64 × 784 values in [−1, 1].
     pub fn grid(&self) -> Pending<Result<Vec<f32>, TrainerError>> {
-        let images = self.trainer.gan.generate(self.grid_noise.0.clone());
+        let images = match &self.preview {
+            Some(preview) => preview.images(self.grid_noise.1.clone(), GRID_SIDE * GRID_SIDE),
+            None => self.trainer.gan.generate(self.grid_noise.0.clone()),
+        };
         Box::pin(read_pixels(images))
     }
 
@@ -246,6 +284,7 @@ pub fn replicated_step(
             let whole = combine(&parts).map_err(|e| TrainerError::Replicas(e.to_string()))?;
             let snapshot = {
                 let mut session = session.borrow_mut();
+                session.preview = None;
                 let Some(finished_epoch) = session
                     .trainer
                     .apply_combined(&data, &whole)

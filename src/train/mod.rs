@@ -335,6 +335,6 @@ impl Gan {
 
     /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
     pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
-        self.generator.forward(noise.detach()).inner()
+        self.generator.generate(noise)
     }
 }

@@ -8,7 +8,34 @@ use crate::model::{Dense, Discriminator, Generator};
 use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, copy_of, layer_parts};
 use crate::train::{Gan, Trainer};
 
+/// Layers of the given `(in, out)` shapes holding `layers`' values, on `device`.
+fn dense_layers(layers: &[HostDense], shapes: &[(usize, usize)], device: &Device) -> Vec<Dense> {
+    layers
+        .iter()
+        .zip(shapes)
+        .map(|(layer, &(fan_in, fan_out))| {
+            Dense::from_values(
+                TensorData::new(layer.kernel.clone(), [fan_in, fan_out]),
+                TensorData::new(layer.bias.clone(), [fan_out]),
+                device,
+            )
+        })
+        .collect()
+}
+
 impl Checkpoint {
+    /// This checkpoint's generator alone, on `device` (autodiff is enabled on it here).
+    pub fn generator(&self, device: &Device) -> Generator {
+        let layout = Layout::new(self.config.noise_dim);
+        Generator {
+            layers: dense_layers(
+                &self.generator,
+                &layout.generator,
+                &device.clone().autodiff(),
+            ),
+        }
+    }
+
     /// Reads the trainer's model and optimizer state from the device with asynchronous reads.
     /// The tensors are taken when this is called (after every step queued so far); the future
     /// borrows nothing, so the trainer may go on training while it completes. On a GPU they
@@ -97,24 +124,9 @@ impl Checkpoint {
     pub fn into_trainer(self, device: &Device) -> Trainer {
         let device = device.clone().autodiff();
         let layout = Layout::new(self.config.noise_dim);
-        let to_layers = |layers: &[HostDense], shapes: &[(usize, usize)]| -> Vec<Dense> {
-            layers
-                .iter()
-                .zip(shapes)
-                .map(|(layer, &(fan_in, fan_out))| {
-                    Dense::from_values(
-                        TensorData::new(layer.kernel.clone(), [fan_in, fan_out]),
-                        TensorData::new(layer.bias.clone(), [fan_out]),
-                        &device,
-                    )
-                })
-                .collect()
-        };
-        let generator = Generator {
-            layers: to_layers(&self.generator, &layout.generator),
-        };
+        let generator = self.generator(&device);
         let discriminator = Discriminator {
-            layers: to_layers(&self.discriminator, &layout.discriminator),
+            layers: dense_layers(&self.discriminator, &layout.discriminator, &device),
         };
         let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
         if let Some(optimizers) = &self.optimizers {
