@@ -39,26 +39,31 @@ const HEADER = `struct Dims { m: u32, n: u32, k: u32, a_row: u32, a_col: u32, b_
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> d: Dims;
 `;
+// A register-tiled kernel's entry: its code and the launch shape its dispatch derives from.
+const registers = (tm, tn, wx, wy) => ({ code: () => registerKernel(tm, tn, wx, wy), tm, tn, wx, wy });
 const KERNELS = {
-  'naive 1x1 (8x8)': { code: () => registerKernel(1, 1, 8, 8), tm: 1, tn: 1, wx: 8, wy: 8 },
+  'naive 1x1 (8x8)': registers(1, 1, 8, 8),
   'shared 16x16 tiles, barriers': { code: SHARED, tm: 1, tn: 1, wx: 16, wy: 16 },
-  'registers 4x4 (8x8)': { code: () => registerKernel(4, 4, 8, 8), tm: 4, tn: 4, wx: 8, wy: 8 },
-  'registers 4x4 (16x4)': { code: () => registerKernel(4, 4, 16, 4), tm: 4, tn: 4, wx: 16, wy: 4 },
-  'registers 8x4 (8x8)': { code: () => registerKernel(8, 4, 8, 8), tm: 8, tn: 4, wx: 8, wy: 8 },
-  'registers 4x8 (8x8)': { code: () => registerKernel(4, 8, 8, 8), tm: 4, tn: 8, wx: 8, wy: 8 },
-  'registers 4x8 (16x4)': { code: () => registerKernel(4, 8, 16, 4), tm: 4, tn: 8, wx: 16, wy: 4 },
-  'registers 8x4 (16x4)': { code: () => registerKernel(8, 4, 16, 4), tm: 8, tn: 4, wx: 16, wy: 4 },
-  'registers 8x8 (8x8)': { code: () => registerKernel(8, 8, 8, 8), tm: 8, tn: 8, wx: 8, wy: 8 },
-  'registers 4x4 (64x1)': { code: () => registerKernel(4, 4, 64, 1), tm: 4, tn: 4, wx: 64, wy: 1 },
+  'registers 4x4 (8x8)': registers(4, 4, 8, 8),
+  'registers 4x4 (16x4)': registers(4, 4, 16, 4),
+  'registers 8x4 (8x8)': registers(8, 4, 8, 8),
+  'registers 4x8 (8x8)': registers(4, 8, 8, 8),
+  'registers 4x8 (16x4)': registers(4, 8, 16, 4),
+  'registers 8x4 (16x4)': registers(8, 4, 16, 4),
+  'registers 8x8 (8x8)': registers(8, 8, 8, 8),
+  'registers 4x4 (64x1)': registers(4, 4, 64, 1),
 };
 
 let device;
+// One buffer per role, replaced by a larger one when a product needs more: a buffer smaller
+// than its matrix would be read out of bounds, which WebGPU clamps silently.
 const buffers = new Map();
-function storage(floats, key) {
-  let buffer = buffers.get(key);
-  if (!buffer) {
+function storage(floats, role) {
+  let buffer = buffers.get(role);
+  if (!buffer || buffer.size < floats * 4) {
+    buffer?.destroy();
     buffer = device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    buffers.set(key, buffer);
+    buffers.set(role, buffer);
   }
   return buffer;
 }
@@ -119,7 +124,7 @@ async function run(name, products) {
 async function check(name, product) {
   const [m, k, n, ta, tb] = product;
   const av = random(m * k, 1), bv = random(k * n, 2);
-  const a = storage(m * k, 'check-a-' + m * k), b = storage(k * n, 'check-b-' + k * n), c = storage(m * n, 'check-c-' + m * n);
+  const a = storage(m * k, 'check-a'), b = storage(k * n, 'check-b'), c = storage(m * n, 'check-c');
   device.queue.writeBuffer(a, 0, av); device.queue.writeBuffer(b, 0, bv);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
