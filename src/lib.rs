@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod data;
 pub mod idx;
 pub mod latent;
+pub mod matmul;
 pub mod model;
 pub mod optim;
 pub mod path;

@@ -81,7 +81,7 @@ impl Dense {
     }
 
     fn apply(x: Tensor<2>, kernel: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
-        x.matmul(kernel) + bias.unsqueeze::<2>()
+        crate::matmul::matmul(x, kernel) + bias.unsqueeze::<2>()
     }
 
     /// `x · kernel + bias`, gradients flowing to the parameters.

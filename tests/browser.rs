@@ -74,6 +74,53 @@ async fn webgpu_initialises_with_an_adapter() {
     assert_eq!(data.as_slice::<f32>().unwrap(), &[7.0, 10.0, 15.0, 22.0]);
 }
 
+/// On SwiftShader the worker's device sends its products through the register-tiled kernel
+/// (`mnist_gan_web::matmul`), whose values and gradients are Burn's own product's to float
+/// rounding, for each tracked operand, shape and transposed view.
+#[wasm_bindgen_test]
+async fn register_tiled_products_match_burns_on_a_software_adapter() {
+    use common::products::{SHAPES, TRACKED, product_and_gradients, relative_difference};
+    use mnist_gan_web::matmul;
+
+    let GpuProbe::Adapter(info) = gpu::probe().await else {
+        panic!("no WebGPU adapter");
+    };
+    assert!(
+        info.is_software(),
+        "headless Chromium's adapter is SwiftShader"
+    );
+    let device = gpu::device().await.expect("a device");
+    assert!(matmul::uses_register_tiles(&device));
+    assert!(matmul::uses_register_tiles(&device.clone().autodiff()));
+    let burns = |lhs: Tensor<2>, rhs: Tensor<2>| lhs.matmul(rhs);
+    for shape in SHAPES {
+        for transposed in [false, true] {
+            for tracked in TRACKED {
+                let case = format!("{shape:?}, transposed {transposed}, tracked {tracked:?}");
+                let actual = product_and_gradients(
+                    &device,
+                    matmul::register_tiled,
+                    shape,
+                    transposed,
+                    tracked,
+                )
+                .await;
+                let expected =
+                    product_and_gradients(&device, burns, shape, transposed, tracked).await;
+                for (part, (actual, expected)) in ["values", "left gradient", "right gradient"]
+                    .iter()
+                    .zip(actual.iter().zip(&expected))
+                {
+                    let difference = relative_difference(actual, expected);
+                    assert!(difference <= 1e-5, "{part}, {case}: {difference}");
+                }
+                assert_eq!(actual[1].is_empty(), !tracked.0, "{case}");
+                assert_eq!(actual[2].is_empty(), !tracked.1, "{case}");
+            }
+        }
+    }
+}
+
 /// TensorFlow's three recorded steps on WebGPU, with a weights file saved after the first and
 /// loaded into a new trainer: the GPU's flat parameters and optimizer slots (aligned, padded)
 /// go out to the file's layers and back, and are reused from one step to the next.
@@ -966,7 +1013,8 @@ async fn the_worker_scores_a_weights_file_as_the_native_code_does_on_both_paths(
 }
 
 /// Each epoch drops its capture at the short batch and makes a new one: over six epochs the
-/// device memory in use stays the same and the pool stops growing after the second.
+/// device memory in use stays the same and the pool stops growing after the second (it may
+/// shrink: with the register-tiled products the pool gave back 2.2 MB in a sixth epoch).
 #[wasm_bindgen_test]
 async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
     let data = four_batches_and_a_short_one().await;
@@ -997,7 +1045,7 @@ async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
     assert!(
         usage[2..]
             .iter()
-            .all(|&(_, reserved)| reserved == usage[2].1),
+            .all(|&(_, reserved)| reserved <= usage[2].1),
         "the pool grew after the second epoch: {usage:?}"
     );
 }

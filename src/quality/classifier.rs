@@ -78,7 +78,7 @@ impl Conv {
             .val()
             .permute([2, 3, 1, 0])
             .reshape([9 * c, out]);
-        (columns.matmul(kernel) + self.bias.val().unsqueeze::<2>())
+        (crate::matmul::matmul(columns, kernel) + self.bias.val().unsqueeze::<2>())
             .reshape([n, h, w, out])
             .permute([0, 3, 1, 2])
     }

@@ -97,6 +97,13 @@ pub async fn device() -> Result<Device, GpuError> {
         .init_async()
         .await
         .map_err(|e| GpuError(e.to_string()))?;
+    // A software adapter (SwiftShader) runs CubeCL's generic matrix product ~9× slower than a
+    // register-tiled one (`crate::matmul`); a hardware GPU keeps Burn's choice of kernels.
+    if let GpuProbe::Adapter(info) = probe().await
+        && info.is_software()
+    {
+        crate::matmul::use_register_tiles(&device);
+    }
     DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
     Ok(device)
 }

@@ -4,6 +4,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod page;
+pub mod products;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,65 @@
+//! The register-tiled product's backward pass (`mnist_gan_web::matmul`), natively: on the CPU
+//! its products are Burn's, so its values and gradients must be Burn's exactly. Its WebGPU
+//! kernel is checked in the browser (`tests/browser.rs`).
+#![allow(clippy::unwrap_used)] // a test asserts by unwrapping
+
+mod common;
+
+use burn::tensor::Tensor;
+use common::device;
+use common::products::{SHAPES, TRACKED, product_and_gradients};
+use mnist_gan_web::matmul;
+
+fn burns(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
+    lhs.matmul(rhs)
+}
+
+#[test]
+fn the_extensions_gradients_are_burns_for_each_tracked_operand() {
+    for shape in SHAPES {
+        for transposed in [false, true] {
+            for tracked in TRACKED {
+                let run = |product| {
+                    pollster::block_on(product_and_gradients(
+                        &device(),
+                        product,
+                        shape,
+                        transposed,
+                        tracked,
+                    ))
+                };
+                let [values, lhs, rhs] = run(matmul::register_tiled);
+                let expected = run(burns);
+                let case = format!("{shape:?}, transposed {transposed}, tracked {tracked:?}");
+                assert_eq!(values, expected[0], "values, {case}");
+                assert_eq!(lhs, expected[1], "left gradient, {case}");
+                assert_eq!(rhs, expected[2], "right gradient, {case}");
+                assert_eq!(lhs.is_empty(), !tracked.0, "{case}");
+                assert_eq!(rhs.is_empty(), !tracked.1, "{case}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_device_is_registered_with_and_without_autodiff() {
+    // The only native device is the CPU, which the app never registers: this test's binary has
+    // no other test that a registration could change.
+    let cpu = device();
+    assert!(!matmul::uses_register_tiles(&cpu));
+    matmul::use_register_tiles(&cpu.clone().autodiff());
+    assert!(matmul::uses_register_tiles(&cpu));
+    assert!(matmul::uses_register_tiles(&cpu.clone().autodiff()));
+    matmul::use_register_tiles(&cpu);
+    let [values, lhs, rhs] = pollster::block_on(product_and_gradients(
+        &cpu,
+        matmul::matmul,
+        SHAPES[0],
+        false,
+        TRACKED[0],
+    ));
+    let expected = pollster::block_on(product_and_gradients(
+        &cpu, burns, SHAPES[0], false, TRACKED[0],
+    ));
+    assert_eq!([values, lhs, rhs], expected);
+}
