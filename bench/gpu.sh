@@ -7,7 +7,8 @@
 # libglx0 libgles2` for amd64, as the device tool's README says).
 # Prints ms/step (synchronous and pipelined), the host's recording time and the kernels per
 # step of each, a 2-epoch run as the tutorial times it, and a step normally and replayed as a
-# captured graph (`graph_replay`, with each thread's CPU time per step).
+# captured graph (`graph_replay`, with each thread's CPU time per step), and the unfused build
+# with its matrix products through the register-tiled kernel (`--device wgpu-register-tiles`).
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -45,6 +46,17 @@ for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
   timeout 120 "$bin" --device wgpu --data "$data" --epochs 2 --out "/tmp/run-$build" 2>&1 \
     | grep -v saved | tee -a "$out/gpu.log"
 done
+if [ -x /tmp/train-unfused ]; then
+  # The unfused build's products through the kernel the browser uses on software adapters
+  # (`src/matmul.rs`), against CubeCL's own (the unfused rows above, and again after).
+  for device in wgpu-register-tiles wgpu; do
+    echo "=== unfused, --device $device" | tee -a "$out/gpu.log"
+    timeout 120 /tmp/train-unfused --device "$device" --data "$data" --bench-steps 100 2>&1 \
+      | tee -a "$out/gpu.log"
+  done
+  timeout 60 /tmp/train-unfused --device wgpu-register-tiles --data "$data" --bench-steps 20 \
+    --count-dispatches 2>&1 | head -4 | tee -a "$out/gpu.log"
+fi
 if [ -f .devrun/graph_replay.xz ]; then
   # The host's part of a step, normally and replayed as a captured graph, at two batch sizes.
   xz -dc .devrun/graph_replay.xz >/tmp/graph_replay && chmod +x /tmp/graph_replay

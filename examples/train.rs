@@ -20,8 +20,10 @@
 //! step launches, through CubeCL's launch observer, and lists the most frequent.
 //!
 //! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
-//! `--device cpu|wgpu|ndarray` (wgpu needs the `wgpu` feature and an adapter; ndarray, Burn's
-//! deprecated CPU backend, the `ndarray` feature).
+//! `--device cpu|wgpu|wgpu-register-tiles|ndarray` (wgpu needs the `wgpu` feature and an
+//! adapter; `wgpu-register-tiles` sends its matrix products through `mnist_gan_web::matmul`'s
+//! kernel, as the browser's worker does on a software adapter, to measure it against CubeCL's
+//! on a real GPU; ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -49,7 +51,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
     );
     std::process::exit(2)
 }
@@ -102,10 +104,16 @@ fn device(name: &str) -> Device {
         #[allow(deprecated)] // measured against flex only
         "ndarray" => Device::ndarray(),
         #[cfg(feature = "wgpu")]
-        "wgpu" => Device::wgpu_options().init().unwrap_or_else(|e| {
-            eprintln!("no wgpu adapter: {e}");
-            std::process::exit(1)
-        }),
+        "wgpu" | "wgpu-register-tiles" => {
+            let device = Device::wgpu_options().init().unwrap_or_else(|e| {
+                eprintln!("no wgpu adapter: {e}");
+                std::process::exit(1)
+            });
+            if name == "wgpu-register-tiles" {
+                mnist_gan_web::matmul::use_register_tiles(&device);
+            }
+            device
+        }
         other => {
             eprintln!("unknown or disabled device `{other}` (wgpu needs --features wgpu)");
             std::process::exit(2)

@@ -105,6 +105,15 @@ impl AdapterInfo {
                 .iter()
                 .any(|name| text.contains(name))
     }
+
+    /// SwiftShader, Chromium's software adapter: the one adapter whose matrix products go
+    /// through the register-tiled kernel (`crate::matmul`), 8.7× faster there than CubeCL's
+    /// own; on llvmpipe (natively) that kernel made the step 1.5× slower (BENCHMARKS.md).
+    pub fn is_swiftshader(&self) -> bool {
+        format!("{} {}", self.architecture, self.description)
+            .to_lowercase()
+            .contains("swiftshader")
+    }
 }
 
 /// What asking the browser for WebGPU gave.

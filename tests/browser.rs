@@ -86,7 +86,7 @@ async fn register_tiled_products_match_burns_on_a_software_adapter() {
         panic!("no WebGPU adapter");
     };
     assert!(
-        info.is_software(),
+        info.is_swiftshader(),
         "headless Chromium's adapter is SwiftShader"
     );
     let device = gpu::device().await.expect("a device");

@@ -40,6 +40,27 @@ fn automatic_choice_gives_webgpu_only_to_hardware_adapters() {
 }
 
 #[test]
+fn only_swiftshader_takes_the_register_tiled_product() {
+    let info = |probe| match probe {
+        GpuProbe::Adapter(info) => info,
+        _ => unreachable!(),
+    };
+    for swiftshader in [
+        adapter("swiftshader", "", false),
+        adapter("", "SwiftShader Device (Subzero)", true),
+    ] {
+        assert!(info(swiftshader).is_swiftshader());
+    }
+    for other in [
+        adapter("", "llvmpipe (LLVM 15.0.6, 256 bits)", false),
+        adapter("ampere", "", false),
+        adapter("ampere", "", true),
+    ] {
+        assert!(!info(other.clone()).is_swiftshader(), "{other:?}");
+    }
+}
+
+#[test]
 fn the_user_may_force_a_path_where_it_can_run() {
     let gpu = PathPreference::Force(ComputePath::WebGpu);
     let cpu = PathPreference::Force(ComputePath::Cpu);

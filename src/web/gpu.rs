@@ -97,10 +97,10 @@ pub async fn device() -> Result<Device, GpuError> {
         .init_async()
         .await
         .map_err(|e| GpuError(e.to_string()))?;
-    // A software adapter (SwiftShader) runs CubeCL's generic matrix product ~9× slower than a
-    // register-tiled one (`crate::matmul`); a hardware GPU keeps Burn's choice of kernels.
+    // SwiftShader runs CubeCL's matrix product ~9× slower than a register-tiled one
+    // (`crate::matmul`); every other adapter keeps Burn's choice of kernels.
     if let GpuProbe::Adapter(info) = probe().await
-        && info.is_software()
+        && info.is_swiftshader()
     {
         crate::matmul::use_register_tiles(&device);
     }
