@@ -22,7 +22,7 @@
 //! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
 //! `--device cpu|wgpu|wgpu-register-tiles|ndarray` (wgpu needs the `wgpu` feature and an
 //! adapter; `wgpu-register-tiles` sends its matrix products through `mnist_gan_web::matmul`'s
-//! kernel, as the browser's worker does on a software adapter, to measure it against CubeCL's
+//! kernel, as the browser's worker does on SwiftShader, to measure it against CubeCL's
 //! on a real GPU; ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
 
 use std::io::Read;
