@@ -35,6 +35,9 @@ after(async () => {
 const attr = name => `return document.getElementById('app').getAttribute(${JSON.stringify(name)});`;
 const text = id => `return document.getElementById(${JSON.stringify(id)}).textContent;`;
 const canvasUrl = id => `return document.getElementById(${JSON.stringify(id)}).toDataURL();`;
+// A canvas's RGBA values, to compare two drawings of one generator on different backends.
+const canvasPixels = id => `const canvas = document.getElementById(${JSON.stringify(id)});
+  return Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data);`;
 
 /** Sets a form field (or select) as a user would, firing its event. */
 async function setField(id, value, event = 'input') {
@@ -180,7 +183,7 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   const step = await waitSettled('every step to be read back', undefined, 'paused');
   assert.ok(step >= 10);
   await sleep(500);
-  const trainedGrid = await browser.run(canvasUrl('grid'));
+  const trainedGrid = await browser.run(canvasPixels('grid'));
   writeFileSync(join(OUT, 'screenshot.png'), await browser.screenshot());
 
   const file = await downloadWeights();
@@ -204,7 +207,18 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   assert.equal(downloads(), 2, 'a reload fetches no MNIST file again');
   assert.equal(await browser.run(attr('data-phase')), 'ready');
   await loadWeights(file, step);
-  assert.equal(await browser.run(canvasUrl('grid')), trainedGrid, 'the grid is restored exactly');
+  // WebGPU drew the paused grid; the loaded generator's first grid comes from its copy on the
+  // worker's CPU (src/session/preview.rs): the same weights, so every pixel is the same or one
+  // rounding step away (the two agree within 1e-5, `tests/browser.rs`; a step is 1/127.5).
+  // Seen here: 0 values moved in most runs, 3 (one pixel's RGB) in one of five.
+  const restored = await browser.run(canvasPixels('grid'));
+  assert.equal(restored.length, trainedGrid.length);
+  const differences = restored.map((value, i) => Math.abs(value - trainedGrid[i]));
+  const moved = differences.filter(d => d > 0).length;
+  console.log(`restored grid: ${moved} of ${differences.length} values one step away`);
+  assert.ok(differences.every(d => d <= 1) && moved <= differences.length / 100,
+    `the grid is restored: ${moved} values moved, by up to ${differences.reduce((a, b) => Math.max(a, b), 0)}`);
+  const restoredGrid = await browser.run(canvasUrl('grid'));
   assert.equal(await browser.run(attr('data-phase')), 'paused', 'ready to continue training');
   assert.equal(await browser.run(`return document.getElementById('setting-batch_size').value;`), String(BATCH));
 
@@ -213,7 +227,7 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   writeFileSync(junk, 'this is not a weights file');
   await browser.sendKeys('#load-weights', junk);
   await browser.waitFor('the refusal', `return document.getElementById('weights-status').textContent.includes('not loaded');`);
-  assert.equal(await browser.run(canvasUrl('grid')), trainedGrid, 'the model is unchanged');
+  assert.equal(await browser.run(canvasUrl('grid')), restoredGrid, 'the model is unchanged');
   await assertCleanConsoleAndOrigin();
 });
 
