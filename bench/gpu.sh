@@ -47,7 +47,7 @@ for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
     | grep -v saved | tee -a "$out/gpu.log"
 done
 if [ -x /tmp/train-unfused ]; then
-  # The unfused build's products through the kernel the browser uses on software adapters
+  # The unfused build's products through the kernel the browser uses on SwiftShader
   # (`src/matmul.rs`), against CubeCL's own (the unfused rows above, and again after).
   for device in wgpu-register-tiles wgpu; do
     echo "=== unfused, --device $device" | tee -a "$out/gpu.log"

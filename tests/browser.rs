@@ -79,7 +79,7 @@ async fn webgpu_initialises_with_an_adapter() {
 /// rounding, for each tracked operand, shape and transposed view.
 #[wasm_bindgen_test]
 async fn register_tiled_products_match_burns_on_a_software_adapter() {
-    use common::products::{SHAPES, TRACKED, product_and_gradients, relative_difference};
+    use common::products::{SHAPES, TRACKED, burns, product_and_gradients, relative_difference};
     use mnist_gan_web::matmul;
 
     let GpuProbe::Adapter(info) = gpu::probe().await else {
@@ -92,7 +92,6 @@ async fn register_tiled_products_match_burns_on_a_software_adapter() {
     let device = gpu::device().await.expect("a device");
     assert!(matmul::uses_register_tiles(&device));
     assert!(matmul::uses_register_tiles(&device.clone().autodiff()));
-    let burns = |lhs: Tensor<2>, rhs: Tensor<2>| lhs.matmul(rhs);
     for shape in SHAPES {
         for transposed in [false, true] {
             for tracked in TRACKED {

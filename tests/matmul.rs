@@ -5,14 +5,9 @@
 
 mod common;
 
-use burn::tensor::Tensor;
 use common::device;
-use common::products::{SHAPES, TRACKED, product_and_gradients};
+use common::products::{SHAPES, TRACKED, burns, product_and_gradients};
 use mnist_gan_web::matmul;
-
-fn burns(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
-    lhs.matmul(rhs)
-}
 
 #[test]
 fn the_extensions_gradients_are_burns_for_each_tracked_operand() {
