@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native wgpu figures on a lent GPU machine (the `device` tool of this workplace, see
-# BENCHMARKS.md "WebGPU on a real GPU"): the `train` example built here in release, unfused
+# docs/benchmarks/history.md, "WebGPU on a real GPU"): the `train` example built here in release, unfused
 # (`--features wgpu`), fused (`wgpu,fusion`), and each with autotune (`…,autotune`),
 # carried xz-compressed in .devrun/ (`scripts/bench --gpu-binaries`) with the Vulkan loader's
 # Debian packages in .gl/ (`apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1

@@ -10,7 +10,9 @@
 //! the quality classifier, as the page does) and prints the figures beside the epoch's time;
 //! `--scores-out FILE` writes them as the JSON the page draws as its reference curve.
 //!
-//! `--keep-weights 1,50` also writes the weights file after those epochs.
+//! `--keep-weights 1,50` also writes the weights file after those epochs; `--onnx-out FILE`
+//! writes the trained generator as an ONNX file (`mnist_gan_web::onnx`, the page's "Download
+//! as ONNX").
 //!
 //! `--threads 1,2` (with `--bench-steps`) also times the step as that many replicas on as many
 //! threads, each taking a shard of every batch and all adding their gradients (the browser's
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant};
 use burn::tensor::Device;
 use mnist_gan_web::data::unscale_pixel;
 use mnist_gan_web::idx::{IMAGE_SIDE, parse_images};
+use mnist_gan_web::onnx;
 use mnist_gan_web::quality::reference::{CurvePoint, ReferenceCurve};
 use mnist_gan_web::quality::{DEFAULT_SAMPLES, EpochScore, QualityModel, score_trainer};
 use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig};
@@ -45,13 +48,14 @@ struct Args {
     score_every: usize,
     scores_out: Option<PathBuf>,
     keep_weights: Vec<usize>,
+    onnx_out: Option<PathBuf>,
     threads: Vec<usize>,
     count_dispatches: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE]"
     );
     std::process::exit(2)
 }
@@ -66,6 +70,7 @@ fn parse_args() -> Args {
         score_every: 0,
         scores_out: None,
         keep_weights: Vec::new(),
+        onnx_out: None,
         threads: Vec::new(),
         count_dispatches: false,
     };
@@ -85,6 +90,7 @@ fn parse_args() -> Args {
             "--keep-weights" => {
                 args.keep_weights = value().split(',').map(|v| number(v.into())).collect()
             }
+            "--onnx-out" => args.onnx_out = Some(value().into()),
             "--threads" => args.threads = value().split(',').map(|v| number(v.into())).collect(),
             "--count-dispatches" => args.count_dispatches = true,
             _ => usage(),
@@ -401,11 +407,19 @@ fn main() {
             write_weights(&trainer, &args.out, &scores);
         }
     }
-    write_weights(&trainer, &args.out, &scores);
+    let checkpoint = write_weights(&trainer, &args.out, &scores);
+    if let Some(path) = &args.onnx_out {
+        let file = onnx::export(&checkpoint, onnx::Network::Generator).unwrap_or_else(|e| {
+            eprintln!("not exported as ONNX: {e}");
+            std::process::exit(1)
+        });
+        std::fs::write(path, file).expect("the ONNX file can be written");
+        println!("wrote {}", path.display());
+    }
 }
 
 /// Writes the weights file as it is now, with the scores taken so far.
-fn write_weights(trainer: &Trainer, out: &Path, scores: &[EpochScore]) {
+fn write_weights(trainer: &Trainer, out: &Path, scores: &[EpochScore]) -> Checkpoint {
     let checkpoint = pollster::block_on(Checkpoint::capture(trainer)).expect("weights read back");
     let checkpoint = Checkpoint {
         scores: scores.to_vec(),
@@ -417,4 +431,5 @@ fn write_weights(trainer: &Trainer, out: &Path, scores: &[EpochScore]) {
     ));
     std::fs::write(&path, checkpoint.to_bytes()).expect("the weights file can be written");
     println!("wrote {}", path.display());
+    checkpoint
 }

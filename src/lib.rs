@@ -12,6 +12,7 @@ pub mod idx;
 pub mod latent;
 pub mod matmul;
 pub mod model;
+pub mod onnx;
 pub mod optim;
 pub mod path;
 pub mod protocol;

@@ -8,6 +8,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::idx::IMAGE_PIXELS;
 
+/// The model this build trains, by the name files and the page give it: the tutorial's.
+pub const MODEL: &str = "tutorial";
+
 /// LeakyReLU's slope for negative inputs in both networks.
 pub const LEAKY_SLOPE: f64 = 0.01;
 
@@ -34,10 +37,36 @@ pub fn leaky_multiplier(x: &Tensor<2>) -> Tensor<2> {
     )
 }
 
+/// What follows a Dense layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Nothing: the layer's output as it is.
+    Linear,
+    /// [`leaky_relu`] with [`LEAKY_SLOPE`].
+    LeakyRelu,
+    /// tanh, into [−1, 1].
+    Tanh,
+}
+
 /// Hidden and output widths of the generator's Dense layers (its input is the noise).
 pub const GENERATOR_UNITS: [usize; 5] = [100, 128, 128, 256, IMAGE_PIXELS];
+/// The activation after each of the generator's Dense layers.
+pub const GENERATOR_ACTIVATIONS: [Activation; 5] = [
+    Activation::Linear,
+    Activation::LeakyRelu,
+    Activation::LeakyRelu,
+    Activation::LeakyRelu,
+    Activation::Tanh,
+];
 /// Hidden and output widths of the discriminator's Dense layers (its input is 784 pixels).
 pub const DISCRIMINATOR_UNITS: [usize; 4] = [128, 128, 128, 1];
+/// The activation after each of the discriminator's Dense layers (the last gives a logit).
+pub const DISCRIMINATOR_ACTIVATIONS: [Activation; 4] = [
+    Activation::LeakyRelu,
+    Activation::LeakyRelu,
+    Activation::LeakyRelu,
+    Activation::Linear,
+];
 
 /// A Keras `Dense` layer without its activation.
 #[derive(Module, Debug)]
@@ -140,14 +169,13 @@ impl Generator {
 
     /// The generator's images for `noise`.
     pub fn forward(&self, noise: Tensor<2>) -> Tensor<2> {
-        let last = self.layers.len() - 1;
         let mut x = noise;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (layer, activation) in self.layers.iter().zip(GENERATOR_ACTIVATIONS) {
             x = layer.forward(x);
-            x = match i {
-                0 => x,
-                i if i == last => crate::cpu::tanh(x),
-                _ => leaky_relu(x),
+            x = match activation {
+                Activation::Linear => x,
+                Activation::LeakyRelu => leaky_relu(x),
+                Activation::Tanh => crate::cpu::tanh(x),
             };
         }
         x
@@ -182,31 +210,34 @@ impl Discriminator {
         }
     }
 
-    /// The logits and each hidden layer's LeakyReLU multiplier: `given` ones, or computed
-    /// from the layer's values.
+    /// The logits and each LeakyReLU layer's multiplier ([`DISCRIMINATOR_ACTIVATIONS`]):
+    /// `given` ones, or computed from the layer's values.
     fn run(
         &self,
         images: Tensor<2>,
         frozen: bool,
         given: Option<&[Tensor<2>]>,
     ) -> (Tensor<2>, Vec<Tensor<2>>) {
-        let last = self.layers.len() - 1;
-        let mut multipliers = Vec::with_capacity(last);
+        let mut multipliers = Vec::with_capacity(self.layers.len());
         let mut x = images;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (layer, activation) in self.layers.iter().zip(DISCRIMINATOR_ACTIVATIONS) {
             x = if frozen {
                 layer.forward_frozen(x)
             } else {
                 layer.forward(x)
             };
-            if i != last {
-                let multiplier = match given.and_then(|m| m.get(i)) {
-                    Some(m) => m.clone(),
-                    None => leaky_multiplier(&x),
-                };
-                x = x * multiplier.clone();
-                multipliers.push(multiplier);
-            }
+            x = match activation {
+                Activation::Linear => x,
+                Activation::LeakyRelu => {
+                    let multiplier = match given.and_then(|m| m.get(multipliers.len())) {
+                        Some(m) => m.clone(),
+                        None => leaky_multiplier(&x),
+                    };
+                    multipliers.push(multiplier.clone());
+                    x * multiplier
+                }
+                Activation::Tanh => crate::cpu::tanh(x),
+            };
         }
         (x, multipliers)
     }

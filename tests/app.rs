@@ -6,6 +6,7 @@ mod common;
 
 use common::page::*;
 
+use mnist_gan_web::Checkpoint;
 use mnist_gan_web::TrainingConfig;
 use mnist_gan_web::app::chart::{downsample, label_left, nice_max, x_ticks};
 use mnist_gan_web::app::settings::{SettingsForm, is_editable, parse_autosave};
@@ -16,6 +17,7 @@ use mnist_gan_web::app::{
     CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, PauseReason, RunPhase,
 };
 use mnist_gan_web::calibration::CalibrationStore;
+use mnist_gan_web::onnx::{self, Network};
 use mnist_gan_web::path::{ComputePath, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
 use mnist_gan_web::train::{Progress, StepValues};
@@ -624,6 +626,90 @@ fn mnist_failures_offer_a_retry_and_downloads_report_their_file() {
             bytes: vec![1]
         }]
     );
+}
+
+#[test]
+fn onnx_downloads_export_the_captured_weights_and_refuse_diverged_ones() {
+    let mut page = Page::ready();
+    let effects = page.send(Event::DownloadOnnx(Network::Discriminator));
+    let [Effect::Capture { run, purpose }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        purpose,
+        &CapturePurpose::Export {
+            epoch: 0,
+            network: Network::Discriminator
+        }
+    );
+    let weights = weights_at(TrainingConfig::default(), Progress::default());
+    let effects = page.send(Event::Captured {
+        run: *run,
+        purpose: purpose.clone(),
+        result: Ok(weights.clone()),
+    });
+    let file =
+        onnx::export_weights_file(&weights, Network::Discriminator, &TrainingConfig::default())
+            .unwrap();
+    assert_eq!(
+        effects,
+        [Effect::Download {
+            name: "mnist-gan-epoch-0-discriminator.onnx".into(),
+            bytes: file
+        }]
+    );
+    assert_eq!(
+        page.model.status.weights,
+        "Saved mnist-gan-epoch-0-discriminator.onnx."
+    );
+
+    let mut diverged = Checkpoint::from_bytes(&weights, "", &TrainingConfig::default()).unwrap();
+    diverged.generator[2].kernel[7] = f32::NAN;
+    let effects = page.send(Event::Captured {
+        run: *run,
+        purpose: CapturePurpose::Export {
+            epoch: 0,
+            network: Network::Generator,
+        },
+        result: Ok(diverged.to_bytes()),
+    });
+    assert!(effects.is_empty(), "nothing is downloaded: {effects:?}");
+    assert_eq!(
+        page.model.status.weights,
+        "Not exported as ONNX: the weights are no longer finite numbers (`gen.dense2.kernel` holds NaN at index 7), so there is nothing to export."
+    );
+
+    let effects = page.send(Event::Captured {
+        run: *run,
+        purpose: CapturePurpose::Export {
+            epoch: 0,
+            network: Network::Generator,
+        },
+        result: Err(TrainerError::Read("lost".into())),
+    });
+    assert!(effects.is_empty());
+    assert!(
+        page.model
+            .status
+            .weights
+            .starts_with("Could not read the weights")
+    );
+}
+
+#[test]
+fn an_onnx_file_is_not_offered_as_weights_to_load() {
+    let mut page = Page::ready();
+    let before = page.run_id();
+    let effects = page.send(Event::WeightsChosen {
+        name: "mnist-gan-epoch-3-generator.ONNX".into(),
+        bytes: Ok(vec![8, 8, 18, 13]),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(
+        page.model.status.weights,
+        "mnist-gan-epoch-3-generator.ONNX was not loaded: an ONNX file is an export for other programs. Load the run's .safetensors weights file instead. The current model is unchanged."
+    );
+    assert_eq!(page.run_id(), before);
 }
 
 #[test]

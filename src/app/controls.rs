@@ -6,6 +6,7 @@ use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;
 use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
+use crate::onnx::Network;
 use crate::quality::DEFAULT_SAMPLES;
 
 impl Model {
@@ -125,12 +126,30 @@ impl Model {
         self.status.weights = "Reading the weights…".into();
     }
 
+    pub(super) fn download_onnx(&mut self, network: Network, effects: &mut Vec<Effect>) {
+        let Some(run) = &self.run else { return };
+        effects.push(Effect::Capture {
+            run: run.id,
+            purpose: CapturePurpose::Export {
+                epoch: run.progress.epoch,
+                network,
+            },
+        });
+        self.status.weights = "Reading the weights…".into();
+    }
+
     pub(super) fn weights_chosen(
         &mut self,
         name: String,
         bytes: Result<Vec<u8>, String>,
         effects: &mut Vec<Effect>,
     ) {
+        if name.to_lowercase().ends_with(".onnx") {
+            self.status.weights = format!(
+                "{name} was not loaded: an ONNX file is an export for other programs. Load the run's .safetensors weights file instead. The current model is unchanged."
+            );
+            return;
+        }
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(e) => {

@@ -4,6 +4,7 @@ use crate::app::library::{Listing, RunKey, RunSummary, SaveFailure, StorageFigur
 use crate::app::saved::SavedRun;
 use crate::app::timing::FrameWork;
 use crate::calibration::Calibration;
+use crate::onnx::Network;
 use crate::path::{ComputePath, GpuProbe, PathPreference};
 use crate::protocol::{StepReport, TrainerError, WorkerStats};
 use crate::quality::Score;
@@ -43,6 +44,13 @@ pub enum CapturePurpose {
     Download {
         /// Completed epochs, for the file's name.
         epoch: usize,
+    },
+    /// The user downloads one network as ONNX.
+    Export {
+        /// Completed epochs, for the file's name.
+        epoch: usize,
+        /// The network.
+        network: Network,
     },
     /// The autosave after an epoch.
     Autosave {
@@ -150,6 +158,8 @@ pub enum Event {
     AutosaveEdited(String),
     /// Download the weights.
     DownloadWeights,
+    /// Download one network as an ONNX file.
+    DownloadOnnx(Network),
     /// Save the sample grid as a PNG.
     DownloadGrid,
     /// A weights file was chosen or dropped, and read (or not).

@@ -258,6 +258,7 @@ impl Model {
             Event::SettingEdited { field, text } => self.setting_edited(field, &text, &mut effects),
             Event::AutosaveEdited(text) => self.autosave_edited(text),
             Event::DownloadWeights => self.download_weights(&mut effects),
+            Event::DownloadOnnx(network) => self.download_onnx(network, &mut effects),
             Event::DownloadGrid => effects.push(Effect::DownloadCanvas {
                 id: "grid",
                 name: "samples.png".into(),

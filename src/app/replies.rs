@@ -142,7 +142,17 @@ impl Model {
                 self.status.weights = format!("Saved {name}.");
                 effects.push(Effect::Download { name, bytes });
             }
-            (CapturePurpose::Download { .. }, Err(e)) => {
+            (CapturePurpose::Export { epoch, network }, Ok(bytes)) => {
+                match crate::onnx::export_weights_file(&bytes, network, &run.config) {
+                    Ok(file) => {
+                        let name = network.file_name(epoch);
+                        self.status.weights = format!("Saved {name}.");
+                        effects.push(Effect::Download { name, bytes: file });
+                    }
+                    Err(e) => self.status.weights = format!("Not exported as ONNX: {e}."),
+                }
+            }
+            (CapturePurpose::Download { .. } | CapturePurpose::Export { .. }, Err(e)) => {
                 self.status.weights = format!("Could not read the weights: {e}");
             }
             (CapturePurpose::Autosave { .. }, Err(TrainerError::Diverged(e))) => {

@@ -1,9 +1,9 @@
 //! A GPU session's generator as it starts, kept on the host's CPU backend: until the first step
 //! changes the weights, the grid and the latent walks come from it, so the page shows a new or
 //! loaded model's samples at once instead of after the GPU has compiled the generator's
-//! kernels (seconds on SwiftShader, a compile per pipeline on a hardware GPU: BENCHMARKS.md,
-//! "The first grid"). The images are the GPU's within float rounding: the same weights through
-//! the same layers, with TensorFlow's tanh on the CPU.
+//! kernels (seconds on SwiftShader, a compile per pipeline on a hardware GPU:
+//! docs/benchmarks/history.md, "The first grid on WebGPU"). The images are the GPU's within
+//! float rounding: the same weights through the same layers, with TensorFlow's tanh on the CPU.
 
 use burn::tensor::{Device, Tensor, TensorData};
 

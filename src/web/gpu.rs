@@ -82,7 +82,8 @@ pub fn created_device() -> Option<Device> {
 /// Kernels CubeCL records before it submits them: one submit per training step (~480 kernels)
 /// instead of CubeCL's 32 per submit. Each `submit` costs the worker ~0.5 ms whatever it holds
 /// (SwiftShader); the step's own read-back submits it anyway, and the page keeps steps in flight,
-/// so the GPU still works while the next step is recorded (BENCHMARKS.md, "One submit per step").
+/// so the GPU still works while the next step is recorded (docs/benchmarks/history.md,
+/// "One submit per step in the worker").
 const KERNELS_PER_SUBMIT: usize = 512;
 
 /// Burn's WebGPU device, initialised on first use and shared afterwards.

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './webdriver.mjs';
 import { serve } from './serve.mjs';
+import { gridDifference, nativeExport, ortImages, serveWebRecipe } from './onnx.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist');
@@ -48,21 +49,23 @@ async function setField(id, value, event = 'input') {
 const setBatch = size => setField('setting-batch_size', size);
 const choosePath = path => setField('compute-path', path, 'change');
 
-/** Clicks Download weights and returns the name of the file written since (Chrome may reuse a name). */
-async function downloadWeights() {
+/** Clicks `button` and returns the path of the file ending in `suffix` written since (Chrome may reuse a name). */
+async function download(button, suffix) {
   const clicked = Date.now() - 1000;
-  await browser.click('#download-weights');
-  const fresh = () => readdirSync(DOWNLOADS).find(name => name.endsWith('.safetensors')
+  await browser.click(button);
+  const fresh = () => readdirSync(DOWNLOADS).find(name => name.endsWith(suffix)
     && statSync(join(DOWNLOADS, name)).mtimeMs >= clicked);
   let saved;
   for (let i = 0; i < 240 && !saved; i++) {
     saved = fresh();
     if (!saved) await sleep(250);
   }
-  assert.ok(saved, `the weights file is downloaded (found: ${readdirSync(DOWNLOADS)})`);
+  assert.ok(saved, `the ${suffix} file is downloaded (found: ${readdirSync(DOWNLOADS)})`);
   await sleep(500); // let Chrome finish writing it
   return join(DOWNLOADS, saved);
 }
+
+const downloadWeights = () => download('#download-weights', '.safetensors');
 
 /** Waits until every step is back and the grid shows the model at `step` (any step if omitted). */
 async function waitSettled(what, step, phase) {
@@ -199,6 +202,20 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   assert.equal(header.__metadata__.step, String(step));
   assert.equal(JSON.parse(header.__metadata__.config).batch_size, BATCH);
 
+  // The same weights as ONNX: each network's download is the native export of that weights file.
+  const onnxFiles = {};
+  for (const network of ['generator', 'discriminator']) {
+    const button = network === 'generator' ? '#download-onnx' : '#download-onnx-discriminator';
+    onnxFiles[network] = await download(button, `-${network}.onnx`);
+    assert.equal(onnxFiles[network], join(DOWNLOADS, `mnist-gan-epoch-0-${network}.onnx`));
+    assert.equal(await browser.run(text('weights-status')), `Saved mnist-gan-epoch-0-${network}.onnx.`);
+  }
+  const reference = nativeExport(ROOT, file, join(OUT, 'onnx'));
+  for (const network of ['generator', 'discriminator']) {
+    assert.ok(readFileSync(onnxFiles[network]).equals(readFileSync(join(OUT, 'onnx', `${network}.onnx`))),
+      `the page's ${network}.onnx is the native export's bytes`);
+  }
+
   // A reload starts over (with MNIST from the Cache Storage, not the network); loading the file
   // restores the very same generator.
   const downloads = () => server.requests.filter(url => url.endsWith('.gz')).length;
@@ -228,7 +245,27 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   await browser.sendKeys('#load-weights', junk);
   await browser.waitFor('the refusal', `return document.getElementById('weights-status').textContent.includes('not loaded');`);
   assert.equal(await browser.run(canvasUrl('grid')), restoredGrid, 'the model is unchanged');
+  // An ONNX file is an export, not weights to load.
+  await browser.sendKeys('#load-weights', onnxFiles.generator);
+  await browser.waitFor('the ONNX refusal', `return document.getElementById('weights-status').textContent.includes('an ONNX file is an export');`);
+  assert.equal(await browser.run(canvasUrl('grid')), restoredGrid, 'the model is unchanged');
   await assertCleanConsoleAndOrigin();
+
+  // onnxruntime-web runs the downloaded generator: the README's recipe draws a grid with it,
+  // and for the page's grid noise its images are the paused grid within one 8-bit step.
+  const site = await serveWebRecipe(ROOT, onnxFiles.generator, join(OUT, 'onnx-web'));
+  try {
+    await browser.goto(site.url);
+    await browser.waitFor('the recipe to draw its grid', `return (() => { ${inked('grid')} })() > 1000;`, { timeout: 120_000 });
+    const { dims, data } = await ortImages(browser, reference.noise.values);
+    assert.deepEqual(dims, [64, 28, 28, 1]);
+    const { largest, moved } = gridDifference(data, trainedGrid);
+    console.log(`onnxruntime-web against the page's grid: ${moved} of ${data.length} pixels one step away`);
+    assert.ok(largest <= 1, `onnxruntime-web's images are the page's grid within one step (largest ${largest})`);
+    assert.deepEqual(await severeConsoleEntries(), [], 'no console errors running the recipe');
+  } finally {
+    site.close();
+  }
 });
 
 async function trainAndPause(steps) {

@@ -1,5 +1,5 @@
 //! The training controls: Train/Pause/Continue, Reset, the weights file out and in (picker or
-//! drag and drop).
+//! drag and drop), and the networks out as ONNX.
 
 use std::rc::Rc;
 
@@ -8,6 +8,7 @@ use web_sys::{DragEvent, Element, File, HtmlButtonElement, HtmlElement, HtmlInpu
 
 use super::on;
 use crate::app::{Event, Model, RunPhase};
+use crate::onnx::Network;
 use crate::web::dispatch::Dispatch;
 use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_class, set_flag, set_text};
 
@@ -15,6 +16,8 @@ pub struct ControlsPanel {
     train: HtmlButtonElement,
     reset: HtmlButtonElement,
     download: HtmlButtonElement,
+    /// "Download as ONNX": the generator, then the discriminator.
+    onnx: [HtmlButtonElement; 2],
     load: HtmlInputElement,
     status: Element,
     drop_zone: HtmlElement,
@@ -40,6 +43,10 @@ impl ControlsPanel {
             train: by_id("train")?,
             reset: by_id("reset")?,
             download: by_id("download-weights")?,
+            onnx: [
+                by_id("download-onnx")?,
+                by_id("download-onnx-discriminator")?,
+            ],
             load: by_id("load-weights")?,
             status: by_id("weights-status")?,
             drop_zone: by_id("drop-zone")?,
@@ -65,6 +72,12 @@ impl ControlsPanel {
             }),
             on(&self.download, "click", dispatch, |_| {
                 Some(Event::DownloadWeights)
+            }),
+            on(&self.onnx[0], "click", dispatch, |_| {
+                Some(Event::DownloadOnnx(Network::Generator))
+            }),
+            on(&self.onnx[1], "click", dispatch, |_| {
+                Some(Event::DownloadOnnx(Network::Discriminator))
             }),
             on(&self.load, "change", dispatch, move |_| {
                 if let Some(file) = picker.files().and_then(|list| list.get(0)) {
@@ -111,6 +124,9 @@ impl ControlsPanel {
         let started = model.run.as_ref().is_some_and(|run| run.started);
         set_flag(&self.reset, "disabled", !started || !model.can_install());
         set_flag(&self.download, "disabled", model.run.is_none());
+        for button in &self.onnx {
+            set_flag(button, "disabled", model.run.is_none());
+        }
         set_flag(&self.load, "disabled", !model.can_install());
         set_text(&self.status, &model.status.weights);
     }

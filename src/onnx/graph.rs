@@ -1,0 +1,264 @@
+//! One network's ONNX graph, derived from the model's description: its inputs, a `Gemm` and an
+//! activation per Dense layer, the reshapes between flat pixels and images, and its output.
+
+use super::proto::{self, tensor_proto::DataType, tensor_shape_proto::dimension};
+use super::{ExportError, Network};
+use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::model::{
+    Activation, DISCRIMINATOR_ACTIVATIONS, GENERATOR_ACTIVATIONS, LEAKY_SLOPE, MODEL,
+};
+use crate::weights::{Checkpoint, HostDense};
+
+/// The dynamic batch dimension's name.
+const BATCH: &str = "batch";
+
+/// A dimension of an input or output: the dynamic batch, or a fixed size.
+#[derive(Clone, Copy)]
+enum Dim {
+    Batch,
+    Fixed(usize),
+}
+
+/// What a network takes and gives, and its layers.
+struct Plan<'a> {
+    /// The weights file's prefix of its tensors (`gen`, `disc`).
+    stem: &'static str,
+    layers: &'a [HostDense],
+    activations: &'static [Activation],
+    input: (&'static str, Vec<Dim>),
+    output: (&'static str, Vec<Dim>),
+}
+
+fn image_dims() -> Vec<Dim> {
+    vec![
+        Dim::Batch,
+        Dim::Fixed(IMAGE_SIDE),
+        Dim::Fixed(IMAGE_SIDE),
+        Dim::Fixed(1),
+    ]
+}
+
+fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
+    match network {
+        Network::Generator => Plan {
+            stem: "gen",
+            layers: &checkpoint.generator,
+            activations: &GENERATOR_ACTIVATIONS,
+            input: (
+                "noise",
+                vec![Dim::Batch, Dim::Fixed(checkpoint.config.noise_dim)],
+            ),
+            output: ("images", image_dims()),
+        },
+        Network::Discriminator => Plan {
+            stem: "disc",
+            layers: &checkpoint.discriminator,
+            activations: &DISCRIMINATOR_ACTIVATIONS,
+            input: ("images", image_dims()),
+            output: ("logit", vec![Dim::Batch, Dim::Fixed(1)]),
+        },
+    }
+}
+
+/// The built graph.
+pub(super) struct Graph {
+    pub(super) proto: proto::GraphProto,
+}
+
+/// Nodes and initializers as they are added; each node's output is named after the node.
+#[derive(Default)]
+struct Builder {
+    nodes: Vec<proto::NodeProto>,
+    initializers: Vec<proto::TensorProto>,
+}
+
+impl Builder {
+    /// Adds a node of `op` named `name` over `inputs`; its output is `name`.
+    fn node(
+        &mut self,
+        op: &str,
+        name: String,
+        inputs: Vec<String>,
+        attributes: Vec<proto::AttributeProto>,
+    ) -> String {
+        self.nodes.push(proto::NodeProto {
+            op_type: Some(op.into()),
+            name: Some(name.clone()),
+            input: inputs,
+            output: vec![name.clone()],
+            attribute: attributes,
+            ..Default::default()
+        });
+        name
+    }
+
+    /// A float32 initializer, refused if any value is not finite.
+    fn floats(
+        &mut self,
+        name: String,
+        dims: &[usize],
+        values: &[f32],
+    ) -> Result<String, ExportError> {
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ExportError::NonFinite {
+                tensor: name,
+                index,
+                value,
+            });
+        }
+        self.initializers.push(proto::TensorProto {
+            name: Some(name.clone()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Float as i32),
+            raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            ..Default::default()
+        });
+        Ok(name)
+    }
+
+    /// `x` reshaped to `shape` (−1: the batch), as the node `name`.
+    fn reshape(&mut self, name: String, x: String, shape: &[i64]) -> String {
+        let shape_name = format!("{name}.shape");
+        self.initializers.push(proto::TensorProto {
+            name: Some(shape_name.clone()),
+            dims: vec![shape.len() as i64],
+            data_type: Some(DataType::Int64 as i32),
+            int64_data: shape.to_vec(),
+            ..Default::default()
+        });
+        self.node("Reshape", name, vec![x, shape_name], Vec::new())
+    }
+
+    /// Keras' Dense, `x · kernel + bias`, as a `Gemm` named `name` over initializers
+    /// `name.kernel` `[in, out]` and `name.bias` `[out]`.
+    fn dense(&mut self, name: String, x: String, layer: &HostDense) -> Result<String, ExportError> {
+        let outputs = layer.bias.len();
+        let inputs = layer.kernel.len() / outputs.max(1);
+        let kernel = self.floats(format!("{name}.kernel"), &[inputs, outputs], &layer.kernel)?;
+        let bias = self.floats(format!("{name}.bias"), &[outputs], &layer.bias)?;
+        Ok(self.node("Gemm", name, vec![x, kernel, bias], Vec::new()))
+    }
+
+    /// `activation` of `x`, after the layer `layer`.
+    fn activation(&mut self, layer: &str, x: String, activation: Activation) -> String {
+        match activation {
+            Activation::Linear => x,
+            Activation::LeakyRelu => {
+                let alpha = proto::AttributeProto {
+                    name: Some("alpha".into()),
+                    r#type: Some(proto::attribute_proto::AttributeType::Float as i32),
+                    f: Some(LEAKY_SLOPE as f32),
+                    ..Default::default()
+                };
+                self.node(
+                    "LeakyRelu",
+                    format!("{layer}.leaky_relu"),
+                    vec![x],
+                    vec![alpha],
+                )
+            }
+            Activation::Tanh => self.node("Tanh", format!("{layer}.tanh"), vec![x], Vec::new()),
+        }
+    }
+}
+
+fn value_info(name: &str, dims: &[Dim]) -> proto::ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| proto::tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Dim::Batch => dimension::Value::DimParam(BATCH.into()),
+                Dim::Fixed(n) => dimension::Value::DimValue(*n as i64),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    proto::ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(proto::TypeProto {
+            value: Some(proto::type_proto::Value::TensorType(
+                proto::type_proto::Tensor {
+                    elem_type: Some(DataType::Float as i32),
+                    shape: Some(proto::TensorShapeProto { dim }),
+                },
+            )),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The ONNX reshape target for `dims` (the batch as −1).
+fn reshape_target(dims: &[Dim]) -> Vec<i64> {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Batch => -1,
+            Dim::Fixed(n) => *n as i64,
+        })
+        .collect()
+}
+
+/// The graph of `network` with `checkpoint`'s weights.
+pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> Result<Graph, ExportError> {
+    let plan = plan(checkpoint, network);
+    let mut builder = Builder::default();
+    let (input, input_dims) = &plan.input;
+    let mut x = input.to_string();
+    if input_dims.len() != 2 {
+        let flat = [Dim::Batch, Dim::Fixed(IMAGE_PIXELS)];
+        x = builder.reshape(format!("{}.flatten", plan.stem), x, &reshape_target(&flat));
+    }
+    for (i, (layer, &activation)) in plan.layers.iter().zip(plan.activations).enumerate() {
+        let name = format!("{}.dense{i}", plan.stem);
+        x = builder.dense(name.clone(), x, layer)?;
+        x = builder.activation(&name, x, activation);
+    }
+    let (output, output_dims) = &plan.output;
+    if output_dims.len() != 2 {
+        builder.reshape(output.to_string(), x, &reshape_target(output_dims));
+    } else if let Some(last) = builder.nodes.last_mut() {
+        last.output = vec![output.to_string()];
+    }
+    Ok(Graph {
+        proto: proto::GraphProto {
+            name: Some(format!("{MODEL}_{}", network.name())),
+            node: builder.nodes,
+            initializer: builder.initializers,
+            input: vec![value_info(input, input_dims)],
+            output: vec![value_info(output, output_dims)],
+            ..Default::default()
+        },
+    })
+}
+
+fn describe_dims(dims: &[Dim]) -> String {
+    let parts: Vec<String> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Batch => BATCH.to_string(),
+            Dim::Fixed(n) => n.to_string(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The model's `doc_string`: what it is and what it takes and gives.
+pub(super) fn describe(checkpoint: &Checkpoint, network: Network) -> String {
+    let plan = plan(checkpoint, network);
+    let range = match network {
+        Network::Generator => " in [-1, 1]",
+        Network::Discriminator => " (> 0: taken for a real digit)",
+    };
+    format!(
+        "The {} of the `{MODEL}` GAN ({} {}) after {} epochs ({} steps): {} float32 {} -> {} float32 {}{range}. Weights under the app's weights-file names, kernels in Keras' [in, out] layout.",
+        network.name(),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        checkpoint.progress.epoch,
+        checkpoint.progress.step,
+        plan.input.0,
+        describe_dims(&plan.input.1),
+        plan.output.0,
+        describe_dims(&plan.output.1),
+    )
+}

@@ -1,0 +1,71 @@
+"""The README's Python recipes, run as written: each fenced block after a
+`<!-- recipe: NAME -->` marker runs in a fresh folder that holds the downloaded files under the
+names the recipes use, and what it made is checked.
+
+- `onnx-python` draws a grid with ONNX Runtime: grid.png must be 224 x 224 and not blank.
+- `keras` loads the weights file into the tutorial's Keras model (Keras 3; here on its numpy
+  backend, inference only, which imports scipy and jax): its images for the recipe's noise must equal ONNX Runtime's for the
+  generator exported from the same weights, within 1e-5.
+
+Usage: python readme_recipes.py README.md GENERATOR.onnx WEIGHTS.safetensors
+"""
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from PIL import Image  # noqa: E402
+
+# The names the recipes use for the page's downloads.
+ONNX_NAME = "mnist-gan-epoch-300-generator.onnx"
+WEIGHTS_NAME = "mnist-gan-epoch-300.safetensors"
+
+
+def recipes(readme):
+    found = dict(re.findall(r"<!-- recipe: ([\w-]+) -->\s*```python\n(.*?)```", readme, re.S))
+    assert {"onnx-python", "keras"} <= set(found), f"recipes found: {sorted(found)}"
+    return found
+
+
+def run(code, folder):
+    namespace = {"__name__": "__main__"}
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        exec(compile(code, "README.md", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    return namespace
+
+
+def main(readme, onnx_file, weights_file):
+    found = recipes(Path(readme).read_text())
+    folder = Path(tempfile.mkdtemp(prefix="recipes-"))
+    shutil.copy(onnx_file, folder / ONNX_NAME)
+    shutil.copy(weights_file, folder / WEIGHTS_NAME)
+
+    run(found["onnx-python"], folder)
+    grid = np.asarray(Image.open(folder / "grid.png"))
+    assert grid.shape == (224, 224) and grid.dtype == np.uint8, grid.shape
+    assert grid.std() > 1, "the grid is blank"
+    print(f"onnx-python: grid.png {grid.shape}, mean level {grid.mean():.1f}")
+
+    keras = run(found["keras"], folder)
+    images, noise = keras["images"], keras["noise"]
+    session = ort.InferenceSession(str(folder / ONNX_NAME), providers=["CPUExecutionProvider"])
+    expected = session.run(["images"], {"noise": noise})[0].reshape(images.shape)
+    error = np.abs(images - expected).max()
+    assert error <= 1e-5, f"the Keras model's images differ from the ONNX file's by {error}"
+    print(f"keras: {images.shape[0]} images equal ONNX Runtime's within {error:.2e}")
+    shutil.rmtree(folder)
+    print("2 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
