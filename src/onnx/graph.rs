@@ -60,11 +60,6 @@ fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
     }
 }
 
-/// The built graph.
-pub(super) struct Graph {
-    pub(super) proto: proto::GraphProto,
-}
-
 /// Nodes and initializers as they are added; each node's output is named after the node.
 #[derive(Default)]
 struct Builder {
@@ -199,7 +194,10 @@ fn reshape_target(dims: &[Dim]) -> Vec<i64> {
 }
 
 /// The graph of `network` with `checkpoint`'s weights.
-pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> Result<Graph, ExportError> {
+pub(super) fn build(
+    checkpoint: &Checkpoint,
+    network: Network,
+) -> Result<proto::GraphProto, ExportError> {
     let plan = plan(checkpoint, network);
     let mut builder = Builder::default();
     let (input, input_dims) = &plan.input;
@@ -219,15 +217,13 @@ pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> Result<Graph, 
     } else if let Some(last) = builder.nodes.last_mut() {
         last.output = vec![output.to_string()];
     }
-    Ok(Graph {
-        proto: proto::GraphProto {
-            name: Some(format!("{MODEL}_{}", network.name())),
-            node: builder.nodes,
-            initializer: builder.initializers,
-            input: vec![value_info(input, input_dims)],
-            output: vec![value_info(output, output_dims)],
-            ..Default::default()
-        },
+    Ok(proto::GraphProto {
+        name: Some(format!("{MODEL}_{}", network.name())),
+        node: builder.nodes,
+        initializer: builder.initializers,
+        input: vec![value_info(input, input_dims)],
+        output: vec![value_info(output, output_dims)],
+        ..Default::default()
     })
 }
 

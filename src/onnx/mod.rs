@@ -93,7 +93,7 @@ pub fn export(checkpoint: &Checkpoint, network: Network) -> Result<Vec<u8>, Expo
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         model_version: Some(checkpoint.progress.epoch as i64),
         doc_string: Some(graph::describe(checkpoint, network)),
-        graph: Some(graph.proto),
+        graph: Some(graph),
         metadata_props: metadata(checkpoint, network)
             .into_iter()
             .map(|(key, value)| proto::StringStringEntryProto {

@@ -27,12 +27,15 @@ function readTensors(bytes) {
 
 /**
  * Exports both networks of `weights` natively into `dir` (`examples/onnx.rs`, which `cargo test`
- * builds) and returns the app's reference tensors written beside them (the page's grid noise, the
- * generator's images for it, the discriminator's logits).
+ * builds), with a copy of the weights file as `weights.safetensors` (later tests download files
+ * of the same name), and returns the app's reference tensors written beside them (the page's grid
+ * noise, the generator's images for it, the discriminator's logits).
  */
 export function nativeExport(root, weights, dir) {
   const binary = join(root, 'target/debug/examples/onnx');
   assert.ok(existsSync(binary), `${binary} is missing: build it with \`cargo build --example onnx\``);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(weights, join(dir, 'weights.safetensors'));
   execFileSync(binary, [weights, dir], { stdio: 'inherit' });
   return readTensors(readFileSync(join(dir, 'reference.safetensors')));
 }

@@ -262,7 +262,11 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
     const { largest, moved } = gridDifference(data, trainedGrid);
     console.log(`onnxruntime-web against the page's grid: ${moved} of ${data.length} pixels one step away`);
     assert.ok(largest <= 1, `onnxruntime-web's images are the page's grid within one step (largest ${largest})`);
-    assert.deepEqual(await severeConsoleEntries(), [], 'no console errors running the recipe');
+    // Chrome asks the bare recipe page for a favicon, and ONNX Runtime logs its own warnings
+    // ("[W:onnxruntime… Unknown CPU vendor") through console.error: neither is an error.
+    const errors = (await severeConsoleEntries()).filter(entry => !entry.message.includes('/favicon.ico')
+      && !entry.message.includes('[W:onnxruntime'));
+    assert.deepEqual(errors, [], 'no console errors running the recipe');
   } finally {
     site.close();
   }
