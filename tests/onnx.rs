@@ -123,6 +123,12 @@ fn evaluate(model: &ModelProto, input: Vec<f32>, rows: usize) -> Vec<f32> {
                     .collect()
             }
             "Tanh" => x.iter().map(|v| v.tanh()).collect(),
+            "Clip" => {
+                let bound = |i: usize| floats(initializer(&node.input[i]))[0];
+                let (min, max) = (bound(1), bound(2));
+                assert_eq!((min, max), (-1.0, 1.0));
+                x.iter().map(|v| v.clamp(min, max)).collect()
+            }
             "Reshape" => {
                 let target = &initializer(&node.input[1]).int64_data;
                 let size: i64 = target.iter().filter(|&&d| d > 0).product();
@@ -174,6 +180,7 @@ fn the_generator_is_the_description_s_graph_with_the_checkpoint_s_weights() {
             "LeakyRelu",
             "Gemm",
             "Tanh",
+            "Clip",
             "Reshape"
         ]
     );
@@ -311,8 +318,14 @@ fn non_finite_weights_and_broken_files_are_refused_with_their_reason() {
             value: f32::INFINITY
         })
     );
-    // The generator alone is still whole.
-    assert!(onnx::export(&checkpoint, Network::Generator).is_ok());
+    // A diverged discriminator is a diverged run: its generator is refused too, natively as in
+    // the page (which reads the captured weights file).
+    assert_eq!(
+        onnx::export(&checkpoint, Network::Generator)
+            .unwrap_err()
+            .to_string(),
+        "the weights are no longer finite numbers (`disc.dense1.bias` holds inf at index 4), so there is nothing to export"
+    );
     let error = onnx::export_weights_file(
         &checkpoint.to_bytes(),
         Network::Generator,
@@ -323,6 +336,19 @@ fn non_finite_weights_and_broken_files_are_refused_with_their_reason() {
         error.to_string(),
         "the weights are no longer finite numbers (`disc.dense1.bias` holds inf at index 4), so there is nothing to export"
     );
+    // So is a run whose optimizer state is no longer finite, as the weights file would be.
+    let mut checkpoint = trained_checkpoint();
+    checkpoint.optimizers.as_mut().unwrap().generator.slots[1][0].bias[3] = f32::NAN;
+    let Err(ExportError::NonFinite {
+        tensor,
+        index,
+        value,
+    }) = onnx::export(&checkpoint, Network::Generator)
+    else {
+        panic!("a NaN in the optimizer state is refused")
+    };
+    assert_eq!((tensor.as_str(), index), ("optim.gen.v.dense0.bias", 3));
+    assert!(value.is_nan());
     let error = onnx::export_weights_file(
         b"not a weights file",
         Network::Generator,

@@ -1,8 +1,9 @@
 //! One network's ONNX graph, derived from the model's description: its inputs, a `Gemm` and an
-//! activation per Dense layer, the reshapes between flat pixels and images, and its output.
+//! activation per Dense layer (tanh followed by a `Clip` to [-1, 1]), the reshapes between flat
+//! pixels and images, and its output.
 
+use super::Network;
 use super::proto::{self, tensor_proto::DataType, tensor_shape_proto::dimension};
-use super::{ExportError, Network};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::model::{
     Activation, DISCRIMINATOR_ACTIVATIONS, GENERATOR_ACTIVATIONS, LEAKY_SLOPE, MODEL,
@@ -87,20 +88,8 @@ impl Builder {
         name
     }
 
-    /// A float32 initializer, refused if any value is not finite.
-    fn floats(
-        &mut self,
-        name: String,
-        dims: &[usize],
-        values: &[f32],
-    ) -> Result<String, ExportError> {
-        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ExportError::NonFinite {
-                tensor: name,
-                index,
-                value,
-            });
-        }
+    /// A float32 initializer.
+    fn floats(&mut self, name: String, dims: &[usize], values: &[f32]) -> String {
         self.initializers.push(proto::TensorProto {
             name: Some(name.clone()),
             dims: dims.iter().map(|&d| d as i64).collect(),
@@ -108,7 +97,7 @@ impl Builder {
             raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
             ..Default::default()
         });
-        Ok(name)
+        name
     }
 
     /// `x` reshaped to `shape` (−1: the batch), as the node `name`.
@@ -126,12 +115,12 @@ impl Builder {
 
     /// Keras' Dense, `x · kernel + bias`, as a `Gemm` named `name` over initializers
     /// `name.kernel` `[in, out]` and `name.bias` `[out]`.
-    fn dense(&mut self, name: String, x: String, layer: &HostDense) -> Result<String, ExportError> {
+    fn dense(&mut self, name: String, x: String, layer: &HostDense) -> String {
         let outputs = layer.bias.len();
         let inputs = layer.kernel.len() / outputs.max(1);
-        let kernel = self.floats(format!("{name}.kernel"), &[inputs, outputs], &layer.kernel)?;
-        let bias = self.floats(format!("{name}.bias"), &[outputs], &layer.bias)?;
-        Ok(self.node("Gemm", name, vec![x, kernel, bias], Vec::new()))
+        let kernel = self.floats(format!("{name}.kernel"), &[inputs, outputs], &layer.kernel);
+        let bias = self.floats(format!("{name}.bias"), &[outputs], &layer.bias);
+        self.node("Gemm", name, vec![x, kernel, bias], Vec::new())
     }
 
     /// `activation` of `x`, after the layer `layer`.
@@ -152,7 +141,19 @@ impl Builder {
                     vec![alpha],
                 )
             }
-            Activation::Tanh => self.node("Tanh", format!("{layer}.tanh"), vec![x], Vec::new()),
+            Activation::Tanh => {
+                let tanh = self.node("Tanh", format!("{layer}.tanh"), vec![x], Vec::new());
+                // ONNX Runtime's tanh can round a saturated value one float32 step past 1:
+                // the clip keeps the output within [-1, 1], as the app's is.
+                let min = self.floats(format!("{layer}.clip.min"), &[], &[-1.0]);
+                let max = self.floats(format!("{layer}.clip.max"), &[], &[1.0]);
+                self.node(
+                    "Clip",
+                    format!("{layer}.clip"),
+                    vec![tanh, min, max],
+                    Vec::new(),
+                )
+            }
         }
     }
 }
@@ -194,10 +195,7 @@ fn reshape_target(dims: &[Dim]) -> Vec<i64> {
 }
 
 /// The graph of `network` with `checkpoint`'s weights.
-pub(super) fn build(
-    checkpoint: &Checkpoint,
-    network: Network,
-) -> Result<proto::GraphProto, ExportError> {
+pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> proto::GraphProto {
     let plan = plan(checkpoint, network);
     let mut builder = Builder::default();
     let (input, input_dims) = &plan.input;
@@ -208,7 +206,7 @@ pub(super) fn build(
     }
     for (i, (layer, &activation)) in plan.layers.iter().zip(plan.activations).enumerate() {
         let name = format!("{}.dense{i}", plan.stem);
-        x = builder.dense(name.clone(), x, layer)?;
+        x = builder.dense(name.clone(), x, layer);
         x = builder.activation(&name, x, activation);
     }
     let (output, output_dims) = &plan.output;
@@ -217,14 +215,14 @@ pub(super) fn build(
     } else if let Some(last) = builder.nodes.last_mut() {
         last.output = vec![output.to_string()];
     }
-    Ok(proto::GraphProto {
+    proto::GraphProto {
         name: Some(format!("{MODEL}_{}", network.name())),
         node: builder.nodes,
         initializer: builder.initializers,
         input: vec![value_info(input, input_dims)],
         output: vec![value_info(output, output_dims)],
         ..Default::default()
-    })
+    }
 }
 
 fn describe_dims(dims: &[Dim]) -> String {

@@ -26,7 +26,7 @@ pub const OPSET: i64 = 17;
 /// Which network to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
-    /// Noise (and, for conditional models, a digit) → images.
+    /// Noise → images.
     Generator,
     /// Images → a logit per image.
     Discriminator,
@@ -50,7 +50,7 @@ impl Network {
 /// Why a network was not exported.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ExportError {
-    /// A weight is NaN or infinite: the run diverged, and a file of it would draw nothing.
+    /// A weight of the run is NaN or infinite: it diverged, and a file of it would draw nothing.
     #[error(
         "the weights are no longer finite numbers (`{tensor}` holds {value} at index {index}), so there is nothing to export"
     )]
@@ -80,9 +80,13 @@ impl From<WeightsError> for ExportError {
     }
 }
 
-/// One network of `checkpoint` as an ONNX file.
+/// One network of `checkpoint` as an ONNX file. A run with any weight (of either network, or
+/// of the optimizers' state) that is not a finite number is refused: it diverged.
 pub fn export(checkpoint: &Checkpoint, network: Network) -> Result<Vec<u8>, ExportError> {
-    let graph = graph::build(checkpoint, network)?;
+    if let Some(error) = checkpoint.non_finite() {
+        return Err(error.into());
+    }
+    let graph = graph::build(checkpoint, network);
     let model = proto::ModelProto {
         ir_version: Some(IR_VERSION),
         opset_import: vec![proto::OperatorSetIdProto {

@@ -170,8 +170,9 @@ impl Checkpoint {
         })
     }
 
-    /// The safetensors file: model, optimizer state and metadata.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Every tensor the file holds, with its entry, in the file's order: the model's, then the
+    /// optimizers' when there are any.
+    fn tensors(&self) -> Vec<(Entry, &[f32])> {
         let layout = Layout::new(self.config.noise_dim);
         let mut entries = layout.model();
         let mut values: Vec<&[f32]> = Vec::new();
@@ -179,6 +180,33 @@ impl Checkpoint {
             values.push(&layer.kernel);
             values.push(&layer.bias);
         }
+        if let Some(optimizers) = &self.optimizers {
+            entries.extend(layout.optimizer());
+            for optimizer in [&optimizers.generator, &optimizers.discriminator] {
+                for layer in optimizer.slots.iter().flatten() {
+                    values.push(&layer.kernel);
+                    values.push(&layer.bias);
+                }
+            }
+        }
+        entries.into_iter().zip(values).collect()
+    }
+
+    /// The first value of the run that is not a finite number, as [`Checkpoint::from_bytes`]
+    /// would refuse it: the same tensors, in the same order.
+    pub fn non_finite(&self) -> Option<WeightsError> {
+        self.tensors().into_iter().find_map(|(entry, values)| {
+            let (index, &value) = values.iter().enumerate().find(|(_, v)| !v.is_finite())?;
+            Some(WeightsError::NonFinite {
+                name: entry.name,
+                index,
+                value,
+            })
+        })
+    }
+
+    /// The safetensors file: model, optimizer state and metadata.
+    pub fn to_bytes(&self) -> Vec<u8> {
         let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT_NAME.to_string()),
             ("format_version".to_string(), FORMAT_VERSION.to_string()),
@@ -192,13 +220,6 @@ impl Checkpoint {
             metadata.insert("scores".into(), json);
         }
         if let Some(optimizers) = &self.optimizers {
-            entries.extend(layout.optimizer());
-            for optimizer in [&optimizers.generator, &optimizers.discriminator] {
-                for layer in optimizer.slots.iter().flatten() {
-                    values.push(&layer.kernel);
-                    values.push(&layer.bias);
-                }
-            }
             metadata.insert(
                 "optim.gen.iterations".into(),
                 optimizers.generator.iterations.to_string(),
@@ -208,11 +229,12 @@ impl Checkpoint {
                 optimizers.discriminator.iterations.to_string(),
             );
         }
-        let bytes: Vec<Vec<u8>> = values
+        let tensors = self.tensors();
+        let bytes: Vec<Vec<u8>> = tensors
             .iter()
-            .map(|v| bytemuck::cast_slice::<f32, u8>(v).to_vec())
+            .map(|(_, v)| bytemuck::cast_slice::<f32, u8>(v).to_vec())
             .collect();
-        let views = entries.iter().zip(&bytes).map(|(entry, data)| {
+        let views = tensors.iter().zip(&bytes).map(|((entry, _), data)| {
             let view = safetensors::tensor::TensorView::new(Dtype::F32, entry.shape.clone(), data)
                 .expect("a checkpoint's values match its layout");
             (entry.name.clone(), view)

@@ -40,7 +40,26 @@ export function nativeExport(root, weights, dir) {
   return readTensors(readFileSync(join(dir, 'reference.safetensors')));
 }
 
-/** Serves the README's web recipe verbatim from `dir`, with `onnxFile` under the recipe's name. */
+// Put before the recipe: `Math.random` seeded (mulberry32), so the test can draw the recipe's
+// noise again with the recipe's own `normal`.
+const SEEDED = `<script>
+  function seedRandom(seed) {
+    let a = seed >>> 0;
+    Math.random = () => {
+      a = (a + 0x6D2B79F5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  seedRandom(1);
+</script>
+`;
+
+/**
+ * Serves the README's web recipe from `dir` as written, after a script that seeds `Math.random`,
+ * with `onnxFile` under the recipe's name.
+ */
 export async function serveWebRecipe(root, onnxFile, dir) {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const recipe = readme.match(/<!-- recipe: onnx-web -->\s*```html\n([\s\S]*?)```/);
@@ -49,10 +68,17 @@ export async function serveWebRecipe(root, onnxFile, dir) {
   assert.ok(existsSync(join(ort, 'dist/ort.min.js')), `${ort} is missing: run scripts/setup`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  writeFileSync(join(dir, 'index.html'), recipe[1]);
+  const [doctype, ...rest] = recipe[1].split('\n');
+  assert.match(doctype, /^<!doctype html>$/i);
+  writeFileSync(join(dir, 'index.html'), [doctype, SEEDED + rest.join('\n')].join('\n'));
   copyFileSync(onnxFile, join(dir, RECIPE_MODEL));
   symlinkSync(ort, join(dir, 'node_modules/onnxruntime-web'));
   return serve(dir);
+}
+
+/** The noise the recipe drew: its own `normal`, from the same seed. */
+export function recipeNoise(browser) {
+  return browser.run('seedRandom(1); return Array.from(Float32Array.from({ length: 64 * 100 }, normal));');
 }
 
 /** Runs the recipe page's generator (its global `ort`) on `noise` rows of 100; returns the images. */

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './webdriver.mjs';
 import { serve } from './serve.mjs';
-import { gridDifference, nativeExport, ortImages, serveWebRecipe } from './onnx.mjs';
+import { gridDifference, nativeExport, ortImages, recipeNoise, serveWebRecipe } from './onnx.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist');
@@ -257,6 +257,10 @@ test('a visitor loads MNIST, trains on WebGPU, downloads the weights and loads t
   try {
     await browser.goto(site.url);
     await browser.waitFor('the recipe to draw its grid', `return (() => { ${inked('grid')} })() > 1000;`, { timeout: 120_000 });
+    // The recipe's grid is its generator's images for its noise, each in its cell.
+    const drawn = await ortImages(browser, await recipeNoise(browser));
+    const recipeGrid = gridDifference(drawn.data, await browser.run(canvasPixels('grid')));
+    assert.ok(recipeGrid.largest <= 1, `the recipe draws each image in its cell (largest difference ${recipeGrid.largest})`);
     const { dims, data } = await ortImages(browser, reference.noise.values);
     assert.deepEqual(dims, [64, 28, 28, 1]);
     const { largest, moved } = gridDifference(data, trainedGrid);

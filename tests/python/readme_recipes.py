@@ -2,7 +2,9 @@
 `<!-- recipe: NAME -->` marker runs in a fresh folder that holds the downloaded files under the
 names the recipes use, and what it made is checked.
 
-- `onnx-python` draws a grid with ONNX Runtime: grid.png must be 224 x 224 and not blank.
+- `onnx-python` draws a grid with ONNX Runtime: with numpy's generator seeded here, grid.png
+  must hold ONNX Runtime's image for each noise row in its cell of the 8 x 8 grid (within one
+  8-bit level), and not be blank.
 - `keras` loads the weights file into the tutorial's Keras model (Keras 3; here on its numpy
   backend, inference only, which imports scipy and jax): its images for the recipe's noise must equal ONNX Runtime's for the
   generator exported from the same weights, within 1e-5.
@@ -33,6 +35,13 @@ def recipes(readme):
     return found
 
 
+def seeded_rng(seed):
+    """Has the recipes' `np.random.default_rng()` return a generator seeded with `seed`."""
+    unseeded = np.random.default_rng
+    np.random.default_rng = lambda *args, **kwargs: unseeded(seed)
+    return unseeded
+
+
 def run(code, folder):
     namespace = {"__name__": "__main__"}
     cwd = os.getcwd()
@@ -50,15 +59,26 @@ def main(readme, onnx_file, weights_file):
     shutil.copy(onnx_file, folder / ONNX_NAME)
     shutil.copy(weights_file, folder / WEIGHTS_NAME)
 
-    run(found["onnx-python"], folder)
+    unseeded = seeded_rng(7)
+    try:
+        run(found["onnx-python"], folder)
+    finally:
+        np.random.default_rng = unseeded
     grid = np.asarray(Image.open(folder / "grid.png"))
     assert grid.shape == (224, 224) and grid.dtype == np.uint8, grid.shape
     assert grid.std() > 1, "the grid is blank"
-    print(f"onnx-python: grid.png {grid.shape}, mean level {grid.mean():.1f}")
+    session = ort.InferenceSession(str(folder / ONNX_NAME), providers=["CPUExecutionProvider"])
+    noise = unseeded(7).standard_normal((64, 100), dtype=np.float32)
+    images = session.run(["images"], {"noise": noise})[0]
+    for n, image in enumerate(images):
+        row, column = divmod(n, 8)
+        cell = grid[28 * row:28 * row + 28, 28 * column:28 * column + 28].astype(int)
+        expected = np.clip(np.round((image[:, :, 0] + 1) * 127.5), 0, 255)
+        assert np.abs(cell - expected).max() <= 1, f"image {n} is not in its cell ({row}, {column})"
+    print(f"onnx-python: grid.png {grid.shape} holds each image in its cell, mean level {grid.mean():.1f}")
 
     keras = run(found["keras"], folder)
     images, noise = keras["images"], keras["noise"]
-    session = ort.InferenceSession(str(folder / ONNX_NAME), providers=["CPUExecutionProvider"])
     expected = session.run(["images"], {"noise": noise})[0].reshape(images.shape)
     error = np.abs(images - expected).max()
     assert error <= 1e-5, f"the Keras model's images differ from the ONNX file's by {error}"
