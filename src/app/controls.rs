@@ -115,25 +115,18 @@ impl Model {
         self.saved.autosave_text = text;
     }
 
-    pub(super) fn download_weights(&mut self, effects: &mut Vec<Effect>) {
+    /// Reads the run's weights file for a download: as it is (`as_onnx` none), or one network
+    /// of it as ONNX. Named after the epoch the run has completed now.
+    pub(super) fn download(&mut self, as_onnx: Option<Network>, effects: &mut Vec<Effect>) {
         let Some(run) = &self.run else { return };
+        let epoch = run.progress.epoch;
+        let purpose = match as_onnx {
+            None => CapturePurpose::Download { epoch },
+            Some(network) => CapturePurpose::Export { epoch, network },
+        };
         effects.push(Effect::Capture {
             run: run.id,
-            purpose: CapturePurpose::Download {
-                epoch: run.progress.epoch,
-            },
-        });
-        self.status.weights = "Reading the weights…".into();
-    }
-
-    pub(super) fn download_onnx(&mut self, network: Network, effects: &mut Vec<Effect>) {
-        let Some(run) = &self.run else { return };
-        effects.push(Effect::Capture {
-            run: run.id,
-            purpose: CapturePurpose::Export {
-                epoch: run.progress.epoch,
-                network,
-            },
+            purpose,
         });
         self.status.weights = "Reading the weights…".into();
     }

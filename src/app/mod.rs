@@ -257,8 +257,8 @@ impl Model {
             Event::WorkersPicked(chosen) => self.workers_picked(chosen, &mut effects),
             Event::SettingEdited { field, text } => self.setting_edited(field, &text, &mut effects),
             Event::AutosaveEdited(text) => self.autosave_edited(text),
-            Event::DownloadWeights => self.download_weights(&mut effects),
-            Event::DownloadOnnx(network) => self.download_onnx(network, &mut effects),
+            Event::DownloadWeights => self.download(None, &mut effects),
+            Event::DownloadOnnx(network) => self.download(Some(network), &mut effects),
             Event::DownloadGrid => effects.push(Effect::DownloadCanvas {
                 id: "grid",
                 name: "samples.png".into(),

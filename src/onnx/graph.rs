@@ -8,7 +8,7 @@ use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::model::{
     Activation, DISCRIMINATOR_ACTIVATIONS, GENERATOR_ACTIVATIONS, LEAKY_SLOPE, MODEL,
 };
-use crate::weights::{Checkpoint, HostDense};
+use crate::weights::{Checkpoint, DISCRIMINATOR_STEM, GENERATOR_STEM, HostDense, layer_name};
 
 /// The dynamic batch dimension's name.
 const BATCH: &str = "batch";
@@ -22,7 +22,7 @@ enum Dim {
 
 /// What a network takes and gives, and its layers.
 struct Plan<'a> {
-    /// The weights file's prefix of its tensors (`gen`, `disc`).
+    /// The weights file's prefix of its tensors ([`GENERATOR_STEM`], [`DISCRIMINATOR_STEM`]).
     stem: &'static str,
     layers: &'a [HostDense],
     activations: &'static [Activation],
@@ -42,7 +42,7 @@ fn image_dims() -> Vec<Dim> {
 fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
     match network {
         Network::Generator => Plan {
-            stem: "gen",
+            stem: GENERATOR_STEM,
             layers: &checkpoint.generator,
             activations: &GENERATOR_ACTIVATIONS,
             input: (
@@ -52,7 +52,7 @@ fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
             output: ("images", image_dims()),
         },
         Network::Discriminator => Plan {
-            stem: "disc",
+            stem: DISCRIMINATOR_STEM,
             layers: &checkpoint.discriminator,
             activations: &DISCRIMINATOR_ACTIVATIONS,
             input: ("images", image_dims()),
@@ -205,7 +205,7 @@ pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> proto::GraphPr
         x = builder.reshape(format!("{}.flatten", plan.stem), x, &reshape_target(&flat));
     }
     for (i, (layer, &activation)) in plan.layers.iter().zip(plan.activations).enumerate() {
-        let name = format!("{}.dense{i}", plan.stem);
+        let name = layer_name(plan.stem, i);
         x = builder.dense(name.clone(), x, layer);
         x = builder.activation(&name, x, activation);
     }

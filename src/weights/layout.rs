@@ -1,7 +1,7 @@
 //! The file's layout: every tensor's name and shape, in the order the file lists them, and the
 //! values read in that order grouped back into layers and optimizer slots.
 
-use super::HostDense;
+use super::{DISCRIMINATOR_STEM, GENERATOR_STEM, HostDense, layer_name};
 use crate::idx::IMAGE_PIXELS;
 use crate::model::{DISCRIMINATOR_UNITS, Discriminator, GENERATOR_UNITS, Generator};
 use crate::optim::{KerasAdam, KerasRmsProp};
@@ -33,11 +33,11 @@ pub(super) fn layer_entries(stem: &str, shapes: &[(usize, usize)]) -> Vec<Entry>
         .flat_map(|(i, &(fan_in, fan_out))| {
             [
                 Entry {
-                    name: format!("{stem}.dense{i}.kernel"),
+                    name: format!("{}.kernel", layer_name(stem, i)),
                     shape: vec![fan_in, fan_out],
                 },
                 Entry {
-                    name: format!("{stem}.dense{i}.bias"),
+                    name: format!("{}.bias", layer_name(stem, i)),
                     shape: vec![fan_out],
                 },
             ]
@@ -59,8 +59,8 @@ impl Layout {
     }
 
     pub(super) fn model(&self) -> Vec<Entry> {
-        let mut entries = layer_entries("gen", &self.generator);
-        entries.extend(layer_entries("disc", &self.discriminator));
+        let mut entries = layer_entries(GENERATOR_STEM, &self.generator);
+        entries.extend(layer_entries(DISCRIMINATOR_STEM, &self.discriminator));
         entries
     }
 

@@ -24,6 +24,16 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "mnist-gan-web";
 /// The number of MNIST training images, which bounds a saved position within an epoch.
 pub const MNIST_TRAIN_IMAGES: usize = 60_000;
+/// The prefix of the generator's tensors in the file (`gen.dense0.kernel`, …).
+pub const GENERATOR_STEM: &str = "gen";
+/// The prefix of the discriminator's tensors in the file (`disc.dense0.kernel`, …).
+pub const DISCRIMINATOR_STEM: &str = "disc";
+
+/// The name of Dense layer `index` of the network under `stem`, as the file names it (its
+/// tensors are `NAME.kernel` and `NAME.bias`), e.g. `gen.dense0`.
+pub fn layer_name(stem: &str, index: usize) -> String {
+    format!("{stem}.dense{index}")
+}
 
 /// Why a weights file was refused.
 #[derive(Debug, Clone, PartialEq, Error)]
