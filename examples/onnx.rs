@@ -5,7 +5,9 @@
 //! page's "Download as ONNX" of the same weights), and `OUT_DIR/reference.safetensors`: the
 //! page's grid noise (`noise`, 64 rows drawn from the run's sample seed as the page draws
 //! them), the app's generator's images for it (`images`, `[64, 28, 28, 1]`) and the app's
-//! discriminator's logits for those images (`logits`, `[64, 1]`), on the CPU backend.
+//! discriminator's logits for those images (`logits`, `[64, 1]`), on the CPU backend. For a
+//! conditional model the grid asks for the digits in turn, and `labels` holds their one-hot
+//! rows (`[64, 10]`), the networks' second input.
 //! `tests/python/onnx_check.py` and the end-to-end test compare ONNX Runtime's answers with them.
 
 use std::collections::HashMap;
@@ -14,6 +16,7 @@ use std::path::PathBuf;
 use burn::tensor::{Device, Tensor};
 use mnist_gan_web::data::normal_noise;
 use mnist_gan_web::idx::IMAGE_SIDE;
+use mnist_gan_web::model::default_labels;
 use mnist_gan_web::onnx::{self, Network};
 use mnist_gan_web::session::GRID_SIDE;
 use mnist_gan_web::{Checkpoint, TrainingConfig};
@@ -56,15 +59,26 @@ fn main() {
     let device = Device::flex();
     let trainer = checkpoint.into_trainer(&device);
     let gan = &trainer.gan;
-    let images = gan.generate(gan.upload(noise.clone(), rows, noise_dim));
-    let logits = values(gan.discriminator.forward(images.clone()));
+    // A conditional model draws the digits in turn, and takes them as a second input.
+    let labels = default_labels(rows);
+    let noise_tensor = gan.upload(noise.clone(), rows, noise_dim);
+    let images = gan.generate_labelled(noise_tensor, &labels);
+    let one_hot_labels = (gan.spec.labels > 0).then(|| gan.upload_labels(&labels));
+    let logits = values(
+        gan.discriminator
+            .forward(images.clone(), one_hot_labels.clone()),
+    );
     let images = values(images);
+    let one_hot_labels = one_hot_labels.map(values);
 
-    let tensors = [
+    let mut tensors = vec![
         ("noise", vec![rows, noise_dim], &noise),
         ("images", vec![rows, IMAGE_SIDE, IMAGE_SIDE, 1], &images),
         ("logits", vec![rows, 1], &logits),
     ];
+    if let Some(one_hot) = &one_hot_labels {
+        tensors.push(("labels", vec![rows, gan.spec.labels], one_hot));
+    }
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, _, v)| bytemuck::cast_slice::<f32, u8>(v).to_vec())

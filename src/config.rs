@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::model::ModelKind;
+
 /// The largest batch the app accepts: a batch of 8192 images is already 25 MB of activations.
 pub const MAX_BATCH_SIZE: usize = 8192;
 /// The largest noise vector the app accepts.
@@ -27,6 +29,8 @@ pub struct ConfigError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainingConfig {
+    /// The model trained ([`ModelKind`]); `tutorial` unless chosen otherwise.
+    pub model: ModelKind,
     /// Passes over the 60,000 training images.
     pub epochs: usize,
     /// Real images per step; the noise batch always has this size too.
@@ -61,11 +65,15 @@ pub struct TrainingConfig {
     pub noise_seed: u64,
     /// Seed of the fixed noise behind the snapshots and the sample grid.
     pub sample_seed: u64,
+    /// Seed of the digits a conditional model's fakes are asked for, per step (unused by a
+    /// model without labels).
+    pub label_seed: u64,
 }
 
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
+            model: ModelKind::Tutorial,
             epochs: 300,
             batch_size: 256,
             noise_dim: 100,
@@ -83,6 +91,7 @@ impl Default for TrainingConfig {
             shuffle_seed: 2,
             noise_seed: 3,
             sample_seed: 4,
+            label_seed: 5,
         }
     }
 }
@@ -182,7 +191,16 @@ impl TrainingConfig {
                 return Err(field_error(field, "is not a setting"));
             };
             let text = text.trim();
-            let value = if default.is_u64() {
+            let value = if default.is_string() {
+                if ModelKind::from_name(text).is_none() {
+                    let names: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+                    return Err(field_error(
+                        field,
+                        format!("must be one of {} (got `{text}`)", names.join(", ")),
+                    ));
+                }
+                serde_json::Value::from(text)
+            } else if default.is_u64() {
                 let number: u64 = text.parse().map_err(|_| {
                     field_error(field, format!("must be a whole number (got `{text}`)"))
                 })?;

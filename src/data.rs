@@ -9,7 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::idx::{IMAGE_PIXELS, IdxImages};
+use crate::idx::{IMAGE_PIXELS, IdxError, IdxImages, check_pairing};
+use crate::model::DIGITS;
 
 /// The reference's scaling: `(x − 127.5) / 127.5`, so 0 → −1 and 255 → +1.
 pub fn scale_pixel(pixel: u8) -> f32 {
@@ -21,16 +22,35 @@ pub fn unscale_pixel(value: f32) -> u8 {
     (value * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8
 }
 
-/// Training images kept as bytes (47 MB for MNIST, a quarter of f32); batches are scaled on demand.
+/// Training images kept as bytes (47 MB for MNIST, a quarter of f32); batches are scaled on
+/// demand. Labels, where known, are what a conditional model's real images are shown with.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     images: IdxImages,
+    labels: Option<Vec<u8>>,
 }
 
 impl Dataset {
-    /// Wraps parsed images.
+    /// Wraps parsed images, without labels.
     pub fn new(images: IdxImages) -> Self {
-        Self { images }
+        Self {
+            images,
+            labels: None,
+        }
+    }
+
+    /// Wraps parsed images and their labels (one per image, each a digit).
+    pub fn labelled(images: IdxImages, labels: Vec<u8>) -> Result<Self, IdxError> {
+        check_pairing(&images, &labels)?;
+        Ok(Self {
+            images,
+            labels: Some(labels),
+        })
+    }
+
+    /// The labels, if the data has them.
+    pub fn labels(&self) -> Option<&[u8]> {
+        self.labels.as_deref()
     }
 
     /// The images as parsed.
@@ -69,6 +89,30 @@ impl Dataset {
         }
         out
     }
+
+    /// The labels of batch `batch` of an epoch whose order is `order` (as [`Dataset::batch`]),
+    /// if the data has labels.
+    pub fn batch_labels(&self, order: &[u32], batch: usize, batch_size: usize) -> Option<Vec<u8>> {
+        let labels = self.labels.as_ref()?;
+        let start = batch * batch_size;
+        let end = (start + batch_size).min(order.len());
+        Some(
+            order[start..end]
+                .iter()
+                .map(|&i| labels[i as usize])
+                .collect(),
+        )
+    }
+}
+
+/// The digits asked of the fakes of optimizer step `stream`: `rows` uniform draws from
+/// 0..10, from the ChaCha stream `stream` of `seed`.
+pub fn uniform_labels(seed: u64, stream: u64, rows: usize) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    (0..rows)
+        .map(|_| rng.random_range(0..DIGITS as u8))
+        .collect()
 }
 
 /// The order in which epoch `epoch` (0-based) visits `len` images: a full Fisher–Yates shuffle

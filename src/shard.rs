@@ -109,6 +109,19 @@ impl Gan {
         place: ShardPlace,
         step: u64,
     ) -> Result<ShardGradients, TrainError> {
+        self.labelled_shard_part(real, noise, None, place, step)
+    }
+
+    /// [`Gan::shard_part`] with a conditional model's digits: the real images' and the
+    /// fakes', each shard taking its rows of both.
+    pub fn labelled_shard_part(
+        &self,
+        real: &[f32],
+        noise: &[f32],
+        labels: Option<(&[u8], &[u8])>,
+        place: ShardPlace,
+        step: u64,
+    ) -> Result<ShardGradients, TrainError> {
         let dim = self.generator.noise_dim();
         let (real_rows, batch) = (real.len() / IMAGE_PIXELS, noise.len() / dim);
         // Every replica splits the same way: into as many shards as the smaller side allows.
@@ -133,9 +146,13 @@ impl Gan {
         };
         let real_shard = real[rows.start * IMAGE_PIXELS..rows.end * IMAGE_PIXELS].to_vec();
         let noise_shard = noise[fake.start * dim..fake.end * dim].to_vec();
+        let labels = labels.and_then(|(real_labels, fake_labels)| {
+            self.step_labels(&real_labels[rows.clone()], &fake_labels[fake.clone()])
+        });
         let (stats, mut grads) = self.weighted_gradients(
             self.upload(real_shard, rows.len(), IMAGE_PIXELS),
             self.upload(noise_shard, fake.len(), dim),
+            labels,
             weights,
         );
         let grads = self.host_gradients(&mut grads)?;
@@ -167,9 +184,12 @@ impl Trainer {
         place: ShardPlace,
     ) -> Result<ShardGradients, TrainError> {
         let step = self.progress.step;
-        let pixels = self.next_batch(data)?;
+        let batch = self.next_batch(data)?;
         let noise = self.step_noise(step);
-        self.gan.shard_part(&pixels, &noise, place, step)
+        let fake_labels = self.step_fake_labels(step);
+        let labels = batch.labels.as_deref().map(|real| (real, &fake_labels[..]));
+        self.gan
+            .labelled_shard_part(&batch.pixels, &noise, labels, place, step)
     }
 
     /// Applies the whole step combined from every shard's part ([`combine`]) and moves one

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 use mnist_gan_web::TrainingConfig;
+use mnist_gan_web::model::ModelKind;
 
 #[test]
 fn defaults_are_the_reference_numbers() {
@@ -17,6 +18,11 @@ fn defaults_are_the_reference_numbers() {
     );
     assert_eq!((c.rmsprop_rho, c.rmsprop_epsilon), (0.9, 1e-7));
     assert_eq!((c.real_label, c.snapshot_every), (0.9, 50));
+    assert_eq!(
+        c.model,
+        ModelKind::Tutorial,
+        "the tutorial unless chosen otherwise"
+    );
     c.validate().unwrap();
 }
 
@@ -37,6 +43,11 @@ fn json_round_trips_and_fills_defaults() {
     let partial = TrainingConfig::from_json(r#"{"epochs": 5}"#).unwrap();
     assert_eq!(partial.epochs, 5);
     assert_eq!(partial.batch_size, 256);
+    // Settings stored before there were models are the tutorial's.
+    assert_eq!(partial.model, ModelKind::Tutorial);
+    let conditional = TrainingConfig::from_json(r#"{"model": "conditional"}"#).unwrap();
+    assert_eq!(conditional.model, ModelKind::Conditional);
+    assert!(TrainingConfig::from_json(r#"{"model": "sharper"}"#).is_err());
 }
 
 #[test]
@@ -108,6 +119,14 @@ fn form_fields_parse_into_a_validated_config() {
         assert_eq!(err.field, field, "{field}={text}");
         assert!(err.message.contains(expected), "{field}={text}: {err}");
     }
+    let conditional = TrainingConfig::from_fields([("model", " conditional ")]).unwrap();
+    assert_eq!(conditional.model, ModelKind::Conditional);
+    let err = TrainingConfig::from_fields([("model", "sharper")]).unwrap_err();
+    assert_eq!(err.field, "model");
+    assert_eq!(
+        err.message,
+        "must be one of tutorial, conditional (got `sharper`)"
+    );
     assert_eq!(
         TrainingConfig::from_fields([("warp", "9")])
             .unwrap_err()

@@ -58,7 +58,10 @@ fn discriminator_gives_one_logit_per_image() {
         TensorData::new(vec![0.5f32; 3 * 784], [3, 784]),
         trainer.gan.device(),
     );
-    assert_eq!(trainer.gan.discriminator.forward(images).dims(), [3, 1]);
+    assert_eq!(
+        trainer.gan.discriminator.forward(images, None).dims(),
+        [3, 1]
+    );
 }
 
 #[test]
@@ -195,14 +198,14 @@ fn the_frozen_pass_with_the_main_pass_multipliers_is_the_frozen_pass() {
         let fake = gan.upload(fake_values.clone(), n_fake, 784).require_grad();
         let logits = if given {
             let images = Tensor::cat(vec![real.clone(), fake.clone().detach()], 0);
-            let (_, multipliers) = discriminator.forward_with_multipliers(images);
+            let (_, multipliers) = discriminator.forward_with_multipliers(images, None);
             let rows: Vec<_> = multipliers
                 .into_iter()
                 .map(|m| m.narrow(0, n_real, n_fake))
                 .collect();
-            discriminator.forward_frozen_with(fake.clone(), &rows)
+            discriminator.forward_frozen_with(fake.clone(), None, &rows)
         } else {
-            discriminator.forward_frozen(fake.clone())
+            discriminator.forward_frozen(fake.clone(), None)
         };
         let grads = logits.clone().sum().backward();
         let layer = &discriminator.layers[0];

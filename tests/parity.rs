@@ -6,6 +6,8 @@ mod common;
 
 use burn::tensor::{Tensor, TensorData};
 use common::{block_on, device, max_abs_diff, read_fixture, tensor};
+use mnist_gan_web::model::ModelKind;
+use mnist_gan_web::train::{Labels, LossWeights};
 use mnist_gan_web::weights::HostDense;
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
 use safetensors::SafeTensors;
@@ -31,6 +33,16 @@ fn upload(trainer: &Trainer, file: &SafeTensors, name: &str) -> Tensor<2> {
     )
 }
 
+/// Step `step`'s one-hot labels, for a conditional model's fixture.
+fn labels(trainer: &Trainer, file: &SafeTensors, step: usize) -> Option<Labels> {
+    let name = format!("step{step}.y_real");
+    file.tensor(&name).ok()?;
+    Some(Labels {
+        real: upload(trainer, file, &name),
+        fake: upload(trainer, file, &format!("step{step}.y_fake")),
+    })
+}
+
 fn assert_loss(name: &str, actual: f32, file: &SafeTensors) {
     let (expected, _) = tensor(file, name);
     let relative = ((actual - expected[0]) / expected[0]).abs();
@@ -49,12 +61,17 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
         init.optimizers.is_none(),
         "the fixture has no optimizer state"
     );
+    assert_eq!(init.config.model, config.model, "the fixture's model");
     let mut trainer = init.into_trainer(&device());
 
     // Step-1 gradients, from the same forward pass the step uses.
     let x = upload(&trainer, &file, "step1.x");
     let z = upload(&trainer, &file, "step1.z");
-    let (_, grads) = trainer.gan.gradients(x, z);
+    let labels_1 = labels(&trainer, &file, 1);
+    assert_eq!(labels_1.is_some(), config.model.labels() > 0);
+    let (_, grads) = trainer
+        .gan
+        .weighted_gradients(x, z, labels_1, LossWeights::WHOLE);
     let networks = [
         ("gen", &trainer.gan.generator.layers),
         ("disc", &trainer.gan.discriminator.layers),
@@ -75,7 +92,8 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
     for step in 1..=3 {
         let x = upload(&trainer, &file, &format!("step{step}.x"));
         let z = upload(&trainer, &file, &format!("step{step}.z"));
-        let stats = trainer.gan.train_step(x, z).expect("step runs");
+        let labels = labels(&trainer, &file, step);
+        let stats = trainer.gan.labelled_step(x, z, labels).expect("step runs");
         let values = block_on(stats.read()).expect("stats read back");
         assert_loss(&format!("step{step}.d_loss"), values.d_loss, &file);
         assert_loss(&format!("step{step}.g_loss"), values.g_loss, &file);
@@ -112,4 +130,15 @@ fn three_steps_match_tensorflow_with_adam_epsilon_1e_12() {
         ..TrainingConfig::default()
     };
     replay("keras_3_steps_adam_eps1e-12.safetensors", config, 4e-5);
+}
+
+#[test]
+fn three_conditional_steps_match_tensorflow() {
+    // `tools/record_golden.py --model conditional`: the tutorial's networks with the digits'
+    // one-hot appended to G's noise and D's pixels, real images with their labels.
+    let config = TrainingConfig {
+        model: ModelKind::Conditional,
+        ..TrainingConfig::default()
+    };
+    replay("conditional_3_steps.safetensors", config, WEIGHT_ABS_TOL);
 }

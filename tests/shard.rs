@@ -9,15 +9,17 @@ use burn::tensor::{Tensor, TensorData};
 use common::{block_on, device, max_abs_diff};
 use mnist_gan_web::cpu::{read_now, tanh, tanh_f32};
 use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::shard::{ShardGradients, ShardPlace, combine, shard_rows};
 use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig};
 
-/// 352 images: with batches of 256 the second batch holds 96, as MNIST's last batch does,
-/// while the noise batch stays 256 rows.
+/// 352 labelled images: with batches of 256 the second batch holds 96, as MNIST's last batch
+/// does, while the noise batch stays 256 rows.
 fn dataset() -> Dataset {
     let count = 352;
     let pixels = (0..count * 784).map(|i| (i * 37 % 251) as u8).collect();
-    Dataset::new(IdxImages { count, pixels })
+    let labels = (0..count).map(|i| (i * 7 % 10) as u8).collect();
+    Dataset::labelled(IdxImages { count, pixels }, labels).unwrap()
 }
 
 fn config() -> TrainingConfig {
@@ -250,9 +252,13 @@ fn first_batch(trainer: &Trainer, data: &Dataset) -> Vec<f32> {
 /// Moves every replica to the last batch of the first epoch (96 real rows, 256 noise rows) by
 /// whole-batch steps.
 fn at_last_batch(replicas: usize, data: &Dataset) -> Vec<Trainer> {
+    at_last_batch_of(config(), replicas, data)
+}
+
+fn at_last_batch_of(config: TrainingConfig, replicas: usize, data: &Dataset) -> Vec<Trainer> {
     (0..replicas)
         .map(|_| {
-            let mut trainer = Trainer::new(config(), &device()).unwrap();
+            let mut trainer = Trainer::new(config.clone(), &device()).unwrap();
             trainer.step(data).unwrap();
             trainer
         })
@@ -415,4 +421,37 @@ fn an_aligned_flat_layout_places_every_part_at_an_aligned_offset() {
         FlatLayout::aligned(lengths, 1).len(),
         lengths.iter().sum::<usize>()
     );
+}
+
+#[test]
+fn groups_of_one_two_and_four_replicas_of_each_model_stay_identical_and_agree() {
+    let data = dataset();
+    for model in ModelKind::ALL {
+        let config = TrainingConfig { model, ..config() };
+        let mut weights: Vec<Vec<f32>> = Vec::new();
+        for count in [1, 2, 4] {
+            let mut replicas = at_last_batch_of(config.clone(), count, &data);
+            // Four steps: the last batch's unequal shards, then three of the next epoch.
+            for _ in 0..4 {
+                group_step(&mut replicas, &data);
+            }
+            let checksum = replicas[0].checksum().unwrap();
+            for replica in &replicas[1..] {
+                assert_eq!(
+                    replica.checksum().unwrap(),
+                    checksum,
+                    "{model}, {count} replicas"
+                );
+            }
+            weights.push(all_params(&replicas[0]));
+        }
+        // Shards add in another order than one whole batch: equal within rounding.
+        for (count, other) in [2, 4].into_iter().zip(&weights[1..]) {
+            let diff = max_abs_diff(other, &weights[0]);
+            assert!(
+                diff <= 1e-5,
+                "{model}: {count} replicas off one by {diff:e}"
+            );
+        }
+    }
 }

@@ -161,3 +161,19 @@ fn four_hundred_steps_on_mnist_teach_the_discriminator_and_move_the_generator() 
         mean_ink(&after)
     );
 }
+
+#[test]
+fn a_conditional_model_refuses_data_without_labels() {
+    let config = TrainingConfig {
+        model: mnist_gan_web::model::ModelKind::Conditional,
+        batch_size: 4,
+        ..TrainingConfig::default()
+    };
+    let mut trainer = Trainer::new(config, &device()).unwrap();
+    let error = trainer.step(&dataset(8)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the `conditional` model needs labelled images, and this data has no labels"
+    );
+    assert_eq!(trainer.progress.step, 0, "nothing moved");
+}

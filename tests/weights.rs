@@ -5,6 +5,7 @@ mod common;
 
 use common::{block_on, device, read_fixture};
 use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig, WeightsError};
 use safetensors::{Dtype, SafeTensors};
 
@@ -297,5 +298,99 @@ fn bad_metadata_is_refused() {
     assert!(matches!(
         import(&with_metadata(&good, "config", &config.to_json())).unwrap_err(),
         WeightsError::WrongShape { .. }
+    ));
+}
+
+fn labelled_dataset() -> Dataset {
+    let pixels = (0..20 * 784).map(|i| (i * 7 % 256) as u8).collect();
+    let labels = (0..20).map(|i| (i % 10) as u8).collect();
+    Dataset::labelled(IdxImages { count: 20, pixels }, labels).unwrap()
+}
+
+fn trained_conditional() -> Trainer {
+    let config = TrainingConfig {
+        model: ModelKind::Conditional,
+        ..small_config()
+    };
+    let mut trainer = Trainer::new(config, &device()).unwrap();
+    for _ in 0..2 {
+        trainer.step(&labelled_dataset()).unwrap();
+    }
+    trainer
+}
+
+#[test]
+fn a_conditional_run_round_trips_and_names_its_model() {
+    let trainer = trained_conditional();
+    let bytes = export(&trainer);
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    assert_eq!(metadata["model"], "conditional");
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(
+        file.tensor("gen.dense0.kernel").unwrap().shape(),
+        [110, 100]
+    );
+    assert_eq!(
+        file.tensor("disc.dense0.kernel").unwrap().shape(),
+        [794, 128]
+    );
+    let loaded = import(&bytes).unwrap();
+    assert_eq!(loaded.config.model, ModelKind::Conditional);
+    assert_eq!(loaded, block_on(Checkpoint::capture(&trainer)).unwrap());
+    // Loaded, it trains on as the same model.
+    let mut again = loaded.into_trainer(&device());
+    assert_eq!(again.gan.spec.labels, 10);
+    again.step(&labelled_dataset()).unwrap();
+}
+
+#[test]
+fn a_file_of_one_model_is_refused_by_another_naming_both() {
+    let conditional = export(&trained_conditional());
+    let tutorial = export(&trained());
+    // The stored settings say another model than the tensors are.
+    let relabelled = with_metadata(
+        &with_metadata(&conditional, "config", &small_config().to_json()),
+        "model",
+        "tutorial",
+    );
+    let error = import(&relabelled).unwrap_err();
+    assert_eq!(
+        error,
+        WeightsError::WrongModel {
+            found: ModelKind::Conditional,
+            expected: ModelKind::Tutorial,
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "the file holds the `conditional` model's weights, not the `tutorial` model's"
+    );
+    // A file without settings (a Keras export) loads as the model asked for, or is refused.
+    let bare = |bytes: &[u8]| {
+        let file = SafeTensors::deserialize(bytes).unwrap();
+        safetensors::serialize(file.tensors(), None).unwrap()
+    };
+    let as_conditional = TrainingConfig {
+        model: ModelKind::Conditional,
+        ..small_config()
+    };
+    assert_eq!(
+        Checkpoint::from_bytes(&bare(&tutorial), "", &as_conditional).unwrap_err(),
+        WeightsError::WrongModel {
+            found: ModelKind::Tutorial,
+            expected: ModelKind::Conditional,
+        }
+    );
+    let loaded = Checkpoint::from_bytes(&bare(&conditional), "", &as_conditional).unwrap();
+    assert_eq!(loaded.config.model, ModelKind::Conditional);
+    // The model's name is checked, and must agree with the stored settings.
+    assert!(matches!(
+        import(&with_metadata(&tutorial, "model", "sharper")).unwrap_err(),
+        WeightsError::BadMetadata { key, message } if key == "model" && message.contains("sharper")
+    ));
+    assert!(matches!(
+        import(&with_metadata(&tutorial, "model", "conditional")).unwrap_err(),
+        WeightsError::BadMetadata { key, .. } if key == "model"
     ));
 }

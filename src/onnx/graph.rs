@@ -5,9 +5,7 @@
 use super::Network;
 use super::proto::{self, tensor_proto::DataType, tensor_shape_proto::dimension};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::model::{
-    Activation, DISCRIMINATOR_ACTIVATIONS, GENERATOR_ACTIVATIONS, LEAKY_SLOPE, MODEL,
-};
+use crate::model::{Activation, LEAKY_SLOPE, NetworkSpec};
 use crate::weights::{Checkpoint, DISCRIMINATOR_STEM, GENERATOR_STEM, HostDense, layer_name};
 
 /// The dynamic batch dimension's name.
@@ -25,7 +23,7 @@ struct Plan<'a> {
     /// The weights file's prefix of its tensors ([`GENERATOR_STEM`], [`DISCRIMINATOR_STEM`]).
     stem: &'static str,
     layers: &'a [HostDense],
-    activations: &'static [Activation],
+    spec: NetworkSpec,
     input: (&'static str, Vec<Dim>),
     output: (&'static str, Vec<Dim>),
 }
@@ -39,12 +37,16 @@ fn image_dims() -> Vec<Dim> {
     ]
 }
 
+/// The input of one-hot labels of a conditional model's networks.
+const LABELS: &str = "labels";
+
 fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
+    let spec = checkpoint.config.model.spec(checkpoint.config.noise_dim);
     match network {
         Network::Generator => Plan {
             stem: GENERATOR_STEM,
             layers: &checkpoint.generator,
-            activations: &GENERATOR_ACTIVATIONS,
+            spec: spec.generator,
             input: (
                 "noise",
                 vec![Dim::Batch, Dim::Fixed(checkpoint.config.noise_dim)],
@@ -54,7 +56,7 @@ fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
         Network::Discriminator => Plan {
             stem: DISCRIMINATOR_STEM,
             layers: &checkpoint.discriminator,
-            activations: &DISCRIMINATOR_ACTIVATIONS,
+            spec: spec.discriminator,
             input: ("images", image_dims()),
             output: ("logit", vec![Dim::Batch, Dim::Fixed(1)]),
         },
@@ -185,6 +187,15 @@ fn value_info(name: &str, dims: &[Dim]) -> proto::ValueInfoProto {
 }
 
 /// The ONNX reshape target for `dims` (the batch as −1).
+/// The inputs of `plan`'s network: its own, then its one-hot labels if it takes them.
+fn inputs(plan: &Plan) -> Vec<(&'static str, Vec<Dim>)> {
+    let mut inputs = vec![plan.input.clone()];
+    if plan.spec.labels > 0 {
+        inputs.push((LABELS, vec![Dim::Batch, Dim::Fixed(plan.spec.labels)]));
+    }
+    inputs
+}
+
 fn reshape_target(dims: &[Dim]) -> Vec<i64> {
     dims.iter()
         .map(|d| match d {
@@ -204,7 +215,17 @@ pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> proto::GraphPr
         let flat = [Dim::Batch, Dim::Fixed(IMAGE_PIXELS)];
         x = builder.reshape(format!("{}.flatten", plan.stem), x, &reshape_target(&flat));
     }
-    for (i, (layer, &activation)) in plan.layers.iter().zip(plan.activations).enumerate() {
+    if plan.spec.labels > 0 {
+        let axis = proto::AttributeProto {
+            name: Some("axis".into()),
+            r#type: Some(proto::attribute_proto::AttributeType::Int as i32),
+            i: Some(1),
+            ..Default::default()
+        };
+        let name = format!("{}.{LABELS}", plan.stem);
+        x = builder.node("Concat", name, vec![x, LABELS.into()], vec![axis]);
+    }
+    for (i, (layer, activation)) in plan.layers.iter().zip(plan.spec.activations()).enumerate() {
         let name = layer_name(plan.stem, i);
         x = builder.dense(name.clone(), x, layer);
         x = builder.activation(&name, x, activation);
@@ -216,10 +237,13 @@ pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> proto::GraphPr
         last.output = vec![output.to_string()];
     }
     proto::GraphProto {
-        name: Some(format!("{MODEL}_{}", network.name())),
-        node: builder.nodes,
+        name: Some(format!("{}_{}", checkpoint.config.model, network.name())),
         initializer: builder.initializers,
-        input: vec![value_info(input, input_dims)],
+        input: inputs(&plan)
+            .iter()
+            .map(|(name, dims)| value_info(name, dims))
+            .collect(),
+        node: builder.nodes,
         output: vec![value_info(output, output_dims)],
         ..Default::default()
     }
@@ -239,19 +263,23 @@ fn describe_dims(dims: &[Dim]) -> String {
 /// The model's `doc_string`: what it is and what it takes and gives.
 pub(super) fn describe(checkpoint: &Checkpoint, network: Network) -> String {
     let plan = plan(checkpoint, network);
+    let takes = inputs(&plan)
+        .iter()
+        .map(|(name, dims)| format!("{name} float32 {}", describe_dims(dims)))
+        .collect::<Vec<_>>()
+        .join(" and ");
     let range = match network {
         Network::Generator => " in [-1, 1]",
         Network::Discriminator => " (> 0: taken for a real digit)",
     };
     format!(
-        "The {} of the `{MODEL}` GAN ({} {}) after {} epochs ({} steps): {} float32 {} -> {} float32 {}{range}. Weights under the app's weights-file names, kernels in Keras' [in, out] layout.",
+        "The {} of the `{}` GAN ({} {}) after {} epochs ({} steps): {takes} -> {} float32 {}{range}. Weights under the app's weights-file names, kernels in Keras' [in, out] layout.",
         network.name(),
+        checkpoint.config.model,
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION"),
         checkpoint.progress.epoch,
         checkpoint.progress.step,
-        plan.input.0,
-        describe_dims(&plan.input.1),
         plan.output.0,
         describe_dims(&plan.output.1),
     )

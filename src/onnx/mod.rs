@@ -16,7 +16,6 @@ pub mod proto;
 use prost::Message;
 use thiserror::Error;
 
-use crate::model::MODEL;
 use crate::weights::{Checkpoint, WeightsError};
 
 /// The ONNX IR version the files declare (8: ONNX 1.10, read by every ONNX Runtime since 1.10).
@@ -129,7 +128,7 @@ fn metadata(checkpoint: &Checkpoint, network: Network) -> Vec<(&'static str, Str
             "app",
             concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")).to_string(),
         ),
-        ("model", MODEL.to_string()),
+        ("model", checkpoint.config.model.name().to_string()),
         ("network", network.name().to_string()),
         ("epoch", checkpoint.progress.epoch.to_string()),
         ("step", checkpoint.progress.step.to_string()),

@@ -16,7 +16,7 @@ pub use stats::{FeatureStats, class_histogram, frechet_distance, inception_score
 
 use crate::data::normal_noise;
 use crate::idx::IMAGE_PIXELS;
-use crate::model::{Dense, GENERATOR_UNITS, Generator};
+use crate::model::{Dense, Generator, ModelKind};
 use crate::train::Trainer;
 
 /// Samples scored by default.
@@ -150,10 +150,10 @@ pub async fn score_generator(
     let dim = generator.noise_dim();
     let images = generate(
         |noise, rows| {
-            generator.forward(Tensor::from_data(
-                TensorData::new(noise, [rows, dim]),
-                device,
-            ))
+            generator.forward(
+                Tensor::from_data(TensorData::new(noise, [rows, dim]), device),
+                None,
+            )
         },
         dim,
         samples,
@@ -162,43 +162,55 @@ pub async fn score_generator(
     score_images(model, &images, device).await
 }
 
-/// The generator of any safetensors file holding `gen.dense{0..4}.{kernel,bias}` (float32,
-/// Keras' layout; other tensors and metadata are ignored), such as the app's weights files or
-/// one exported from the Keras reference.
+/// The generator of any safetensors file holding `gen.dense{0..}.{kernel,bias}` (float32,
+/// Keras' layout; other tensors are ignored), such as the app's weights files or one exported
+/// from the Keras reference. Its model is the one the metadata's `model` names, else
+/// `tutorial`; the noise's size is read from the first kernel.
 pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Generator, String> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
-    let mut layers = Vec::with_capacity(Generator::DEPTH);
-    let mut inputs = None;
-    for (i, &units) in GENERATOR_UNITS.iter().enumerate() {
-        let read = |name: String, shape: &[usize]| -> Result<TensorData, String> {
-            let view = file
-                .tensor(&name)
-                .map_err(|_| format!("tensor `{name}` is missing"))?;
-            if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
-                return Err(format!(
-                    "tensor `{name}` is {:?} {:?}, expected F32 {shape:?}",
-                    view.dtype(),
-                    view.shape()
-                ));
-            }
-            let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
-            Ok(TensorData::new(values, shape.to_vec()))
-        };
-        let kernel_name = format!("gen.dense{i}.kernel");
-        let fan_in = match inputs {
-            Some(n) => n,
-            None => file
-                .tensor(&kernel_name)
-                .map_err(|_| format!("tensor `{kernel_name}` is missing"))?
-                .shape()
-                .first()
-                .copied()
-                .unwrap_or(0),
-        };
-        let kernel = read(kernel_name, &[fan_in, units])?;
-        let bias = read(format!("gen.dense{i}.bias"), &[units])?;
-        layers.push(Dense::from_values(kernel, bias, device));
-        inputs = Some(units);
-    }
-    Ok(Generator { layers })
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let model = match header.metadata().as_ref().and_then(|m| m.get("model")) {
+        Some(name) => ModelKind::from_name(name).ok_or(format!("unknown model `{name}`"))?,
+        None => ModelKind::default(),
+    };
+    let first = "gen.dense0.kernel";
+    let inputs = file
+        .tensor(first)
+        .map_err(|_| format!("tensor `{first}` is missing"))?
+        .shape()
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let noise_dim = inputs
+        .checked_sub(model.labels())
+        .filter(|&n| n > 0)
+        .ok_or(format!(
+            "tensor `{first}` has {inputs} inputs: too few for `{model}`"
+        ))?;
+    let spec = model.spec(noise_dim).generator;
+    let read = |name: String, shape: &[usize]| -> Result<TensorData, String> {
+        let view = file
+            .tensor(&name)
+            .map_err(|_| format!("tensor `{name}` is missing"))?;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
+            return Err(format!(
+                "tensor `{name}` is {:?} {:?}, expected F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            ));
+        }
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+        Ok(TensorData::new(values, shape.to_vec()))
+    };
+    let layers = spec
+        .shapes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, [fan_in, units])| {
+            let kernel = read(format!("gen.dense{i}.kernel"), &[fan_in, units])?;
+            let bias = read(format!("gen.dense{i}.bias"), &[units])?;
+            Ok(Dense::from_values(kernel, bias, device))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Generator { layers, spec })
 }

@@ -38,6 +38,6 @@ impl Preview {
         let noise_dim = self.generator.noise_dim();
         let device = Device::flex().autodiff();
         let noise = Tensor::from_data(TensorData::new(values, [rows, noise_dim]), &device);
-        self.generator.generate(noise)
+        self.generator.generate(noise, None)
     }
 }

@@ -37,6 +37,8 @@ pub(super) struct StepInputs {
     pub(super) noise: Tensor<2>,
     /// The generator's Adam step size (`KerasAdam::next_alpha`), `[1]`.
     pub(super) alpha: Tensor<1>,
+    /// A conditional model's one-hot labels: the real rows', the fake rows'.
+    pub(super) labels: Option<(Tensor<2>, Tensor<2>)>,
 }
 
 impl StepInputs {
@@ -50,6 +52,10 @@ impl StepInputs {
             real: copy_of(&self.real),
             noise: copy_of(&self.noise),
             alpha: copy_of(&self.alpha),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|(real, fake)| (copy_of(real), copy_of(fake))),
         }
     }
 
@@ -62,6 +68,10 @@ impl StepInputs {
         write(&mut self.real, new.real);
         write(&mut self.noise, new.noise);
         write(&mut self.alpha, new.alpha);
+        if let (Some((real, fake)), Some((new_real, new_fake))) = (&mut self.labels, new.labels) {
+            write(real, new_real);
+            write(fake, new_fake);
+        }
     }
 }
 
@@ -226,6 +236,7 @@ impl Gan {
         &mut self,
         real: Tensor<2>,
         noise: Tensor<2>,
+        labels: Option<super::Labels>,
     ) -> Result<StepStats, TrainError> {
         let device = self.device.clone().inner();
         let alpha = Tensor::from_data(
@@ -236,6 +247,7 @@ impl Gan {
             real: real.inner(),
             noise: noise.inner(),
             alpha,
+            labels: labels.map(|l| (l.real.inner(), l.fake.inner())),
         };
         let rows = inputs.rows();
         if !self.replay.enabled {

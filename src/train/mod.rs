@@ -17,7 +17,7 @@ mod stats;
 mod trainer;
 
 use crate::cpu::{is_host_device, read_now};
-use crate::model::{Dense, Discriminator, Generator, init_rng};
+use crate::model::{Dense, Discriminator, Generator, ModelSpec, init_rng, one_hot};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
 use graph::StepInputs;
 pub use loss::cross_entropy_rows;
@@ -47,6 +47,9 @@ pub enum TrainError {
     /// The dataset holds no images.
     #[error("the dataset is empty")]
     EmptyDataset,
+    /// A conditional model's data has no labels.
+    #[error("the `{0}` model needs labelled images, and this data has no labels")]
+    Unlabelled(&'static str),
     /// The saved position lies beyond the end of an epoch of this dataset.
     #[error("batch {batch} is beyond the {batches} batches of an epoch")]
     PositionOutOfRange {
@@ -76,6 +79,16 @@ impl LossWeights {
     };
 }
 
+/// The digits of a conditional model's step as one-hot rows on the device: the real images'
+/// labels `[n, 10]` and those the fakes are asked for `[batch, 10]`.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    /// The real images' digits.
+    pub real: Tensor<2>,
+    /// The digits the generator is asked for, one per noise row.
+    pub fake: Tensor<2>,
+}
+
 /// The sum of a column `[rows, 1]`, as `[1]`. Summed along its rows: on a GPU without atomic
 /// float adds (WebGPU), CubeCL's whole-tensor `sum` is a zero fill and a reduction, two kernels,
 /// where a sum along a dimension is one.
@@ -101,6 +114,8 @@ pub struct Gan {
     pub discriminator_optim: KerasRmsProp,
     /// Target for real images.
     pub real_label: f32,
+    /// What the networks are.
+    pub spec: ModelSpec,
     device: Device,
     loss_columns: LossColumns,
     /// Steps on a GPU recorded once and replayed (`graph`).
@@ -112,9 +127,10 @@ impl Gan {
     /// enabled on it here).
     pub fn new(config: &TrainingConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
+        let spec = config.model.spec(config.noise_dim);
         let mut rng = init_rng(config.init_seed);
-        let generator = Generator::glorot(config.noise_dim, &mut rng, &device);
-        let discriminator = Discriminator::glorot(&mut rng, &device);
+        let generator = Generator::glorot(&spec.generator, &mut rng, &device);
+        let discriminator = Discriminator::glorot(&spec.discriminator, &mut rng, &device);
         Self::from_networks(config, generator, discriminator, &device)
     }
 
@@ -144,6 +160,7 @@ impl Gan {
             generator_optim,
             discriminator_optim,
             real_label: config.real_label as f32,
+            spec: config.model.spec(config.noise_dim),
             device: device.clone().autodiff(),
             loss_columns: LossColumns::default(),
             replay: graph::Replay::default(),
@@ -175,18 +192,36 @@ impl Gan {
         Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
     }
 
-    /// Both losses of a step and their gradients, from one forward pass through the current
-    /// networks: `D` gradients come from the discriminator loss alone, `G` gradients from the
-    /// generator loss alone.
-    pub fn gradients(&self, real: Tensor<2>, noise: Tensor<2>) -> (StepStats, Gradients) {
-        self.weighted_gradients(real, noise, LossWeights::WHOLE)
+    /// `labels` (each a digit) as one-hot rows on the device, for a model that takes labels.
+    pub fn upload_labels(&self, labels: &[u8]) -> Tensor<2> {
+        let width = self.spec.labels.max(1);
+        self.upload(one_hot(labels, width), labels.len(), width)
     }
 
-    /// [`Gan::gradients`] of one shard of a batch, its losses and statistics scaled by `weights`.
+    /// A conditional step's labels on the device, from the real images' and the fakes' digits;
+    /// `None` for a model without labels.
+    pub fn step_labels(&self, real: &[u8], fake: &[u8]) -> Option<Labels> {
+        (self.spec.labels > 0).then(|| Labels {
+            real: self.upload_labels(real),
+            fake: self.upload_labels(fake),
+        })
+    }
+
+    /// Both losses of a step and their gradients, from one forward pass through the current
+    /// networks: `D` gradients come from the discriminator loss alone, `G` gradients from the
+    /// generator loss alone. A conditional model's step without labels draws the digits in
+    /// turn ([`crate::model::default_labels`]) for real and fake rows alike.
+    pub fn gradients(&self, real: Tensor<2>, noise: Tensor<2>) -> (StepStats, Gradients) {
+        self.weighted_gradients(real, noise, None, LossWeights::WHOLE)
+    }
+
+    /// [`Gan::gradients`] of one shard of a batch, with its labels (for a conditional model),
+    /// its losses and statistics scaled by `weights`.
     pub fn weighted_gradients(
         &self,
         real: Tensor<2>,
         noise: Tensor<2>,
+        labels: Option<Labels>,
         weights: LossWeights,
     ) -> (StepStats, Gradients) {
         let [n_real, _] = real.dims();
@@ -195,16 +230,27 @@ impl Gan {
             real: n_real,
             fake: n_fake,
         };
-        let fake = self.generator.forward(noise);
+        let (real_labels, fake_labels) = match labels {
+            Some(Labels { real, fake }) => (Some(real), Some(fake)),
+            None => (None, None),
+        };
+        let fake = self.generator.forward(noise, fake_labels.clone());
 
         // One discriminator pass over real and (detached) fake images together.
         let images = Tensor::cat(vec![real, fake.clone().detach()], 0);
-        let (logits, multipliers) = self.discriminator.forward_with_multipliers(images);
+        let image_labels = real_labels
+            .zip(fake_labels.clone())
+            .map(|(r, f)| Tensor::cat(vec![r, f], 0));
+        let (logits, multipliers) = self
+            .discriminator
+            .forward_with_multipliers(images, image_labels);
         // The generator's loss goes through the discriminator as it is before its update. Its
         // LeakyReLUs see the same values as the fake rows above: their multipliers are those.
         let fake_rows = |m: Tensor<2>| m.narrow(0, n_real, n_fake);
         let multipliers: Vec<_> = multipliers.into_iter().map(fake_rows).collect();
-        let frozen_logits = self.discriminator.forward_frozen_with(fake, &multipliers);
+        let frozen_logits = self
+            .discriminator
+            .forward_frozen_with(fake, fake_labels, &multipliers);
 
         // The three cross-entropies as one column: D(x), D(G(z)) for D, D(G(z)) for G.
         let all_logits = Tensor::cat(vec![logits, frozen_logits], 0);
@@ -301,10 +347,20 @@ impl Gan {
         real: Tensor<2>,
         noise: Tensor<2>,
     ) -> Result<StepStats, TrainError> {
+        self.labelled_step(real, noise, None)
+    }
+
+    /// [`Gan::train_step`] with a conditional model's labels.
+    pub fn labelled_step(
+        &mut self,
+        real: Tensor<2>,
+        noise: Tensor<2>,
+        labels: Option<Labels>,
+    ) -> Result<StepStats, TrainError> {
         if !self.on_host() {
-            return self.device_step(real, noise);
+            return self.device_step(real, noise, labels);
         }
-        let (stats, mut grads) = self.gradients(real, noise);
+        let (stats, mut grads) = self.weighted_gradients(real, noise, labels, LossWeights::WHOLE);
         let grads = self.host_gradients(&mut grads)?;
         self.apply_host_gradients(&grads)?;
         Ok(stats)
@@ -322,9 +378,15 @@ impl Gan {
                 .recut(&mut self.discriminator.layers);
             self.generator_optim.recut(&mut self.generator.layers);
         }
-        let (stats, grads) = self.gradients(
+        let labels = inputs.labels.map(|(real, fake)| Labels {
+            real: Tensor::from_inner(real),
+            fake: Tensor::from_inner(fake),
+        });
+        let (stats, grads) = self.weighted_gradients(
             Tensor::from_inner(inputs.real),
             Tensor::from_inner(inputs.noise),
+            labels,
+            LossWeights::WHOLE,
         );
         self.discriminator_optim
             .step(&mut self.discriminator.layers, &grads)?;
@@ -333,8 +395,16 @@ impl Gan {
         Ok(stats)
     }
 
-    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
+    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1]. A
+    /// conditional model draws the digits in turn ([`crate::model::default_labels`]).
     pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
-        self.generator.generate(noise)
+        self.generator.generate(noise, None)
+    }
+
+    /// The generator's images for `noise`, each row asked for its digit in `labels` (ignored
+    /// by a model without labels).
+    pub fn generate_labelled(&self, noise: Tensor<2>, labels: &[u8]) -> Tensor<2> {
+        let labels = (self.spec.labels > 0).then(|| self.upload_labels(labels));
+        self.generator.generate(noise, labels)
     }
 }

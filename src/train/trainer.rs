@@ -1,7 +1,7 @@
 //! The training loop's position and the [`Trainer`] that walks it, one batch at a time.
 
 use crate::config::TrainingConfig;
-use crate::data::{Dataset, epoch_order, normal_noise};
+use crate::data::{Dataset, epoch_order, normal_noise, uniform_labels};
 use crate::idx::IMAGE_PIXELS;
 
 use super::{Gan, StepStats, TrainError};
@@ -46,6 +46,15 @@ pub struct StepOutcome {
     pub stats: StepStats,
     /// `Some(n)` when this batch completed epoch `n` (1-based).
     pub finished_epoch: Option<usize>,
+}
+
+/// One batch's real images on the host, and their labels for a conditional model.
+#[derive(Debug, Clone)]
+pub(crate) struct HostBatch {
+    /// Scaled pixels `[n, 784]`, row-major.
+    pub(crate) pixels: Vec<f32>,
+    /// The images' digits, for a model that takes labels.
+    pub(crate) labels: Option<Vec<u8>>,
 }
 
 /// A [`Gan`] with its configuration and its position in the data: the whole training loop,
@@ -98,14 +107,20 @@ impl Trainer {
         )
     }
 
+    /// The digits the fakes of optimizer step `step` are asked for: `[batch_size]`, host-side.
+    pub fn step_fake_labels(&self, step: u64) -> Vec<u8> {
+        uniform_labels(self.config.label_seed, step, self.config.batch_size)
+    }
+
     /// `rows` fixed noise vectors for snapshots (row 0 is the reference's `seed`) and the grid.
     pub fn sample_noise(&self, rows: usize) -> Tensor<2> {
         let values = normal_noise(self.config.sample_seed, 0, rows, self.config.noise_dim);
         self.gan.upload(values, rows, self.config.noise_dim)
     }
 
-    /// The current batch's images, scaled, `[n, 784]` row-major.
-    pub(crate) fn next_batch(&mut self, data: &Dataset) -> Result<Vec<f32>, TrainError> {
+    /// The current batch's images, scaled, `[n, 784]` row-major, with their labels when the
+    /// model takes them (refused when the data has none).
+    pub(crate) fn next_batch(&mut self, data: &Dataset) -> Result<HostBatch, TrainError> {
         if self.is_finished() {
             return Err(TrainError::Finished(self.config.epochs));
         }
@@ -127,7 +142,19 @@ impl Trainer {
             ));
         }
         let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
-        Ok(data.batch(order, self.progress.batch, self.config.batch_size))
+        let (batch, size) = (self.progress.batch, self.config.batch_size);
+        let labels = if self.gan.spec.labels > 0 {
+            let labels = data
+                .batch_labels(order, batch, size)
+                .ok_or(TrainError::Unlabelled(self.config.model.name()))?;
+            Some(labels)
+        } else {
+            None
+        };
+        Ok(HostBatch {
+            pixels: data.batch(order, batch, size),
+            labels,
+        })
     }
 
     /// Trains on the next batch (k repetitions) and advances the position.
@@ -137,7 +164,7 @@ impl Trainer {
                 "a batch is under way one step at a time (a replica group)".into(),
             ));
         }
-        let pixels = self.next_batch(data)?;
+        let HostBatch { pixels, labels } = self.next_batch(data)?;
         let batch_size = self.config.batch_size;
         let batches = data.batches_per_epoch(batch_size);
         let rows = pixels.len() / IMAGE_PIXELS;
@@ -148,7 +175,10 @@ impl Trainer {
         for step in self.progress.step..next.step {
             let noise = self.step_noise(step);
             let noise = self.gan.upload(noise, batch_size, self.config.noise_dim);
-            stats = Some(self.gan.train_step(real.clone(), noise)?);
+            let labels = labels
+                .as_ref()
+                .and_then(|real| self.gan.step_labels(real, &self.step_fake_labels(step)));
+            stats = Some(self.gan.labelled_step(real.clone(), noise, labels)?);
             self.progress.step = step + 1;
         }
         self.progress = next;

@@ -2,18 +2,18 @@
 
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
-use super::layout::{Layout, networks, optimizer_slots};
+use super::layout::Layout;
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
 use crate::model::{Dense, Discriminator, Generator};
 use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, copy_of, layer_parts};
 use crate::train::{Gan, Trainer};
 
-/// Layers of the given `(in, out)` shapes holding `layers`' values, on `device`.
-fn dense_layers(layers: &[HostDense], shapes: &[(usize, usize)], device: &Device) -> Vec<Dense> {
+/// Layers of the given `[in, out]` shapes holding `layers`' values, on `device`.
+fn dense_layers(layers: &[HostDense], shapes: &[[usize; 2]], device: &Device) -> Vec<Dense> {
     layers
         .iter()
         .zip(shapes)
-        .map(|(layer, &(fan_in, fan_out))| {
+        .map(|(layer, &[fan_in, fan_out])| {
             Dense::from_values(
                 TensorData::new(layer.kernel.clone(), [fan_in, fan_out]),
                 TensorData::new(layer.bias.clone(), [fan_out]),
@@ -26,13 +26,10 @@ fn dense_layers(layers: &[HostDense], shapes: &[(usize, usize)], device: &Device
 impl Checkpoint {
     /// This checkpoint's generator alone, on `device` (autodiff is enabled on it here).
     pub fn generator(&self, device: &Device) -> Generator {
-        let layout = Layout::new(self.config.noise_dim);
+        let spec = self.config.model.spec(self.config.noise_dim).generator;
         Generator {
-            layers: dense_layers(
-                &self.generator,
-                &layout.generator,
-                &device.clone().autodiff(),
-            ),
+            layers: dense_layers(&self.generator, &spec.shapes(), &device.clone().autodiff()),
+            spec,
         }
     }
 
@@ -82,6 +79,7 @@ impl Checkpoint {
             register_layers(k, b);
         }
         let config = trainer.config.clone();
+        let layout = Layout::new(&config);
         let progress = trainer.progress;
         let (adam_iterations, rmsprop_iterations) = (adam.iterations, rmsprop.iterations);
         async move {
@@ -97,8 +95,8 @@ impl Checkpoint {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut values = floats.into_iter();
-            let (generator, discriminator) = networks(&mut values);
-            let (adam_slots, rmsprop_slots) = optimizer_slots(&mut values);
+            let (generator, discriminator) = layout.networks(&mut values);
+            let (adam_slots, rmsprop_slots) = layout.optimizer_slots(&mut values);
             Ok(Self {
                 config,
                 progress,
@@ -123,10 +121,11 @@ impl Checkpoint {
     /// Without optimizer state in the file, the optimizers start fresh.
     pub fn into_trainer(self, device: &Device) -> Trainer {
         let device = device.clone().autodiff();
-        let layout = Layout::new(self.config.noise_dim);
+        let spec = self.config.model.spec(self.config.noise_dim).discriminator;
         let generator = self.generator(&device);
         let discriminator = Discriminator {
-            layers: dense_layers(&self.discriminator, &layout.discriminator, &device),
+            layers: dense_layers(&self.discriminator, &spec.shapes(), &device),
+            spec,
         };
         let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
         if let Some(optimizers) = &self.optimizers {

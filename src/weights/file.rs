@@ -5,12 +5,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::layout::{Entry, Layout, networks, optimizer_slots};
+use super::layout::{Entry, Layout};
 use super::{
     Checkpoint, FORMAT_NAME, FORMAT_VERSION, HostOptimizer, HostOptimizers, MNIST_TRAIN_IMAGES,
     WeightsError,
 };
 use crate::config::TrainingConfig;
+use crate::model::ModelKind;
 use crate::train::Progress;
 
 fn bad_metadata(key: &str, message: impl Into<String>) -> WeightsError {
@@ -74,6 +75,72 @@ fn read_tensor(
     Ok(values)
 }
 
+/// The file's configuration (`fallback` when it stores none), its model as the metadata's
+/// `model` names it where it does.
+fn stored_config(
+    metadata: &HashMap<String, String>,
+    fallback: &TrainingConfig,
+) -> Result<TrainingConfig, WeightsError> {
+    let mut config = match metadata.get("config") {
+        Some(json) => TrainingConfig::from_json(json)?,
+        None => fallback.clone(),
+    };
+    if let Some(name) = metadata.get("model") {
+        let model = ModelKind::from_name(name).ok_or_else(|| {
+            let known: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+            bad_metadata(
+                "model",
+                format!(
+                    "`{name}` is not a model this app knows ({})",
+                    known.join(", ")
+                ),
+            )
+        })?;
+        if metadata.contains_key("config") && model != config.model {
+            return Err(bad_metadata(
+                "model",
+                format!(
+                    "`{model}` differs from the stored configuration's `{}`",
+                    config.model
+                ),
+            ));
+        }
+        config.model = model;
+    }
+    Ok(config)
+}
+
+/// Whether the file holds every tensor of `layout`'s model with its shape.
+fn holds(tensors: &SafeTensors, prefix: &str, layout: &Layout) -> bool {
+    layout.model().iter().all(|entry| {
+        tensors
+            .tensor(&format!("{prefix}{}", entry.name))
+            .is_ok_and(|view| view.shape() == entry.shape.as_slice())
+    })
+}
+
+/// Refuses a file that holds another model's networks than `config`'s, naming both; any other
+/// mismatch is left to the tensor-by-tensor checks, which name the tensor.
+fn check_model(
+    tensors: &SafeTensors,
+    prefix: &str,
+    config: &TrainingConfig,
+) -> Result<(), WeightsError> {
+    if holds(tensors, prefix, &Layout::new(config)) {
+        return Ok(());
+    }
+    let other = ModelKind::ALL.into_iter().find(|&model| {
+        model != config.model && holds(tensors, prefix, &Layout::of(&model.spec(config.noise_dim)))
+    });
+    match other {
+        Some(found) => Err(WeightsError::WrongModel {
+            found,
+            expected: config.model,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl Checkpoint {
     /// Parses a weights file. Tensors are looked up under `prefix` (empty for the app's own
     /// files; `init.` for the golden fixture), and any other tensor under it is refused.
@@ -94,10 +161,7 @@ impl Checkpoint {
         {
             return Err(WeightsError::NewerFormat { found });
         }
-        let config = match metadata.get("config") {
-            Some(json) => TrainingConfig::from_json(json)?,
-            None => fallback.clone(),
-        };
+        let config = stored_config(&metadata, fallback)?;
         let progress = Progress {
             epoch: parse_number(&metadata, "epoch")?.unwrap_or(0),
             batch: parse_number(&metadata, "batch")?.unwrap_or(0),
@@ -110,7 +174,8 @@ impl Checkpoint {
             ));
         }
 
-        let layout = Layout::new(config.noise_dim);
+        let layout = Layout::new(&config);
+        check_model(&tensors, prefix, &config)?;
         let model_entries = layout.model();
         let optim_entries = layout.optimizer();
         let known: BTreeSet<String> = model_entries
@@ -133,13 +198,14 @@ impl Checkpoint {
                 .map(|e| read_tensor(&tensors, prefix, e))
                 .collect::<Result<Vec<_>, _>>()
         };
-        let (generator, discriminator) = networks(&mut read_all(&model_entries)?.into_iter());
+        let (generator, discriminator) =
+            layout.networks(&mut read_all(&model_entries)?.into_iter());
 
         let optim_prefix = format!("{prefix}optim.");
         let has_optimizer = tensors.names().iter().any(|n| n.starts_with(&optim_prefix));
         let optimizers = if has_optimizer {
             let (generator_slots, discriminator_slots) =
-                optimizer_slots(&mut read_all(&optim_entries)?.into_iter());
+                layout.optimizer_slots(&mut read_all(&optim_entries)?.into_iter());
             Some(HostOptimizers {
                 generator: HostOptimizer {
                     iterations: parse_number(&metadata, "optim.gen.iterations")?.unwrap_or(0),
@@ -173,7 +239,7 @@ impl Checkpoint {
     /// Every tensor the file holds, with its entry, in the file's order: the model's, then the
     /// optimizers' when there are any.
     fn tensors(&self) -> Vec<(Entry, &[f32])> {
-        let layout = Layout::new(self.config.noise_dim);
+        let layout = Layout::new(&self.config);
         let mut entries = layout.model();
         let mut values: Vec<&[f32]> = Vec::new();
         for layer in self.generator.iter().chain(&self.discriminator) {
@@ -214,6 +280,7 @@ impl Checkpoint {
             ("batch".to_string(), self.progress.batch.to_string()),
             ("step".to_string(), self.progress.step.to_string()),
             ("config".to_string(), self.config.to_json()),
+            ("model".to_string(), self.config.model.name().to_string()),
         ]);
         if !self.scores.is_empty() {
             let json = serde_json::to_string(&self.scores).expect("scores are plain numbers");

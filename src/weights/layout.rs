@@ -1,23 +1,11 @@
 //! The file's layout: every tensor's name and shape, in the order the file lists them, and the
-//! values read in that order grouped back into layers and optimizer slots.
+//! values read in that order grouped back into layers and optimizer slots. It derives from the
+//! model's description ([`ModelSpec`]).
 
 use super::{DISCRIMINATOR_STEM, GENERATOR_STEM, HostDense, layer_name};
-use crate::idx::IMAGE_PIXELS;
-use crate::model::{DISCRIMINATOR_UNITS, Discriminator, GENERATOR_UNITS, Generator};
+use crate::config::TrainingConfig;
+use crate::model::ModelSpec;
 use crate::optim::{KerasAdam, KerasRmsProp};
-
-/// `[in, out]` of each layer of a network whose input has `inputs` features.
-pub(super) fn layer_shapes(inputs: usize, units: &[usize]) -> Vec<(usize, usize)> {
-    let mut fan_in = inputs;
-    units
-        .iter()
-        .map(|&fan_out| {
-            let shape = (fan_in, fan_out);
-            fan_in = fan_out;
-            shape
-        })
-        .collect()
-}
 
 /// A tensor of the file: its name (without prefix) and shape.
 pub(super) struct Entry {
@@ -26,11 +14,11 @@ pub(super) struct Entry {
 }
 
 /// Names and shapes of the layers of one network under `stem` (e.g. `gen` or `optim.gen.m`).
-pub(super) fn layer_entries(stem: &str, shapes: &[(usize, usize)]) -> Vec<Entry> {
+pub(super) fn layer_entries(stem: &str, shapes: &[[usize; 2]]) -> Vec<Entry> {
     shapes
         .iter()
         .enumerate()
-        .flat_map(|(i, &(fan_in, fan_out))| {
+        .flat_map(|(i, &[fan_in, fan_out])| {
             [
                 Entry {
                     name: format!("{}.kernel", layer_name(stem, i)),
@@ -46,16 +34,22 @@ pub(super) fn layer_entries(stem: &str, shapes: &[(usize, usize)]) -> Vec<Entry>
 }
 
 pub(super) struct Layout {
-    pub(super) generator: Vec<(usize, usize)>,
-    pub(super) discriminator: Vec<(usize, usize)>,
+    pub(super) generator: Vec<[usize; 2]>,
+    pub(super) discriminator: Vec<[usize; 2]>,
 }
 
 impl Layout {
-    pub(super) fn new(noise_dim: usize) -> Self {
+    /// The layout of the model `spec` describes.
+    pub(super) fn of(spec: &ModelSpec) -> Self {
         Self {
-            generator: layer_shapes(noise_dim, &GENERATOR_UNITS),
-            discriminator: layer_shapes(IMAGE_PIXELS, &DISCRIMINATOR_UNITS),
+            generator: spec.generator.shapes(),
+            discriminator: spec.discriminator.shapes(),
         }
+    }
+
+    /// The layout of the model `config` trains.
+    pub(super) fn new(config: &TrainingConfig) -> Self {
+        Self::of(&config.model.spec(config.noise_dim))
     }
 
     pub(super) fn model(&self) -> Vec<Entry> {
@@ -77,40 +71,39 @@ impl Layout {
         }
         entries
     }
+
+    /// Generator then discriminator layers, from values in the file's order.
+    pub(super) fn networks(
+        &self,
+        values: &mut impl Iterator<Item = Vec<f32>>,
+    ) -> (Vec<HostDense>, Vec<HostDense>) {
+        let generator = into_layers(values, self.generator.len());
+        let discriminator = into_layers(values, self.discriminator.len());
+        (generator, discriminator)
+    }
+
+    /// Adam's slots of the generator then RMSprop's of the discriminator, from values in the
+    /// file's order, as `slots[s][layer]`.
+    pub(super) fn optimizer_slots(
+        &self,
+        values: &mut impl Iterator<Item = Vec<f32>>,
+    ) -> (Vec<Vec<HostDense>>, Vec<Vec<HostDense>>) {
+        let adam = (0..KerasAdam::SLOT_NAMES.len())
+            .map(|_| into_layers(values, self.generator.len()))
+            .collect();
+        let rmsprop = (0..KerasRmsProp::SLOT_NAMES.len())
+            .map(|_| into_layers(values, self.discriminator.len()))
+            .collect();
+        (adam, rmsprop)
+    }
 }
 
 /// Pairs up `[kernel, bias, kernel, bias, …]` into layers.
-pub(super) fn into_layers(
-    values: &mut impl Iterator<Item = Vec<f32>>,
-    count: usize,
-) -> Vec<HostDense> {
+fn into_layers(values: &mut impl Iterator<Item = Vec<f32>>, count: usize) -> Vec<HostDense> {
     (0..count)
         .map(|_| HostDense {
             kernel: values.next().expect("a kernel per layer"),
             bias: values.next().expect("a bias per layer"),
         })
         .collect()
-}
-
-/// Generator then discriminator layers, from values in the file's order.
-pub(super) fn networks(
-    values: &mut impl Iterator<Item = Vec<f32>>,
-) -> (Vec<HostDense>, Vec<HostDense>) {
-    let generator = into_layers(values, Generator::DEPTH);
-    let discriminator = into_layers(values, Discriminator::DEPTH);
-    (generator, discriminator)
-}
-
-/// Adam's slots of the generator then RMSprop's of the discriminator, from values in the file's
-/// order, as `slots[s][layer]`.
-pub(super) fn optimizer_slots(
-    values: &mut impl Iterator<Item = Vec<f32>>,
-) -> (Vec<Vec<HostDense>>, Vec<Vec<HostDense>>) {
-    let adam = (0..KerasAdam::SLOT_NAMES.len())
-        .map(|_| into_layers(values, Generator::DEPTH))
-        .collect();
-    let rmsprop = (0..KerasRmsProp::SLOT_NAMES.len())
-        .map(|_| into_layers(values, Discriminator::DEPTH))
-        .collect();
-    (adam, rmsprop)
 }

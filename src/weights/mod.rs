@@ -1,6 +1,7 @@
 //! Weights in and out as safetensors, in Keras' layout: `gen.dense{0..4}.{kernel,bias}` and
-//! `disc.dense{0..3}.{kernel,bias}`, kernel `[in, out]`, float32, so a file loads into the
-//! reference Keras model unchanged. Optimizer state rides along under `optim.` and the header's
+//! `disc.dense{0..3}.{kernel,bias}` (each model's layers, from its description), kernel
+//! `[in, out]`, float32, so a file loads into the model's Keras twin unchanged. The metadata's
+//! `model` names the model, and a file loads only as that model. Optimizer state rides along under `optim.` and the header's
 //! metadata holds the format version, the position in training and the full config (seeds
 //! included), so training resumes exactly.
 //!
@@ -92,6 +93,14 @@ pub enum WeightsError {
         /// The value.
         value: f32,
     },
+    /// The file holds another model's networks.
+    #[error("the file holds the `{found}` model's weights, not the `{expected}` model's")]
+    WrongModel {
+        /// The model whose networks the file holds.
+        found: crate::model::ModelKind,
+        /// The model it was to load into.
+        expected: crate::model::ModelKind,
+    },
     /// Reading the model back from the device failed.
     #[error("reading the model from the device failed: {0}")]
     Read(String),
@@ -131,9 +140,9 @@ pub struct Checkpoint {
     pub config: TrainingConfig,
     /// Where training stood.
     pub progress: Progress,
-    /// Generator layers `dense0` … `dense4`.
+    /// Generator layers `dense0` … in order.
     pub generator: Vec<HostDense>,
-    /// Discriminator layers `dense0` … `dense3`.
+    /// Discriminator layers `dense0` … in order.
     pub discriminator: Vec<HostDense>,
     /// Optimizer state, when the file has it (a plain Keras export does not).
     pub optimizers: Option<HostOptimizers>,

@@ -1,5 +1,7 @@
-//! The reference's two multilayer perceptrons, in Keras' layout (`y = x · kernel + bias`,
-//! kernel `[in, out]`), so weights move to and from Keras unchanged.
+//! The models' networks, in Keras' layout (`y = x · kernel + bias`, kernel `[in, out]`), so
+//! weights move to and from Keras unchanged. What each model's networks are is its
+//! description ([`ModelSpec`], one file per model: `tutorial`, `conditional`); the networks
+//! here run any description.
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -8,8 +10,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::idx::IMAGE_PIXELS;
 
-/// The model this build trains, by the name files and the page give it: the tutorial's.
-pub const MODEL: &str = "tutorial";
+mod conditional;
+mod spec;
+mod tutorial;
+
+pub use spec::{DIGITS, LayerSpec, ModelKind, ModelSpec, NetworkSpec};
 
 /// LeakyReLU's slope for negative inputs in both networks.
 pub const LEAKY_SLOPE: f64 = 0.01;
@@ -132,95 +137,135 @@ fn constant<const D: usize>(value: Tensor<D>) -> Tensor<D> {
     Tensor::from_inner(value.inner())
 }
 
-/// Builds Glorot-initialised layers of the given widths after an input of `inputs`.
-fn glorot_layers(
-    inputs: usize,
-    units: &[usize],
-    rng: &mut ChaCha8Rng,
-    device: &Device,
-) -> Vec<Dense> {
-    let mut layers = Vec::with_capacity(units.len());
-    let mut fan_in = inputs;
-    for &fan_out in units {
-        layers.push(Dense::glorot(fan_in, fan_out, rng, device));
-        fan_in = fan_out;
-    }
-    layers
+/// Glorot-initialised layers of `spec`'s shapes, drawn from `rng` in order.
+fn glorot_layers(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Vec<Dense> {
+    spec.shapes()
+        .into_iter()
+        .map(|[fan_in, fan_out]| Dense::glorot(fan_in, fan_out, rng, device))
+        .collect()
 }
 
-/// Noise `[n, noise_dim]` → image `[n, 784]` in [−1, 1]: Dense(100) linear, three LeakyReLU
-/// layers (128, 128, 256), Dense(784) tanh.
+/// `labels` (each below `width`) as one-hot rows `[n, width]`, row-major.
+pub fn one_hot(labels: &[u8], width: usize) -> Vec<f32> {
+    let mut values = vec![0.0; labels.len() * width];
+    for (row, &label) in labels.iter().enumerate() {
+        values[row * width + usize::from(label) % width.max(1)] = 1.0;
+    }
+    values
+}
+
+/// The labels a conditional generator draws for `rows` samples when none are asked for: the
+/// digits in turn, `row mod 10`.
+pub fn default_labels(rows: usize) -> Vec<u8> {
+    (0..rows).map(|row| (row % DIGITS) as u8).collect()
+}
+
+/// `x` with `labels`' one-hot rows appended when `spec` takes labels; without labels given,
+/// [`default_labels`].
+fn with_labels(spec: &NetworkSpec, x: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+    if spec.labels == 0 {
+        return x;
+    }
+    let labels = labels.unwrap_or_else(|| {
+        let rows = x.dims()[0];
+        Tensor::from_data(
+            TensorData::new(
+                one_hot(&default_labels(rows), spec.labels),
+                [rows, spec.labels],
+            ),
+            &x.device(),
+        )
+    });
+    Tensor::cat(vec![x, labels], 1)
+}
+
+/// Noise `[n, noise_dim]` (and, for a conditional model, the digits' one-hot `[n, 10]`) →
+/// image `[n, 784]` in [−1, 1], through the layers of its [`NetworkSpec`].
 #[derive(Module, Debug)]
 pub struct Generator {
-    /// `dense0` … `dense4`.
+    /// `dense0` … in order.
     pub layers: Vec<Dense>,
+    /// What it is.
+    #[module(skip)]
+    pub spec: NetworkSpec,
+}
+
+/// Runs `x` through `layers` and their activations.
+fn run_layers(layers: &[Dense], spec: &NetworkSpec, mut x: Tensor<2>) -> Tensor<2> {
+    for (layer, activation) in layers.iter().zip(spec.activations()) {
+        x = layer.forward(x);
+        x = match activation {
+            Activation::Linear => x,
+            Activation::LeakyRelu => leaky_relu(x),
+            Activation::Tanh => crate::cpu::tanh(x),
+        };
+    }
+    x
 }
 
 impl Generator {
-    /// Number of Dense layers.
-    pub const DEPTH: usize = GENERATOR_UNITS.len();
-
-    /// The generator for noise of size `noise_dim`, Glorot-initialised from `rng`.
-    pub fn glorot(noise_dim: usize, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    /// The generator `spec` describes, Glorot-initialised from `rng`.
+    pub fn glorot(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         Self {
-            layers: glorot_layers(noise_dim, &GENERATOR_UNITS, rng, device),
+            layers: glorot_layers(spec, rng, device),
+            spec: spec.clone(),
         }
     }
 
-    /// The generator's images for `noise`.
-    pub fn forward(&self, noise: Tensor<2>) -> Tensor<2> {
-        let mut x = noise;
-        for (layer, activation) in self.layers.iter().zip(GENERATOR_ACTIVATIONS) {
-            x = layer.forward(x);
-            x = match activation {
-                Activation::Linear => x,
-                Activation::LeakyRelu => leaky_relu(x),
-                Activation::Tanh => crate::cpu::tanh(x),
-            };
-        }
-        x
+    /// The generator's images for `noise` and, for a conditional model, the one-hot `labels`
+    /// asked for ([`default_labels`] when none are given).
+    pub fn forward(&self, noise: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+        run_layers(
+            &self.layers,
+            &self.spec,
+            with_labels(&self.spec, noise, labels),
+        )
     }
 
-    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1].
-    pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
-        self.forward(noise.detach()).inner()
+    /// [`Generator::forward`] without autodiff: `[n, 784]` in [−1, 1].
+    pub fn generate(&self, noise: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+        self.forward(noise.detach(), labels.map(Tensor::detach))
+            .inner()
     }
 
     /// Size of the noise vector it takes.
     pub fn noise_dim(&self) -> usize {
-        self.layers[0].inputs()
+        self.spec.features
     }
 }
 
-/// Image `[n, 784]` → logit `[n, 1]`: three LeakyReLU layers of 128, then a linear Dense(1).
+/// Image `[n, 784]` (and, for a conditional model, the digits' one-hot `[n, 10]`) → logit
+/// `[n, 1]`, through the layers of its [`NetworkSpec`].
 #[derive(Module, Debug)]
 pub struct Discriminator {
-    /// `dense0` … `dense3`.
+    /// `dense0` … in order.
     pub layers: Vec<Dense>,
+    /// What it is.
+    #[module(skip)]
+    pub spec: NetworkSpec,
 }
 
 impl Discriminator {
-    /// Number of Dense layers.
-    pub const DEPTH: usize = DISCRIMINATOR_UNITS.len();
-
-    /// The discriminator, Glorot-initialised from `rng`.
-    pub fn glorot(rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    /// The discriminator `spec` describes, Glorot-initialised from `rng`.
+    pub fn glorot(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         Self {
-            layers: glorot_layers(IMAGE_PIXELS, &DISCRIMINATOR_UNITS, rng, device),
+            layers: glorot_layers(spec, rng, device),
+            spec: spec.clone(),
         }
     }
 
-    /// The logits and each LeakyReLU layer's multiplier ([`DISCRIMINATOR_ACTIVATIONS`]):
-    /// `given` ones, or computed from the layer's values.
+    /// The logits and each LeakyReLU layer's multiplier: `given` ones, or computed from the
+    /// layer's values.
     fn run(
         &self,
         images: Tensor<2>,
+        labels: Option<Tensor<2>>,
         frozen: bool,
         given: Option<&[Tensor<2>]>,
     ) -> (Tensor<2>, Vec<Tensor<2>>) {
         let mut multipliers = Vec::with_capacity(self.layers.len());
-        let mut x = images;
-        for (layer, activation) in self.layers.iter().zip(DISCRIMINATOR_ACTIVATIONS) {
+        let mut x = with_labels(&self.spec, images, labels);
+        for (layer, activation) in self.layers.iter().zip(self.spec.activations()) {
             x = if frozen {
                 layer.forward_frozen(x)
             } else {
@@ -242,28 +287,38 @@ impl Discriminator {
         (x, multipliers)
     }
 
-    /// Logits for `images`, gradients flowing to the discriminator's parameters.
-    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        self.run(images, false, None).0
+    /// Logits for `images` (with their one-hot `labels` for a conditional model), gradients
+    /// flowing to the discriminator's parameters.
+    pub fn forward(&self, images: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+        self.run(images, labels, false, None).0
     }
 
     /// [`Discriminator::forward`], with the LeakyReLU multiplier of each hidden layer (constants
     /// of the graph, a row per image).
-    pub fn forward_with_multipliers(&self, images: Tensor<2>) -> (Tensor<2>, Vec<Tensor<2>>) {
-        self.run(images, false, None)
+    pub fn forward_with_multipliers(
+        &self,
+        images: Tensor<2>,
+        labels: Option<Tensor<2>>,
+    ) -> (Tensor<2>, Vec<Tensor<2>>) {
+        self.run(images, labels, false, None)
     }
 
     /// Logits with the parameters held constant: the generator's loss goes through the
     /// discriminator as it is, without producing gradients for it.
-    pub fn forward_frozen(&self, images: Tensor<2>) -> Tensor<2> {
-        self.run(images, true, None).0
+    pub fn forward_frozen(&self, images: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+        self.run(images, labels, true, None).0
     }
 
     /// [`Discriminator::forward_frozen`] with the hidden layers' multipliers given: those of a
     /// pass over the same images through the same parameters, which are the ones it would
     /// compute. On a GPU that saves two kernels per hidden layer.
-    pub fn forward_frozen_with(&self, images: Tensor<2>, multipliers: &[Tensor<2>]) -> Tensor<2> {
-        self.run(images, true, Some(multipliers)).0
+    pub fn forward_frozen_with(
+        &self,
+        images: Tensor<2>,
+        labels: Option<Tensor<2>>,
+        multipliers: &[Tensor<2>],
+    ) -> Tensor<2> {
+        self.run(images, labels, true, Some(multipliers)).0
     }
 }
 

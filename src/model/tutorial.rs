@@ -1,0 +1,35 @@
+//! `tutorial`: the reference's two multilayer perceptrons (`SPEC.md`).
+
+use super::spec::{LayerSpec, ModelSpec, NetworkSpec};
+use super::{
+    DISCRIMINATOR_ACTIVATIONS, DISCRIMINATOR_UNITS, GENERATOR_ACTIVATIONS, GENERATOR_UNITS,
+};
+use crate::idx::IMAGE_PIXELS;
+
+/// Layers of the given widths, each followed by its activation.
+pub(super) fn layers(units: &[usize], activations: &[super::Activation]) -> Vec<LayerSpec> {
+    units
+        .iter()
+        .zip(activations)
+        .map(|(&units, &activation)| LayerSpec::dense(units, activation))
+        .collect()
+}
+
+/// G: noise → Dense(100) linear, three LeakyReLU layers (128, 128, 256), Dense(784) tanh.
+/// D: 784 pixels → three LeakyReLU layers of 128, Dense(1) logit.
+pub fn spec(noise_dim: usize) -> ModelSpec {
+    ModelSpec {
+        name: "tutorial",
+        labels: 0,
+        generator: NetworkSpec {
+            features: noise_dim,
+            labels: 0,
+            layers: layers(&GENERATOR_UNITS, &GENERATOR_ACTIVATIONS),
+        },
+        discriminator: NetworkSpec {
+            features: IMAGE_PIXELS,
+            labels: 0,
+            layers: layers(&DISCRIMINATOR_UNITS, &DISCRIMINATOR_ACTIVATIONS),
+        },
+    }
+}
