@@ -115,7 +115,8 @@ fn calibration(model: &QualityModel, samples: usize) {
         right as f64 / 100.0
     );
     let report = |what: &str, images: &[f32]| {
-        let score = pollster::block_on(score_images(model, images, &device)).expect("a score");
+        let score =
+            pollster::block_on(score_images(model, images, None, &device)).expect("a score");
         println!(
             "{what}: {}",
             serde_json::to_string(&score).expect("numbers")

@@ -12,7 +12,12 @@
 //!
 //! `--keep-weights 1,50` also writes the weights file after those epochs; `--onnx-out FILE`
 //! writes the trained generator as an ONNX file (`mnist_gan_web::onnx`, the page's "Download
-//! as ONNX").
+//! as ONNX"); `--samples-out DIR` writes 10,000 samples of the trained generator as
+//! `DIR/samples.npy` (and, for a conditional model, the digits asked for as `DIR/labels.npy`).
+//!
+//! `--model tutorial|conditional` chooses the model (`mnist_gan_web::model::ModelKind`); the
+//! default is the tutorial's. A conditional model trains on the images' labels
+//! (`train-labels-idx1-ubyte.gz` beside the images).
 //!
 //! `--threads 1,2` (with `--bench-steps`) also times the step as that many replicas on as many
 //! threads, each taking a shard of every batch and all adding their gradients (the browser's
@@ -33,10 +38,12 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
 use mnist_gan_web::data::unscale_pixel;
-use mnist_gan_web::idx::{IMAGE_SIDE, parse_images};
+use mnist_gan_web::idx::{IMAGE_SIDE, parse_images, parse_labels};
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::onnx;
 use mnist_gan_web::quality::reference::{CurvePoint, ReferenceCurve};
 use mnist_gan_web::quality::{DEFAULT_SAMPLES, EpochScore, QualityModel, score_trainer};
+use mnist_gan_web::samples::{Samples, TAKEAWAY_SAMPLES};
 use mnist_gan_web::{Checkpoint, Dataset, Trainer, TrainingConfig};
 
 struct Args {
@@ -49,13 +56,14 @@ struct Args {
     scores_out: Option<PathBuf>,
     keep_weights: Vec<usize>,
     onnx_out: Option<PathBuf>,
+    samples_out: Option<PathBuf>,
     threads: Vec<usize>,
     count_dispatches: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE] [--model tutorial|conditional] [--samples-out DIR]"
     );
     std::process::exit(2)
 }
@@ -71,6 +79,7 @@ fn parse_args() -> Args {
         scores_out: None,
         keep_weights: Vec::new(),
         onnx_out: None,
+        samples_out: None,
         threads: Vec::new(),
         count_dispatches: false,
     };
@@ -91,6 +100,15 @@ fn parse_args() -> Args {
                 args.keep_weights = value().split(',').map(|v| number(v.into())).collect()
             }
             "--onnx-out" => args.onnx_out = Some(value().into()),
+            "--samples-out" => args.samples_out = Some(value().into()),
+            "--model" => {
+                let name = value();
+                args.config.model = ModelKind::from_name(&name).unwrap_or_else(|| {
+                    let known: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+                    eprintln!("unknown model `{name}` (known: {})", known.join(", "));
+                    std::process::exit(2)
+                })
+            }
             "--threads" => args.threads = value().split(',').map(|v| number(v.into())).collect(),
             "--count-dispatches" => args.count_dispatches = true,
             _ => usage(),
@@ -322,7 +340,19 @@ fn main() {
             eprintln!("the training images are malformed: {e}");
             std::process::exit(1)
         });
-    let data = Dataset::new(images);
+    let labels_path = args.data.join("train-labels-idx1-ubyte.gz");
+    let data = if labels_path.exists() {
+        let labels = parse_labels(&gunzip(&labels_path)).unwrap_or_else(|e| {
+            eprintln!("the training labels are malformed: {e}");
+            std::process::exit(1)
+        });
+        Dataset::labelled(images, labels).unwrap_or_else(|e| {
+            eprintln!("the training labels do not pair with the images: {e}");
+            std::process::exit(1)
+        })
+    } else {
+        Dataset::new(images)
+    };
     let device = device(&args.device);
     let mut trainer = Trainer::new(args.config.clone(), &device).expect("a validated config");
 
@@ -382,8 +412,20 @@ fn main() {
                 &Device::flex(),
             ))
             .expect("the generator is scored");
+            let requested = score.requested.as_ref().map_or(String::new(), |r| {
+                let per_digit: Vec<String> = r
+                    .per_digit
+                    .iter()
+                    .map(|s| format!("{:.0}", s * 100.0))
+                    .collect();
+                format!(
+                    ", {:.1} % the digit asked for (per digit {})",
+                    r.share * 100.0,
+                    per_digit.join(" ")
+                )
+            });
             println!(
-                "  FID {:.2}, IS {:.3}, digits {:?} ({:.2} s to score)",
+                "  FID {:.2}, IS {:.3}, digits {:?}{requested} ({:.2} s to score)",
                 score.fid,
                 score.inception,
                 score.histogram,
@@ -393,6 +435,7 @@ fn main() {
                 epoch,
                 fid: score.fid,
                 inception: score.inception,
+                requested: score.requested.as_ref().map(|r| r.share),
             });
             scores.push(EpochScore { epoch, score });
             if let Some(path) = &args.scores_out {
@@ -414,6 +457,23 @@ fn main() {
             std::process::exit(1)
         });
         std::fs::write(path, file).expect("the ONNX file can be written");
+        println!("wrote {}", path.display());
+    }
+    if let Some(dir) = &args.samples_out {
+        write_samples(&trainer, dir);
+    }
+}
+
+/// `DIR/samples.npy` and, for a conditional model, `DIR/labels.npy`.
+fn write_samples(trainer: &Trainer, dir: &Path) {
+    let samples = pollster::block_on(Samples::take(&trainer.gan, TAKEAWAY_SAMPLES))
+        .expect("the samples read back");
+    std::fs::create_dir_all(dir).expect("the samples folder can be created");
+    let mut files = vec![("samples.npy", samples.images_npy())];
+    files.extend(samples.labels_npy().map(|labels| ("labels.npy", labels)));
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("the samples can be written");
         println!("wrote {}", path.display());
     }
 }

@@ -17,6 +17,7 @@ pub mod optim;
 pub mod path;
 pub mod protocol;
 pub mod quality;
+pub mod samples;
 pub mod session;
 pub mod shard;
 pub mod train;

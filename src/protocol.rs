@@ -64,6 +64,9 @@ pub enum Command {
         count: usize,
         /// `count × 784` pixels.
         pixels: ByteBuf,
+        /// `count` labels (digits), which a conditional model trains on; absent for
+        /// unlabelled data.
+        labels: Option<ByteBuf>,
     },
     /// Create the worker's WebGPU device (before any trainer on that path).
     StartWebGpu,
@@ -92,8 +95,12 @@ pub enum Command {
     },
     /// Train the next batch.
     Step,
-    /// The sample grid.
-    Grid,
+    /// The sample grid, a column per digit of `digits` for a conditional model
+    /// (`session::GridLayout`; ignored by a model without labels).
+    Grid {
+        /// The digits of the columns, in order.
+        digits: Vec<u8>,
+    },
     /// The weights file.
     Capture {
         /// Also check it loads (every value finite): an autosave must never keep a diverged run.
@@ -113,12 +120,14 @@ pub enum Command {
     },
     /// The generator's walk from grid sample `from` to grid sample `to`: `frames` images.
     Walk {
-        /// Index of the first sample in the grid (0–63).
+        /// Index of the first sample in the grid of `digits`.
         from: usize,
         /// Index of the last.
         to: usize,
         /// Images on the way, both ends included.
         frames: usize,
+        /// The grid's digits, as for [`Command::Grid`].
+        digits: Vec<u8>,
     },
     /// Redraws the grid's noise from `seed` (the grid, and the ends of walks, change with it).
     GridNoise {

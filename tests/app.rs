@@ -75,7 +75,11 @@ fn train_enqueues_at_most_the_in_flight_cap_and_pause_stops_the_frames() {
     assert_eq!(page.model.phase, RunPhase::Running);
     let effects = page.frame();
     assert!(
-        effects.contains(&Effect::Grid { run: id, step: 3 }),
+        effects.contains(&Effect::Grid {
+            run: id,
+            step: 3,
+            digits: Vec::new()
+        }),
         "a redraw is due"
     );
     let steps = effects

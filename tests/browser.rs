@@ -230,7 +230,7 @@ async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
     };
     let mut session = TrainerSession::new(small_config(), &device).unwrap();
     assert!(session.previews());
-    let first = session.grid().await.unwrap();
+    let first = session.grid(&[]).unwrap().await.unwrap();
     assert_eq!(first.len(), GRID_SIDE * GRID_SIDE * 784);
     let difference = common::max_abs_diff(&first, &on_gpu(&session).await);
     assert!(
@@ -243,7 +243,7 @@ async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
     let loaded = TrainerSession::from_checkpoint(checkpoint, &device);
     assert!(loaded.previews());
     assert_eq!(
-        loaded.grid().await.unwrap(),
+        loaded.grid(&[]).unwrap().await.unwrap(),
         first,
         "the file's generator, on the CPU"
     );
@@ -253,7 +253,7 @@ async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
         !session.previews(),
         "a step changes the weights: the GPU draws"
     );
-    let trained = session.grid().await.unwrap();
+    let trained = session.grid(&[]).unwrap().await.unwrap();
     assert_eq!(trained, on_gpu(&session).await);
     assert_ne!(trained, first);
 }
@@ -485,7 +485,7 @@ async fn calibrating_in_the_worker_times_both_paths() {
     // Forced here (the page never measures a software adapter): a few small steps on each.
     let data = small_dataset().await;
     let worker = TrainerWorker::spawn().expect("the worker starts");
-    worker.send_images(data.images()).await.unwrap();
+    worker.send_images(&data).await.unwrap();
     let (webgpu, cpu) = worker.calibrate(&small_config(), 1, 2).await;
     web_sys::console::log_1(&format!("calibration: WebGPU {webgpu:?}, CPU {cpu:?}").into());
     for (path, timing) in [("WebGPU", webgpu), ("CPU", cpu)] {
@@ -532,7 +532,7 @@ fn small_config() -> TrainingConfig {
 async fn worker_with(data: &Dataset, path: ComputePath) -> std::rc::Rc<TrainerWorker> {
     let worker = TrainerWorker::spawn().expect("the worker starts");
     worker
-        .send_images(data.images())
+        .send_images(data)
         .await
         .expect("the worker has the images");
     if path == ComputePath::WebGpu {
@@ -557,7 +557,7 @@ async fn step(worker: &TrainerWorker) -> Result<StepReport, TrainerError> {
 }
 
 async fn grid(worker: &TrainerWorker) -> Result<Vec<f32>, TrainerError> {
-    match worker.request(Command::Grid).await? {
+    match worker.request(Command::Grid { digits: Vec::new() }).await? {
         Reply::Pixels(bytes) => Ok(bytes_to_floats(&bytes)),
         other => Err(other.unexpected()),
     }
@@ -597,7 +597,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
         "the snapshot after epoch 1 comes with its step"
     );
     let cpu_grid = grid(&worker).await.unwrap();
-    let local_grid = local.grid().await.unwrap();
+    let local_grid = local.grid(&[]).unwrap().await.unwrap();
     assert!(
         cpu_grid == local_grid,
         "grids differ by {:e}",
@@ -651,7 +651,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
 async fn two_workers_train_as_replicas_and_their_checkpoint_goes_on_in_one() {
     let data = small_dataset().await;
     let group = TrainerGroup::spawn(2).expect("two workers start");
-    group.send_images(data.images()).await.unwrap();
+    group.send_images(&data).await.unwrap();
     let create = Command::Create {
         config: small_config(),
         path: ComputePath::Cpu,
@@ -696,7 +696,7 @@ async fn two_workers_train_as_replicas_and_their_checkpoint_goes_on_in_one() {
         panic!("no weights");
     };
     let alone = TrainerWorker::spawn().unwrap();
-    alone.send_images(data.images()).await.unwrap();
+    alone.send_images(&data).await.unwrap();
     alone
         .acknowledge(load(&bytes, ComputePath::Cpu))
         .await

@@ -44,6 +44,7 @@ fn trained_checkpoint() -> Checkpoint {
                 inception: 1.75,
                 histogram: vec![10; 10],
                 samples: 100,
+                requested: None,
             },
         }],
         ..checkpoint

@@ -82,7 +82,13 @@ fn the_committed_classifier_is_small_checked_and_right_on_99_percent_of_the_test
 fn the_fid_is_small_for_real_digits_large_for_noise_and_finite_for_one_image() {
     let model = model();
     let train = scaled("train-images-idx3-ubyte");
-    let real = block_on(score_images(&model, &train[..10_000 * 784], &device())).unwrap();
+    let real = block_on(score_images(
+        &model,
+        &train[..10_000 * 784],
+        None,
+        &device(),
+    ))
+    .unwrap();
     assert!(
         real.fid <= 5.0,
         "FID of 10,000 training images: {}",
@@ -106,7 +112,7 @@ fn the_fid_is_small_for_real_digits_large_for_noise_and_finite_for_one_image() {
             (state >> 8) as f32 / (1 << 24) as f32 * 2.0 - 1.0
         })
         .collect();
-    let uniform = block_on(score_images(&model, &noise, &device())).unwrap();
+    let uniform = block_on(score_images(&model, &noise, None, &device())).unwrap();
     assert!(
         uniform.fid >= 100.0,
         "FID of uniform noise: {}",
@@ -115,7 +121,7 @@ fn the_fid_is_small_for_real_digits_large_for_noise_and_finite_for_one_image() {
 
     // A collapsed generator: every sample the same digit.
     let one: Vec<f32> = train[..784].repeat(2000);
-    let collapsed = block_on(score_images(&model, &one, &device())).unwrap();
+    let collapsed = block_on(score_images(&model, &one, None, &device())).unwrap();
     assert!(collapsed.fid.is_finite() && collapsed.fid > real.fid);
     assert!(
         (collapsed.inception - 1.0).abs() < 1e-6,

@@ -6,6 +6,7 @@ mod common;
 
 use common::page::*;
 use mnist_gan_web::app::{CapturePurpose, Effect, Event};
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::quality::{EpochScore, Score};
 
 fn score(fid: f64) -> Score {
@@ -14,6 +15,7 @@ fn score(fid: f64) -> Score {
         inception: 3.0,
         histogram: vec![200; 10],
         samples: 2000,
+        requested: None,
     }
 }
 
@@ -125,7 +127,8 @@ fn two_picked_digits_start_a_walk_and_new_noise_redraws_the_grid() {
             run,
             from: 3,
             to: 60,
-            frames: 10
+            frames: 10,
+            digits: Vec::new(),
         }]
     );
     assert!(
@@ -198,4 +201,84 @@ fn a_loaded_file_brings_its_scores() {
     page.ack(&effects);
     assert_eq!(page.run().record.scores, scores);
     assert_eq!(page.run().label.name, "scored");
+}
+
+#[test]
+fn a_conditional_runs_grid_has_a_column_per_picked_digit() {
+    let mut page = scored_page();
+    // The model is a setting: before the run starts, choosing it makes a new trainer.
+    let effects = page.edit("model", "conditional");
+    let Some(Effect::Create { config, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(config.model, ModelKind::Conditional);
+    let installed = page.ack(&effects);
+    assert_eq!(page.run().config.model, ModelKind::Conditional);
+    let all: Vec<u8> = (0..10).collect();
+    let grids = |effects: &[Effect]| -> Vec<Vec<u8>> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Grid { digits, .. } => Some(digits.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(grids(&installed), [all.clone()], "the new run's grid");
+    let run = page.run_id();
+    page.send(Event::GridRead {
+        run,
+        step: 0,
+        result: Ok(vec![0.0; 80 * 784]),
+    });
+    page.train_epochs(1);
+
+    // Switching a digit off redraws the grid without it, and forgets the picks.
+    page.send(Event::GridClicked(3));
+    let effects = page.send(Event::DigitToggled(4));
+    let without_4: Vec<u8> = all.iter().copied().filter(|&d| d != 4).collect();
+    assert_eq!(grids(&effects), [without_4.clone()]);
+    assert!(page.model.quality.explorer.picks.is_empty());
+    // 8 rows of 9 digits: the last cell is 71.
+    assert!(page.send(Event::GridClicked(72)).is_empty());
+    page.send(Event::GridClicked(0));
+    let effects = page.send(Event::GridClicked(71));
+    assert!(
+        matches!(&effects[..], [Effect::Walk { from: 0, to: 71, digits, .. }] if *digits == without_4),
+        "{effects:?}"
+    );
+    page.send(Event::Walked {
+        run: page.run_id(),
+        from: 0,
+        to: 71,
+        result: Ok(vec![0.0; 10 * 784]),
+    });
+    // Switched on again it comes back in order; the last digit on stays on.
+    page.send(Event::DigitToggled(4));
+    assert_eq!(page.model.quality.digits, all);
+    for digit in 0..9 {
+        page.send(Event::DigitToggled(digit));
+    }
+    assert_eq!(page.model.quality.digits, [9]);
+    assert!(page.send(Event::DigitToggled(9)).is_empty());
+    assert_eq!(page.model.quality.digits, [9]);
+    assert!(page.model.quality.status.contains("At least one digit"));
+}
+
+#[test]
+fn a_tutorial_runs_grid_ignores_the_digit_picker() {
+    let mut page = scored_page();
+    page.send(Event::DigitToggled(2));
+    let effects = page.edit("batch_size", "128");
+    let installed = page.ack(&effects);
+    assert!(
+        installed
+            .iter()
+            .any(|e| matches!(e, Effect::Grid { digits, .. } if digits.is_empty())),
+        "{installed:?}"
+    );
+    page.train_epochs(1);
+    page.send(Event::GridClicked(0));
+    let effects = page.send(Event::GridClicked(63));
+    assert!(matches!(&effects[..], [Effect::Walk { to: 63, digits, .. }] if digits.is_empty()));
 }

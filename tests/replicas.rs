@@ -112,6 +112,9 @@ fn images() -> Command {
     Command::Data {
         count,
         pixels: ByteBuf::from(pixels),
+        labels: Some(ByteBuf::from(
+            (0..count).map(|i| (i % 10) as u8).collect::<Vec<_>>(),
+        )),
     }
 }
 

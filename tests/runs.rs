@@ -20,6 +20,7 @@ fn summary(key: &str, name: &str, saved_at: f64, bytes: u64) -> RunSummary {
     RunSummary {
         key: key.into(),
         name: name.into(),
+        model: Default::default(),
         epoch: 1,
         epochs: 300,
         step: 235,
@@ -138,6 +139,18 @@ fn a_summary_says_what_the_list_shows_and_the_old_autosave_migrates() {
     assert!(summary.changed.contains(&("epochs".into(), "20".into())));
     assert!(summary.settings_text().contains("batch_size 64"));
     assert!(changed_settings(&TrainingConfig::default()).is_empty());
+    // The model is told apart from the settings, and a summary stored before there were
+    // models is the tutorial's.
+    let conditional = TrainingConfig {
+        model: mnist_gan_web::model::ModelKind::Conditional,
+        ..TrainingConfig::default()
+    };
+    assert!(changed_settings(&conditional).is_empty());
+    assert_eq!(summary.model, mnist_gan_web::model::ModelKind::Tutorial);
+    let mut stored = serde_json::to_value(&summary).unwrap();
+    stored.as_object_mut().unwrap().remove("model");
+    let old: RunSummary = serde_json::from_value(stored).unwrap();
+    assert_eq!(old.model, mnist_gan_web::model::ModelKind::Tutorial);
 
     // The single-slot autosave of earlier versions: its settings come from its weights file.
     let migrated = migrate(&saved).unwrap();

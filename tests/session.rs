@@ -44,6 +44,7 @@ fn ready_host() -> Host {
     let data = Command::Data {
         count: images.count,
         pixels: ByteBuf::from(images.pixels),
+        labels: None,
     };
     assert_eq!(send(&mut host, data), Reply::Done);
     let create = Command::Create {
@@ -85,12 +86,12 @@ fn the_host_steps_exactly_like_a_session_and_snapshots_the_last_epoch() {
         panic!("a finished run takes no more steps")
     };
     assert!(message.contains("2 epochs"), "{message}");
-    let Reply::Pixels(bytes) = send(&mut host, Command::Grid) else {
+    let Reply::Pixels(bytes) = send(&mut host, Command::Grid { digits: Vec::new() }) else {
         panic!()
     };
     let grid = bytes_to_floats(&bytes);
     assert_eq!(grid.len(), GRID_SIDE * GRID_SIDE * 784);
-    assert_eq!(grid, block_on(local.grid()).unwrap());
+    assert_eq!(grid, block_on(local.grid(&[]).unwrap()).unwrap());
 }
 
 #[test]
@@ -149,12 +150,25 @@ fn a_refused_file_leaves_the_model_exactly_as_it_was() {
 fn bad_commands_are_refused_and_change_nothing() {
     let mut empty = Host::default();
     assert!(matches!(send(&mut empty, Command::Step), Reply::Failed(_)));
-    assert!(matches!(send(&mut empty, Command::Grid), Reply::Failed(_)));
+    assert!(matches!(
+        send(&mut empty, Command::Grid { digits: Vec::new() }),
+        Reply::Failed(_)
+    ));
     let bad_data = Command::Data {
         count: 2,
         pixels: ByteBuf::from(vec![0; 784]),
+        labels: None,
     };
     assert!(matches!(send(&mut empty, bad_data), Reply::Failed(_)));
+    let bad_labels = Command::Data {
+        count: 1,
+        pixels: ByteBuf::from(vec![0; 784]),
+        labels: Some(ByteBuf::from(vec![1, 2])),
+    };
+    assert!(matches!(
+        send(&mut empty, bad_labels),
+        Reply::Failed(TrainerError::Refused(m)) if m == "the labels: 1 images but 2 labels"
+    ));
     assert!(matches!(
         send(&mut empty, Command::StartWebGpu),
         Reply::Failed(_)
@@ -241,11 +255,12 @@ fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_sco
     assert_eq!(again, first);
 
     // A walk between two grid samples starts and ends on them exactly.
-    let grid = pixels(send(&mut host, Command::Grid));
+    let grid = pixels(send(&mut host, Command::Grid { digits: Vec::new() }));
     let walk = Command::Walk {
         from: 3,
         to: 60,
         frames: 10,
+        digits: Vec::new(),
     };
     let frames = pixels(send(&mut host, walk));
     assert_eq!(frames.len(), 10 * 784);
@@ -257,6 +272,7 @@ fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_sco
         from: 0,
         to: GRID_SIDE * GRID_SIDE,
         frames: 10,
+        digits: Vec::new(),
     };
     assert!(matches!(send(&mut host, out_of_grid), Reply::Failed(_)));
 
@@ -265,7 +281,7 @@ fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_sco
         send(&mut host, Command::GridNoise { seed: 99 }),
         Reply::Done
     );
-    let redrawn = pixels(send(&mut host, Command::Grid));
+    let redrawn = pixels(send(&mut host, Command::Grid { digits: Vec::new() }));
     assert_ne!(redrawn, grid);
     let frames = pixels(send(
         &mut host,
@@ -273,6 +289,7 @@ fn the_host_scores_walks_and_redraws_the_grid_and_the_weights_file_keeps_the_sco
             from: 0,
             to: 1,
             frames: 2,
+            digits: Vec::new(),
         },
     ));
     assert!(common::max_abs_diff(&sample(&frames, 1), &sample(&redrawn, 1)) < 1e-6);
@@ -356,7 +373,7 @@ fn a_preview_draws_what_its_trainer_draws_new_or_loaded_and_only_on_a_gpu() {
     };
     let preview = Preview::of_new(&config());
     let images = preview
-        .images(noise(5), 5)
+        .images(noise(5), 5, None)
         .into_data()
         .try_to_vec::<f32>()
         .unwrap();
@@ -372,7 +389,7 @@ fn a_preview_draws_what_its_trainer_draws_new_or_loaded_and_only_on_a_gpu() {
     let loaded = TrainerSession::from_checkpoint(checkpoint.clone(), &device());
     let preview = Preview::of_checkpoint(&checkpoint);
     let images = preview
-        .images(noise(3), 3)
+        .images(noise(3), 3, None)
         .into_data()
         .try_to_vec::<f32>()
         .unwrap();
@@ -382,4 +399,77 @@ fn a_preview_draws_what_its_trainer_draws_new_or_loaded_and_only_on_a_gpu() {
         on_trainer(&session, 3)[..],
         "trained, not new"
     );
+}
+
+/// A host training the conditional model on labelled images.
+fn conditional_host() -> Host {
+    let mut host = Host::default();
+    let images = images();
+    let data = Command::Data {
+        count: images.count,
+        pixels: ByteBuf::from(images.pixels),
+        labels: Some(ByteBuf::from(
+            (0..images.count)
+                .map(|i| (i % 10) as u8)
+                .collect::<Vec<_>>(),
+        )),
+    };
+    assert_eq!(send(&mut host, data), Reply::Done);
+    let create = Command::Create {
+        config: TrainingConfig {
+            model: mnist_gan_web::model::ModelKind::Conditional,
+            ..config()
+        },
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, create), Reply::Done);
+    assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
+    host
+}
+
+#[test]
+fn a_conditional_grid_draws_a_column_per_digit_and_walks_between_digits() {
+    let mut host = conditional_host();
+    let cell = |pixels: &[f32], i: usize| pixels[i * 784..(i + 1) * 784].to_vec();
+    let grid = pixels(send(&mut host, Command::Grid { digits: vec![3, 7] }));
+    assert_eq!(grid.len(), 8 * 2 * 784, "8 rows of 2 digits");
+    // Across a row the digit changes; the same noise and digit give the same image.
+    assert_ne!(cell(&grid, 0), cell(&grid, 1));
+    let sevens = pixels(send(&mut host, Command::Grid { digits: vec![7] }));
+    assert_eq!(sevens.len(), 8 * 784);
+    for row in 0..8 {
+        assert!(common::max_abs_diff(&cell(&sevens, row), &cell(&grid, 2 * row + 1)) < 1e-6);
+    }
+    // A walk from the 3 to the 7 of row 1: the noise stays, the digit goes from one to the
+    // other.
+    let walk = pixels(send(
+        &mut host,
+        Command::Walk {
+            from: 2,
+            to: 3,
+            frames: 5,
+            digits: vec![3, 7],
+        },
+    ));
+    assert_eq!(walk.len(), 5 * 784);
+    assert!(common::max_abs_diff(&cell(&walk, 0), &cell(&grid, 2)) < 1e-6);
+    assert!(common::max_abs_diff(&cell(&walk, 4), &cell(&grid, 3)) < 1e-6);
+    assert!(common::max_abs_diff(&cell(&walk, 2), &cell(&grid, 2)) > 1e-3);
+    // Digits that lay out no grid are refused.
+    for digits in [vec![], vec![3, 3], vec![10]] {
+        let reply = send(
+            &mut host,
+            Command::Grid {
+                digits: digits.clone(),
+            },
+        );
+        assert!(
+            matches!(&reply, Reply::Failed(TrainerError::Refused(m)) if m.contains("pick 1 to 10")),
+            "{digits:?}: {reply:?}"
+        );
+    }
+    // Without labels in the model the digits are ignored: 8 × 8.
+    let mut plain = ready_host();
+    let grid = pixels(send(&mut plain, Command::Grid { digits: vec![3] }));
+    assert_eq!(grid.len(), 64 * 784);
 }

@@ -244,9 +244,11 @@ impl Model {
             return;
         };
         run.grid.pending = true;
+        let digits = self.quality.grid_digits(run.config.model);
         effects.push(Effect::Grid {
             run: run.id,
             step: run.progress.step,
+            digits,
         });
     }
 }

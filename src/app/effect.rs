@@ -108,6 +108,8 @@ pub enum Effect {
         run: RunId,
         /// Steps enqueued so far.
         step: u64,
+        /// The digits of its columns (a conditional model's; empty otherwise).
+        digits: Vec<u8>,
     },
     /// The weights file → [`Event::Captured`](super::Event::Captured).
     Capture {
@@ -137,6 +139,8 @@ pub enum Effect {
         to: usize,
         /// Images.
         frames: usize,
+        /// The grid's digits, as for `Grid`.
+        digits: Vec<u8>,
     },
     /// New grid noise → [`Event::NoiseRedrawn`](super::Event::NoiseRedrawn).
     GridNoise {

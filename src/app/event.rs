@@ -133,8 +133,11 @@ pub enum Event {
     DownloadRun(RunKey),
     /// The score interval field was edited.
     ScoreEveryEdited(String),
-    /// Digit `index` (0–63) of the grid was clicked.
+    /// Sample `index` of the grid (row after row) was clicked.
     GridClicked(usize),
+    /// A digit was switched on or off in the digit picker (a conditional model's grid and
+    /// walks draw the digits switched on, a column each).
+    DigitToggled(u8),
     /// New noise for the grid.
     NewNoiseClicked,
     /// Save the walk's strip as a PNG.

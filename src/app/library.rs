@@ -7,6 +7,7 @@ use serde_bytes::ByteBuf;
 
 use crate::app::saved::SavedRun;
 use crate::config::TrainingConfig;
+use crate::model::ModelKind;
 use crate::weights::Checkpoint;
 
 /// A run's key in the library. Unique across tabs: the page's random tab id and a counter.
@@ -27,6 +28,9 @@ pub struct RunSummary {
     pub key: RunKey,
     /// Its name (the user may rename it).
     pub name: String,
+    /// Its model (runs saved before there were models are the tutorial's).
+    #[serde(default)]
+    pub model: ModelKind,
     /// Completed epochs at the last save.
     pub epoch: usize,
     /// Epochs it is configured for.
@@ -58,6 +62,7 @@ impl RunSummary {
         Self {
             key: key.to_string(),
             name: name.to_string(),
+            model: config.model,
             epoch: record.epoch,
             epochs: config.epochs,
             step: record.step,
@@ -82,7 +87,8 @@ impl RunSummary {
     }
 }
 
-/// The settings of `config` that differ from the reference's defaults, in the config's order.
+/// The settings of `config` that differ from the reference's defaults, in the config's order;
+/// the model is told apart ([`RunSummary::model`]).
 pub fn changed_settings(config: &TrainingConfig) -> Vec<(String, String)> {
     let as_map = |config: &TrainingConfig| match serde_json::to_value(config) {
         Ok(serde_json::Value::Object(map)) => map,
@@ -91,9 +97,14 @@ pub fn changed_settings(config: &TrainingConfig) -> Vec<(String, String)> {
     let defaults = as_map(&TrainingConfig::default());
     crate::app::settings::SETTINGS
         .iter()
+        .filter(|&&name| name != "model")
         .filter_map(|&name| {
             let value = as_map(config).get(name).cloned()?;
-            (defaults.get(name) != Some(&value)).then(|| (name.to_string(), value.to_string()))
+            let text = match &value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (defaults.get(name) != Some(&value)).then(|| (name.to_string(), text))
         })
         .collect()
 }

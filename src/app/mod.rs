@@ -234,6 +234,7 @@ impl Model {
             Event::ScoreEveryEdited(text) => self.score_every_edited(text),
             Event::Scored { run, epoch, result } => self.scored(run, epoch, result, now),
             Event::GridClicked(index) => self.grid_clicked(index, &mut effects),
+            Event::DigitToggled(digit) => self.digit_toggled(digit, &mut effects),
             Event::Walked {
                 run,
                 from,

@@ -5,10 +5,11 @@
 use crate::app::Model;
 use crate::app::effect::Effect;
 use crate::app::event::RunId;
+use crate::model::{DIGITS, ModelKind};
 use crate::protocol::TrainerError;
 use crate::quality::reference::{ReferenceCurve, reference_curve};
 use crate::quality::{EpochScore, Score};
-use crate::session::GRID_SIDE;
+use crate::session::GridLayout;
 
 /// Score every this many epochs by default: a score costs about a fifth of an epoch's
 /// training on the CPU (BENCHMARKS.md), so every 5th keeps it under 5 %.
@@ -44,6 +45,8 @@ pub struct QualityState {
     pub status: String,
     /// When the score under way was asked for (ms), to say how long it took.
     pub asked_at: Option<f64>,
+    /// The digits a conditional model's grid and walks draw, in order (the digit picker).
+    pub digits: Vec<u8>,
 }
 
 impl Default for QualityState {
@@ -56,11 +59,28 @@ impl Default for QualityState {
             explorer: Explorer::default(),
             status: "Loading the quality classifier…".into(),
             asked_at: None,
+            digits: (0..DIGITS as u8).collect(),
         }
     }
 }
 
 impl QualityState {
+    /// The digits of the grid's columns for a run of `model`: those picked for a conditional
+    /// model, none for a model without labels.
+    pub fn grid_digits(&self, model: ModelKind) -> Vec<u8> {
+        if model.labels() > 0 {
+            self.digits.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The grid's layout for a run of `model`.
+    pub fn grid_layout(&self, model: ModelKind) -> GridLayout {
+        GridLayout::new(model.labels(), &self.grid_digits(model))
+            .unwrap_or_else(|_| GridLayout::new(0, &[]).expect("a grid without labels"))
+    }
+
     /// The scoring interval, when scores can be taken (the classifier is in the worker).
     pub fn score_every(&self) -> Option<usize> {
         (matches!(self.ready, Some(Ok(()))) && self.every > 0).then_some(self.every)
@@ -150,7 +170,8 @@ impl Model {
     /// A digit of the grid was clicked: the first pick, or the second (which starts a walk).
     pub(super) fn grid_clicked(&mut self, index: usize, effects: &mut Vec<Effect>) {
         let Some(run) = self.run.as_ref() else { return };
-        if index >= GRID_SIDE * GRID_SIDE || self.pending.is_some() || !self.can_install() {
+        let cells = self.quality.grid_layout(run.config.model).cells();
+        if index >= cells || self.pending.is_some() || !self.can_install() {
             return;
         }
         let explorer = &mut self.quality.explorer;
@@ -168,6 +189,7 @@ impl Model {
                 from,
                 to,
                 frames: WALK_FRAMES,
+                digits: self.quality.grid_digits(run.config.model),
             });
             self.quality.status = format!("Walking from digit {} to digit {}…", from + 1, to + 1);
         } else {
@@ -198,6 +220,35 @@ impl Model {
             }
             Err(e) => self.quality.status = format!("The walk failed: {e}."),
         }
+    }
+
+    /// A digit switched on or off in the picker: the grid is drawn again with the digits on
+    /// (at least one stays on), and the picks and the walk, whose cells moved, go.
+    pub(super) fn digit_toggled(&mut self, digit: u8, effects: &mut Vec<Effect>) {
+        if usize::from(digit) >= DIGITS || self.quality.explorer.pending {
+            return;
+        }
+        let digits = &mut self.quality.digits;
+        match digits.iter().position(|&d| d == digit) {
+            Some(_) if digits.len() == 1 => {
+                self.quality.status = "At least one digit stays in the grid.".into();
+                return;
+            }
+            Some(at) => {
+                digits.remove(at);
+            }
+            None => {
+                digits.push(digit);
+                digits.sort_unstable();
+            }
+        }
+        self.quality.explorer = Explorer::default();
+        self.quality.status = "Pick two samples to walk between: across a row the digit changes, down a column the noise.".into();
+        if let Some(run) = self.run.as_mut() {
+            // A read under way draws the old digits; this one, answered after it, the new.
+            run.grid.pending = false;
+        }
+        self.request_grid(effects);
     }
 
     /// New noise for the grid (and for walks): the picks and the walk go.

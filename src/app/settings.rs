@@ -4,8 +4,10 @@
 use crate::config::{ConfigError, TrainingConfig};
 
 /// Every field of the settings form, by its config name (the page's inputs are
-/// `#setting-{name}`, their messages `#error-{name}`).
-pub const SETTINGS: [&str; 17] = [
+/// `#setting-{name}`, their messages `#error-{name}`). The model is a menu, the rest are
+/// number fields.
+pub const SETTINGS: [&str; 18] = [
+    "model",
     "epochs",
     "batch_size",
     "noise_dim",
@@ -41,11 +43,10 @@ impl SettingsForm {
         let values = serde_json::to_value(config).unwrap_or_default();
         let texts = SETTINGS
             .iter()
-            .map(|field| {
-                values
-                    .get(field)
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
+            .map(|field| match values.get(field) {
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(value) => value.to_string(),
+                None => String::new(),
             })
             .collect();
         Self {

@@ -46,6 +46,11 @@ impl ModelKind {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// What it is, in a few words.
+    pub fn summary(self) -> &'static str {
+        self.spec(1).summary
+    }
+
     /// How many labels it is conditioned on (0: none).
     pub fn labels(self) -> usize {
         self.spec(1).labels
@@ -125,6 +130,8 @@ impl NetworkSpec {
 pub struct ModelSpec {
     /// The model's name ([`ModelKind::name`]).
     pub name: &'static str,
+    /// What it is, in a few words (the page's model menu).
+    pub summary: &'static str,
     /// How many labels it is conditioned on (0: none; else [`DIGITS`]).
     pub labels: usize,
     /// Noise (and labels) → image pixels in [−1, 1].

@@ -20,6 +20,7 @@ pub(super) fn layers(units: &[usize], activations: &[super::Activation]) -> Vec<
 pub fn spec(noise_dim: usize) -> ModelSpec {
     ModelSpec {
         name: "tutorial",
+        summary: "the reference tutorial's GAN, exactly",
         labels: 0,
         generator: NetworkSpec {
             features: noise_dim,

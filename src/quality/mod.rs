@@ -11,12 +11,12 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
 pub use classifier::{ClassifierError, QualityModel};
-pub use score::{EpochScore, Score};
+pub use score::{EpochScore, RequestedDigits, Score};
 pub use stats::{FeatureStats, class_histogram, frechet_distance, inception_score};
 
 use crate::data::normal_noise;
 use crate::idx::IMAGE_PIXELS;
-use crate::model::{Dense, Generator, ModelKind};
+use crate::model::{DIGITS, Dense, Generator, ModelKind, default_labels};
 use crate::train::Trainer;
 
 /// Samples scored by default.
@@ -25,6 +25,9 @@ pub const DEFAULT_SAMPLES: usize = 2000;
 pub const SCORE_SEED: u64 = 0x0005_c02e;
 /// Images per pass through the classifier: its first layers' patches take 226 KB per image.
 const CHUNK: usize = 100;
+// A chunk of generated samples starts at a multiple of ten: sample `i` asks for digit `i % 10`
+// whichever chunk holds it.
+const _: () = assert!(CHUNK.is_multiple_of(DIGITS));
 
 /// Why a score could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,10 +69,35 @@ pub async fn classify(
     Ok((features, probabilities))
 }
 
-/// The score of images `[n × 784]` in [−1, 1] against the test set's statistics.
+/// How often the classifier's likeliest digit (`probabilities`, a row per sample) is the one
+/// each sample was asked for.
+pub fn requested_digits(probabilities: &[f32], requested: &[u8]) -> RequestedDigits {
+    let classes = probabilities.len() / requested.len().max(1);
+    let mut asked = [0usize; DIGITS];
+    let mut hits = [0usize; DIGITS];
+    for (row, &digit) in probabilities.chunks_exact(classes.max(1)).zip(requested) {
+        let taken = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        let digit = usize::from(digit) % DIGITS;
+        asked[digit] += 1;
+        hits[digit] += usize::from(taken == digit);
+    }
+    let share = |hits: usize, asked: usize| hits as f64 / asked.max(1) as f64;
+    RequestedDigits {
+        share: share(hits.iter().sum(), asked.iter().sum()),
+        per_digit: hits.iter().zip(asked).map(|(&h, a)| share(h, a)).collect(),
+    }
+}
+
+/// The score of images `[n × 784]` in [−1, 1] against the test set's statistics; with the
+/// digits they were asked for (a conditional model's), also how often they are those digits.
 pub async fn score_images(
     model: &QualityModel,
     images: &[f32],
+    requested: Option<&[u8]>,
     device: &Device,
 ) -> Result<Score, ScoreError> {
     let samples = images.len() / IMAGE_PIXELS;
@@ -85,22 +113,32 @@ pub async fn score_images(
         inception: inception_score(&probabilities, classes),
         histogram: class_histogram(&probabilities, classes),
         samples,
+        requested: requested.map(|digits| requested_digits(&probabilities, digits)),
     })
 }
 
 /// `samples` images of a generator from the fixed scoring noise, in chunks on its device:
-/// `generate` maps `rows` noise vectors (row after row, `noise_dim` each) to images. The work
-/// is enqueued now; [`read_all`] reads it back.
+/// `generate` maps noise vectors (row after row, `noise_dim` each) and the digit each is asked
+/// for ([`requested_labels`]; a model without labels ignores them) to images. The work is
+/// enqueued now; [`read_all`] reads it back.
 pub fn generate_tensors(
-    generate: impl Fn(Vec<f32>, usize) -> Tensor<2>,
+    generate: impl Fn(Vec<f32>, &[u8]) -> Tensor<2>,
     noise_dim: usize,
     samples: usize,
 ) -> Vec<Tensor<2>> {
     let noise = normal_noise(SCORE_SEED, 0, samples, noise_dim);
+    let labels = requested_labels(samples);
     noise
         .chunks(CHUNK * noise_dim)
-        .map(|chunk| generate(chunk.to_vec(), chunk.len() / noise_dim))
+        .zip(labels.chunks(CHUNK))
+        .map(|(chunk, labels)| generate(chunk.to_vec(), labels))
         .collect()
+}
+
+/// The digits `samples` scored (or taken away) samples of a conditional model are asked for:
+/// 0, 1, …, 9, 0, 1, … — as many of each as can be.
+pub fn requested_labels(samples: usize) -> Vec<u8> {
+    default_labels(samples)
 }
 
 /// The values of `tensors`, one after the other.
@@ -114,7 +152,7 @@ pub async fn read_all(tensors: Vec<Tensor<2>>) -> Result<Vec<f32>, ScoreError> {
 
 /// `samples` images of a generator (see [`generate_tensors`]), read back.
 pub async fn generate(
-    generate: impl Fn(Vec<f32>, usize) -> Tensor<2>,
+    generate: impl Fn(Vec<f32>, &[u8]) -> Tensor<2>,
     noise_dim: usize,
     samples: usize,
 ) -> Result<Vec<f32>, ScoreError> {
@@ -132,12 +170,13 @@ pub async fn score_trainer(
     let dim = trainer.config.noise_dim;
     let gan = &trainer.gan;
     let images = generate(
-        |noise, rows| gan.generate(gan.upload(noise, rows, dim)),
+        |noise, labels| gan.generate_for(noise, labels),
         dim,
         samples,
     )
     .await?;
-    score_images(model, &images, device).await
+    let requested = (gan.spec.labels > 0).then(|| requested_labels(samples));
+    score_images(model, &images, requested.as_deref(), device).await
 }
 
 /// The score of a generator on `device` on `samples` samples.
@@ -148,18 +187,25 @@ pub async fn score_generator(
     device: &Device,
 ) -> Result<Score, ScoreError> {
     let dim = generator.noise_dim();
+    let width = generator.spec.labels;
     let images = generate(
-        |noise, rows| {
+        |noise, labels| {
+            let rows = labels.len();
+            let one_hot = TensorData::new(
+                crate::model::one_hot(labels, width.max(1)),
+                [rows, width.max(1)],
+            );
             generator.forward(
                 Tensor::from_data(TensorData::new(noise, [rows, dim]), device),
-                None,
+                (width > 0).then(|| Tensor::from_data(one_hot, device)),
             )
         },
         dim,
         samples,
     )
     .await?;
-    score_images(model, &images, device).await
+    let requested = (width > 0).then(|| requested_labels(samples));
+    score_images(model, &images, requested.as_deref(), device).await
 }
 
 /// The generator of any safetensors file holding `gen.dense{0..}.{kernel,bias}` (float32,

@@ -11,6 +11,9 @@ pub struct CurvePoint {
     pub fid: f64,
     /// Inception Score after it.
     pub inception: f64,
+    /// For a conditional model, the share of samples taken for the digit asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<f64>,
 }
 
 /// A run's scores, epoch by epoch.

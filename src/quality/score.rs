@@ -12,6 +12,20 @@ pub struct Score {
     pub histogram: Vec<u32>,
     /// Samples scored.
     pub samples: usize,
+    /// For a conditional model: how often the classifier takes a sample for the digit it was
+    /// asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<RequestedDigits>,
+}
+
+/// The share of a conditional model's samples that the classifier takes for the digit each
+/// was asked for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RequestedDigits {
+    /// Over all samples, in [0, 1].
+    pub share: f64,
+    /// For each digit 0–9, over the samples asked for it.
+    pub per_digit: Vec<f64>,
 }
 
 /// A score taken right after an epoch.

@@ -119,15 +119,29 @@ impl Host {
     pub fn start(&mut self, command: Command, platform: &impl Platform) -> Pending<Reply> {
         let no_session = || refused("the worker has no trainer yet");
         match command {
-            Command::Data { count, pixels } => {
+            Command::Data {
+                count,
+                pixels,
+                labels,
+            } => {
                 if count == 0 || count.checked_mul(IMAGE_PIXELS) != Some(pixels.len()) {
                     return ready(refused(format!(
                         "{} bytes are not {count} images of {IMAGE_PIXELS} pixels",
                         pixels.len()
                     )));
                 }
-                let pixels = pixels.into_vec();
-                self.dataset = Some(Rc::new(Dataset::new(IdxImages { count, pixels })));
+                let images = IdxImages {
+                    count,
+                    pixels: pixels.into_vec(),
+                };
+                let dataset = match labels {
+                    Some(labels) => match Dataset::labelled(images, labels.into_vec()) {
+                        Ok(dataset) => dataset,
+                        Err(e) => return ready(refused(format!("the labels: {e}"))),
+                    },
+                    None => Dataset::new(images),
+                };
+                self.dataset = Some(Rc::new(dataset));
                 ready(Reply::Done)
             }
             Command::StartWebGpu => answer(platform.start_webgpu(), |()| Reply::Done),
@@ -215,10 +229,13 @@ impl Host {
                 },
                 None => ready(no_session()),
             },
-            Command::Grid => match &self.session {
-                Some(session) => answer(session.borrow().grid(), |pixels| {
-                    Reply::Pixels(ByteBuf::from(floats_to_bytes(&pixels)))
-                }),
+            Command::Grid { digits } => match &self.session {
+                Some(session) => match session.borrow().grid(&digits) {
+                    Ok(pending) => answer(pending, |pixels| {
+                        Reply::Pixels(ByteBuf::from(floats_to_bytes(&pixels)))
+                    }),
+                    Err(e) => ready(Reply::Failed(e)),
+                },
                 None => ready(no_session()),
             },
             Command::Stats => {
@@ -252,8 +269,13 @@ impl Host {
                 let score = session.borrow().score(model, samples);
                 answer(score, |scored| Reply::Score(scored.score))
             }
-            Command::Walk { from, to, frames } => match &self.session {
-                Some(session) => match session.borrow().walk(from, to, frames) {
+            Command::Walk {
+                from,
+                to,
+                frames,
+                digits,
+            } => match &self.session {
+                Some(session) => match session.borrow().walk(from, to, frames, &digits) {
                     Ok(pending) => answer(pending, |pixels| {
                         Reply::Pixels(ByteBuf::from(floats_to_bytes(&pixels)))
                     }),

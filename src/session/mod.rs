@@ -6,9 +6,11 @@
 //! natively.
 
 mod calibrate;
+mod grid;
 mod host;
 mod preview;
 
+pub use grid::{BadDigits, GridLayout};
 pub use host::{Exchange, Host, Platform};
 pub use preview::Preview;
 
@@ -24,6 +26,7 @@ use crate::config::TrainingConfig;
 use crate::cpu::is_host_device;
 use crate::data::{Dataset, normal_noise};
 use crate::latent::walk;
+use crate::model::one_hot;
 use crate::protocol::{Snapshot, StepReport, TrainerError};
 use crate::quality::{self, EpochScore, QualityModel};
 use crate::shard::combine;
@@ -87,16 +90,45 @@ impl TrainerSession {
         self.preview.is_some()
     }
 
-    /// The generator's images for `rows` noise vectors `values`, from the preview while there
-    /// is one, else on the device.
-    fn images(&self, values: Vec<f32>, rows: usize) -> Tensor<2> {
+    /// The generator's images for `rows` noise vectors `values` and, for a conditional model,
+    /// the labels asked for as (possibly blended) one-hot rows, from the preview while there is
+    /// one, else on the device.
+    fn images(&self, values: Vec<f32>, rows: usize, labels: Option<Vec<f32>>) -> Tensor<2> {
         match &self.preview {
-            Some(preview) => preview.images(values, rows),
+            Some(preview) => preview.images(values, rows, labels),
             None => {
                 let gan = &self.trainer.gan;
-                gan.generate(gan.upload(values, rows, self.trainer.config.noise_dim))
+                let noise = gan.upload(values, rows, self.trainer.config.noise_dim);
+                let labels = labels.map(|l| gan.upload(l, rows, gan.spec.labels));
+                gan.generator.generate(noise, labels)
             }
         }
+    }
+
+    /// The layout of a grid of `digits` for this session's model.
+    pub fn layout(&self, digits: &[u8]) -> Result<GridLayout, TrainerError> {
+        GridLayout::new(self.trainer.gan.spec.labels, digits)
+            .map_err(|e| TrainerError::Refused(e.to_string()))
+    }
+
+    /// The noise and one-hot labels of the grid's cells `cells` under `layout`.
+    fn cell_inputs(
+        &self,
+        layout: &GridLayout,
+        cells: impl Iterator<Item = usize>,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        let dim = self.trainer.config.noise_dim;
+        let width = self.trainer.gan.spec.labels;
+        let mut noise = Vec::new();
+        let mut labels = (width > 0).then(Vec::new);
+        for cell in cells {
+            let (row, digit) = layout.cell(cell);
+            noise.extend_from_slice(&self.grid_noise.1[row * dim..(row + 1) * dim]);
+            if let (Some(labels), Some(digit)) = (labels.as_mut(), digit) {
+                labels.extend(one_hot(&[digit], width));
+            }
+        }
+        (noise, labels)
     }
 
     fn from_trainer(trainer: Trainer) -> Self {
@@ -138,24 +170,41 @@ impl TrainerSession {
         self.set_grid_noise(normal_noise(seed, 0, GRID_SIDE * GRID_SIDE, dim));
     }
 
-    /// The generator's images along the spherical path between grid noise rows `from` and
-    /// `to`: `frames × 784` values in [−1, 1].
+    /// The generator's images along the path between grid cells `from` and `to` of the grid
+    /// of `digits` (see [`GridLayout`]): the spherical path between their noise and, for a
+    /// conditional model, a blend of their digits' one-hot rows. `frames × 784` values in
+    /// [−1, 1].
     pub fn walk(
         &self,
         from: usize,
         to: usize,
         frames: usize,
+        digits: &[u8],
     ) -> Result<Pending<Result<Vec<f32>, TrainerError>>, TrainerError> {
-        let dim = self.trainer.config.noise_dim;
-        let rows = self.grid_noise.1.len() / dim;
-        if from >= rows || to >= rows || !(2..=64).contains(&frames) {
+        let layout = self.layout(digits)?;
+        let cells = layout.cells();
+        if from >= cells || to >= cells || !(2..=64).contains(&frames) {
             return Err(TrainerError::Refused(format!(
-                "a walk needs two of the {rows} grid samples and 2 to 64 frames"
+                "a walk needs two of the {cells} grid samples and 2 to 64 frames"
             )));
         }
-        let row = |i: usize| &self.grid_noise.1[i * dim..(i + 1) * dim];
-        let noise = walk(row(from), row(to), frames);
-        Ok(Box::pin(read_pixels(self.images(noise, frames))))
+        let dim = self.trainer.config.noise_dim;
+        let (ends, labels) = self.cell_inputs(&layout, [from, to].into_iter());
+        let noise = walk(&ends[..dim], &ends[dim..], frames);
+        let labels = labels.map(|ends| {
+            let width = ends.len() / 2;
+            (0..frames)
+                .flat_map(|i| {
+                    let t = i as f32 / (frames - 1) as f32;
+                    let (a, b) = ends.split_at(width);
+                    a.iter()
+                        .zip(b)
+                        .map(|(a, b)| (1.0 - t) * a + t * b)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+        Ok(Box::pin(read_pixels(self.images(noise, frames, labels))))
     }
 
     /// The generator's score as it is now, kept (for the weights file) once it completes as
@@ -170,19 +219,21 @@ impl TrainerSession {
         let dim = self.trainer.config.noise_dim;
         let gan = &self.trainer.gan;
         let images = quality::generate_tensors(
-            |noise, rows| gan.generate(gan.upload(noise, rows, dim)),
+            |noise, labels| gan.generate_for(noise, labels),
             dim,
             samples,
         );
+        let requested = (gan.spec.labels > 0).then(|| quality::requested_labels(samples));
         let epoch = self.trainer.progress.epoch;
         let scores = self.scores.clone();
         Box::pin(async move {
             let images = quality::read_all(images)
                 .await
                 .map_err(|e| TrainerError::Read(e.to_string()))?;
-            let score = quality::score_images(&model, &images, &Device::flex())
-                .await
-                .map_err(|e| TrainerError::Refused(e.to_string()))?;
+            let score =
+                quality::score_images(&model, &images, requested.as_deref(), &Device::flex())
+                    .await
+                    .map_err(|e| TrainerError::Refused(e.to_string()))?;
             let scored = EpochScore { epoch, score };
             let mut kept = scores.borrow_mut();
             kept.retain(|s| s.epoch != epoch);
@@ -225,13 +276,21 @@ impl TrainerSession {
             .map(|epoch| (epoch, trainer.gan.generate(trainer.sample_noise(1))))
     }
 
-    /// The 8×8 grid of samples of the generator as it is now: 64 × 784 values in [−1, 1].
-    pub fn grid(&self) -> Pending<Result<Vec<f32>, TrainerError>> {
-        let images = match &self.preview {
-            Some(preview) => preview.images(self.grid_noise.1.clone(), GRID_SIDE * GRID_SIDE),
-            None => self.trainer.gan.generate(self.grid_noise.0.clone()),
+    /// The grid of samples of the generator as it is now, laid out for `digits`
+    /// ([`GridLayout`]): cells × 784 values in [−1, 1], row after row.
+    pub fn grid(
+        &self,
+        digits: &[u8],
+    ) -> Result<Pending<Result<Vec<f32>, TrainerError>>, TrainerError> {
+        let layout = self.layout(digits)?;
+        let images = match (&self.preview, self.trainer.gan.spec.labels) {
+            (None, 0) => self.trainer.gan.generate(self.grid_noise.0.clone()),
+            _ => {
+                let (noise, labels) = self.cell_inputs(&layout, 0..layout.cells());
+                self.images(noise, layout.cells(), labels)
+            }
         };
-        Box::pin(read_pixels(images))
+        Ok(Box::pin(read_pixels(images)))
     }
 
     /// The weights file of the model as it is now (after every step enqueued so far), with

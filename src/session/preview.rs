@@ -33,11 +33,14 @@ impl Preview {
         }
     }
 
-    /// The generator's images for `rows` noise vectors (`values`, row-major), on the CPU.
-    pub fn images(&self, values: Vec<f32>, rows: usize) -> Tensor<2> {
+    /// The generator's images for `rows` noise vectors (`values`, row-major) and, for a
+    /// conditional model, their labels' one-hot rows, on the CPU.
+    pub fn images(&self, values: Vec<f32>, rows: usize, labels: Option<Vec<f32>>) -> Tensor<2> {
         let noise_dim = self.generator.noise_dim();
+        let width = self.generator.spec.labels;
         let device = Device::flex().autodiff();
         let noise = Tensor::from_data(TensorData::new(values, [rows, noise_dim]), &device);
-        self.generator.generate(noise, None)
+        let labels = labels.map(|l| Tensor::from_data(TensorData::new(l, [rows, width]), &device));
+        self.generator.generate(noise, labels)
     }
 }

@@ -401,6 +401,14 @@ impl Gan {
         self.generator.generate(noise, None)
     }
 
+    /// The generator's images for host `noise` (`labels.len()` rows), each row asked for its
+    /// digit in `labels` (ignored by a model without labels).
+    pub fn generate_for(&self, noise: Vec<f32>, labels: &[u8]) -> Tensor<2> {
+        let rows = labels.len();
+        let noise = self.upload(noise, rows, self.generator.noise_dim());
+        self.generate_labelled(noise, labels)
+    }
+
     /// The generator's images for `noise`, each row asked for its digit in `labels` (ignored
     /// by a model without labels).
     pub fn generate_labelled(&self, noise: Tensor<2>, labels: &[u8]) -> Tensor<2> {

@@ -14,7 +14,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::dom::{Listener, js_message, to_js};
 use crate::config::TrainingConfig;
-use crate::idx::IdxImages;
+use crate::data::Dataset;
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
 use crate::session::Pending;
@@ -181,10 +181,14 @@ pub trait Requests {
     }
 
     /// Sends the training images and waits until the trainers have them.
-    fn send_images(&self, images: &IdxImages) -> Pending<Result<(), TrainerError>> {
+    fn send_images(&self, data: &Dataset) -> Pending<Result<(), TrainerError>> {
+        let images = data.images();
         self.acknowledge(Command::Data {
             count: images.count,
             pixels: serde_bytes::ByteBuf::from(images.pixels.clone()),
+            labels: data
+                .labels()
+                .map(|labels| serde_bytes::ByteBuf::from(labels.to_vec())),
         })
     }
 

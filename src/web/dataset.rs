@@ -8,7 +8,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStream, ReadableStreamDefaultReader, Response};
 
 use super::dom::{js_message, window};
-use crate::idx::{IdxError, IdxImages, check_pairing, parse_images, parse_labels};
+use crate::data::Dataset;
+use crate::idx::{IdxError, parse_images, parse_labels};
 
 /// Where the page serves the dataset (copied there by `index.html`).
 pub const DATA_DIR: &str = "data/mnist";
@@ -286,17 +287,10 @@ pub async fn fetch_verified(
     Ok(bytes)
 }
 
-/// The training set as the app uses it.
-pub struct Mnist {
-    /// 60,000 training images.
-    pub images: IdxImages,
-    /// Their labels.
-    pub labels: Vec<u8>,
-}
-
 /// Downloads, verifies, decompresses and parses the training images and labels from
 /// `base` (a folder URL ending in `/`), reporting `(received, total)` bytes as it goes.
-pub async fn load_mnist(base: &str, progress: Progress<'_>) -> Result<Mnist, LoadError> {
+/// The 60,000 training images come with their labels.
+pub async fn load_mnist(base: &str, progress: Progress<'_>) -> Result<Dataset, LoadError> {
     let names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"];
     let mut received = 0u64;
     let totals = [std::cell::Cell::new(0u64), std::cell::Cell::new(0u64)];
@@ -326,6 +320,5 @@ pub async fn load_mnist(base: &str, progress: Progress<'_>) -> Result<Mnist, Loa
     };
     let images = parse_images(&gunzip(names[0], &raw[0]).await?).map_err(idx(images_file))?;
     let labels = parse_labels(&gunzip(names[1], &raw[1]).await?).map_err(idx(labels_file))?;
-    check_pairing(&images, &labels).map_err(idx(labels_file))?;
-    Ok(Mnist { images, labels })
+    Dataset::labelled(images, labels).map_err(idx(labels_file))
 }

@@ -76,6 +76,13 @@ impl Runtime {
         if document().hidden() {
             runtime.dispatch(Event::VisibilityChanged { hidden: true });
         }
+        // `?model=conditional` chooses the model of the first run, as the menu would.
+        if let Some(text) = url_parameter("model") {
+            runtime.dispatch(Event::SettingEdited {
+                field: "model",
+                text,
+            });
+        }
         Ok(runtime)
     }
 

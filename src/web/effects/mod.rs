@@ -19,7 +19,7 @@ use super::gpu;
 use super::group::TrainerGroup;
 use super::library::RunLibrary;
 use crate::app::{Effect, Event};
-use crate::idx::IdxImages;
+use crate::data::Dataset;
 use crate::protocol::{Command, Reply, TrainerError};
 
 /// Bytes reserved in the page's wasm memory at load for the autosave's copies of the weights.
@@ -36,7 +36,7 @@ pub struct Effects {
     /// The workers (shared with the task that loads MNIST, which hands them the images).
     worker: Rc<RefCell<Option<Rc<TrainerGroup>>>>,
     /// The images, for every worker started once they are loaded.
-    images: Rc<RefCell<Option<Rc<IdxImages>>>>,
+    images: Rc<RefCell<Option<Rc<Dataset>>>>,
     /// The quality classifier's file, for every worker started once it is loaded.
     classifier: Rc<RefCell<Option<Rc<Vec<u8>>>>>,
     /// The saved runs, the runs this tab holds, the channel to other tabs.

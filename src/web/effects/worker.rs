@@ -67,8 +67,8 @@ impl Effects {
                     }),
                 });
             }
-            Effect::Grid { run, step } => {
-                let reply = self.ask(Command::Grid);
+            Effect::Grid { run, step, digits } => {
+                let reply = self.ask(Command::Grid { digits });
                 self.reply(reply, move |result| Event::GridRead {
                     run,
                     step,
@@ -110,8 +110,14 @@ impl Effects {
                 from,
                 to,
                 frames,
+                digits,
             } => {
-                let reply = self.ask(Command::Walk { from, to, frames });
+                let reply = self.ask(Command::Walk {
+                    from,
+                    to,
+                    frames,
+                    digits,
+                });
                 self.reply(reply, move |result| Event::Walked {
                     run,
                     from,
@@ -224,11 +230,14 @@ impl Effects {
                     // stalls a frame.
                     drop(Vec::<u8>::with_capacity(AUTOSAVE_HEADROOM));
                     let summary = DataSummary {
-                        count: mnist.images.count,
-                        first_label: mnist.labels.first().copied().unwrap_or_default(),
-                        first_image: mnist.images.image(0).to_vec(),
+                        count: mnist.len(),
+                        first_label: mnist
+                            .labels()
+                            .and_then(|l| l.first().copied())
+                            .unwrap_or_default(),
+                        first_image: mnist.image(0).to_vec(),
                     };
-                    let images = Rc::new(mnist.images);
+                    let images = Rc::new(mnist);
                     *slot.borrow_mut() = Some(images.clone());
                     // The worker running now (started during the download, before there were
                     // images to give it); a later one gets them when it starts.

@@ -2,7 +2,7 @@
 //! shows as a strip and as an animation (an owned interval timer steps its frames); "New
 //! noise" redraws the grid; the strip downloads as a PNG.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
@@ -51,16 +51,17 @@ impl Drop for Ticker {
     }
 }
 
-/// The grid digit under a click on the grid canvas.
-fn cell_of(event: &web_sys::Event, grid: &HtmlCanvasElement) -> Option<usize> {
+/// The grid digit under a click on the grid canvas, a grid of `columns` columns.
+fn cell_of(event: &web_sys::Event, grid: &HtmlCanvasElement, columns: usize) -> Option<usize> {
     let click: &MouseEvent = event.dyn_ref()?;
     let (width, height) = (grid.client_width(), grid.client_height());
     if width <= 0 || height <= 0 {
         return None;
     }
-    let column = (click.offset_x() * GRID_SIDE as i32 / width).clamp(0, GRID_SIDE as i32 - 1);
+    let columns = columns.max(1) as i32;
+    let column = (click.offset_x() * columns / width).clamp(0, columns - 1);
     let row = (click.offset_y() * GRID_SIDE as i32 / height).clamp(0, GRID_SIDE as i32 - 1);
-    Some(row as usize * GRID_SIDE + column as usize)
+    Some(row as usize * columns as usize + column as usize)
 }
 
 pub struct ExplorerPanel {
@@ -71,6 +72,8 @@ pub struct ExplorerPanel {
     download: HtmlButtonElement,
     /// The walk shown (its ends), and its frames for the animation.
     shown: RefCell<Option<(usize, usize)>>,
+    /// The grid's columns as last rendered, for the clicks.
+    columns: Rc<Cell<usize>>,
     frames: Rc<RefCell<(Vec<f32>, usize)>>,
     ticker: RefCell<Option<Ticker>>,
     listeners: Vec<Listener>,
@@ -85,6 +88,7 @@ impl ExplorerPanel {
             new_noise: by_id("new-noise")?,
             download: by_id("download-walk")?,
             shown: RefCell::new(None),
+            columns: Rc::new(Cell::new(GRID_SIDE)),
             frames: Rc::new(RefCell::new((Vec::new(), 0))),
             ticker: RefCell::new(None),
             listeners: Vec::new(),
@@ -93,9 +97,10 @@ impl ExplorerPanel {
 
     pub fn listen(&mut self, dispatch: &Dispatch) {
         let grid = self.grid.clone();
+        let columns = self.columns.clone();
         self.listeners = vec![
             on(&self.grid, "click", dispatch, move |event| {
-                cell_of(event, &grid).map(Event::GridClicked)
+                cell_of(event, &grid, columns.get()).map(Event::GridClicked)
             }),
             on(&self.new_noise, "click", dispatch, |_| {
                 Some(Event::NewNoiseClicked)
@@ -107,6 +112,10 @@ impl ExplorerPanel {
     }
 
     pub fn render(&self, model: &Model) {
+        if let Some(run) = &model.run {
+            let layout = model.quality.grid_layout(run.config.model);
+            self.columns.set(layout.columns());
+        }
         let explorer = &model.quality.explorer;
         let busy = explorer.pending || model.run.is_none();
         set_flag(&self.new_noise, "disabled", busy);

@@ -198,7 +198,8 @@ fn row(model: &Model, run: &RunSummary) -> Result<Element, JsValue> {
     let when = js_sys::Date::new(&run.saved_at.into());
     let meta = element("p", "run-meta")?;
     meta.set_text_content(Some(&format!(
-        "epoch {} / {} · step {} · saved {} {} · {} · {}",
+        "{} · epoch {} / {} · step {} · saved {} {} · {} · {}",
+        run.model,
         run.epoch,
         run.epochs,
         run.step,

@@ -3,17 +3,71 @@
 
 use std::cell::RefCell;
 
-use web_sys::{Element, EventTarget, HtmlInputElement};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, EventTarget, HtmlInputElement, HtmlSelectElement};
 
 use super::on;
 use crate::app::settings::{SETTINGS, SettingsForm, is_editable};
 use crate::app::{Event, Model};
+use crate::model::ModelKind;
 use crate::web::dispatch::Dispatch;
 use crate::web::dom::{Listener, MissingElement, by_id, set_flag, set_text};
 
+/// A field's control: a number field, or the model's menu.
+#[derive(Clone)]
+enum Control {
+    Input(HtmlInputElement),
+    Select(HtmlSelectElement),
+}
+
+impl Control {
+    /// The control `#id`; a menu is given the models as its options.
+    fn find(id: &str) -> Result<Self, MissingElement> {
+        let element: Element = by_id(id)?;
+        match element.dyn_into::<HtmlSelectElement>() {
+            Ok(select) => {
+                for model in ModelKind::ALL {
+                    let text = format!("{} — {}", model.name(), model.summary());
+                    if let Ok(option) =
+                        web_sys::HtmlOptionElement::new_with_text_and_value(&text, model.name())
+                    {
+                        let _ = select.add_with_html_option_element(&option);
+                    }
+                }
+                Ok(Self::Select(select))
+            }
+            Err(element) => element
+                .dyn_into::<HtmlInputElement>()
+                .map(Self::Input)
+                .map_err(|_| MissingElement(id.to_string())),
+        }
+    }
+
+    fn element(&self) -> &Element {
+        match self {
+            Self::Input(input) => input,
+            Self::Select(select) => select,
+        }
+    }
+
+    fn value(&self) -> String {
+        match self {
+            Self::Input(input) => input.value(),
+            Self::Select(select) => select.value(),
+        }
+    }
+
+    fn set_value(&self, value: &str) {
+        match self {
+            Self::Input(input) => input.set_value(value),
+            Self::Select(select) => select.set_value(value),
+        }
+    }
+}
+
 struct Field {
     name: &'static str,
-    input: HtmlInputElement,
+    input: Control,
     error: Element,
 }
 
@@ -34,7 +88,7 @@ impl SettingsPanel {
             .map(|&name| {
                 Ok(Field {
                     name,
-                    input: by_id(&format!("setting-{name}"))?,
+                    input: Control::find(&format!("setting-{name}"))?,
                     error: by_id(&format!("error-{name}"))?,
                 })
             })
@@ -54,7 +108,7 @@ impl SettingsPanel {
             .iter()
             .map(|field| {
                 let (name, input) = (field.name, field.input.clone());
-                on(&field.input, "input", dispatch, move |_| {
+                on(field.input.element(), "input", dispatch, move |_| {
                     Some(Event::SettingEdited {
                         field: name,
                         text: input.value(),
@@ -83,7 +137,11 @@ impl SettingsPanel {
             if field.input.value() != text {
                 field.input.set_value(text);
             }
-            set_flag(&field.input, "disabled", !is_editable(field.name, started));
+            set_flag(
+                field.input.element(),
+                "disabled",
+                !is_editable(field.name, started),
+            );
             set_text(&field.error, model.settings.error(field.name));
         }
         *self.shown.borrow_mut() = Some(current);
