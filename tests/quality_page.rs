@@ -224,7 +224,7 @@ fn a_conditional_runs_grid_has_a_column_per_picked_digit() {
             })
             .collect()
     };
-    assert_eq!(grids(&installed), [all.clone()], "the new run's grid");
+    assert_eq!(grids(&installed), vec![all.clone()], "the new run's grid");
     let run = page.run_id();
     page.send(Event::GridRead {
         run,
@@ -237,7 +237,7 @@ fn a_conditional_runs_grid_has_a_column_per_picked_digit() {
     page.send(Event::GridClicked(3));
     let effects = page.send(Event::DigitToggled(4));
     let without_4: Vec<u8> = all.iter().copied().filter(|&d| d != 4).collect();
-    assert_eq!(grids(&effects), [without_4.clone()]);
+    assert_eq!(grids(&effects), vec![without_4.clone()]);
     assert!(page.model.quality.explorer.picks.is_empty());
     // 8 rows of 9 digits: the last cell is 71.
     assert!(page.send(Event::GridClicked(72)).is_empty());
