@@ -129,6 +129,12 @@ pub enum Command {
         /// The grid's digits, as for [`Command::Grid`].
         digits: Vec<u8>,
     },
+    /// `count` samples of the generator from the fixed scoring noise (`samples::Samples`), as
+    /// pixels.
+    Samples {
+        /// How many.
+        count: usize,
+    },
     /// Redraws the grid's noise from `seed` (the grid, and the ends of walks, change with it).
     GridNoise {
         /// The seed.

@@ -282,3 +282,64 @@ fn a_tutorial_runs_grid_ignores_the_digit_picker() {
     let effects = page.send(Event::GridClicked(63));
     assert!(matches!(&effects[..], [Effect::Walk { to: 63, digits, .. }] if digits.is_empty()));
 }
+
+#[test]
+fn samples_download_as_numpy_files() {
+    let mut page = scored_page();
+    page.train_epochs(1);
+    let run = page.run_id();
+    assert_eq!(
+        page.send(Event::DownloadSamples),
+        [Effect::Samples {
+            run,
+            epoch: 1,
+            count: 10_000
+        }]
+    );
+    let pixels: Vec<u8> = (0..2 * 784)
+        .flat_map(|i| (i as f32 / 2000.0).to_le_bytes())
+        .collect();
+    let effects = page.send(Event::SamplesRead {
+        run,
+        epoch: 1,
+        result: Ok(pixels.clone()),
+    });
+    let [Effect::Download { name, bytes }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(name, "mnist-gan-epoch-1-samples.npy");
+    assert_eq!(
+        bytes[..],
+        mnist_gan_web::samples::npy("<f4", &[2, 28, 28], &pixels)[..]
+    );
+    assert!(page.model.status.weights.contains("float32 [2, 28, 28]"));
+    // A model without labels has no labels file.
+    assert!(page.send(Event::DownloadSampleLabels).is_empty());
+    page.send(Event::SamplesRead {
+        run,
+        epoch: 1,
+        result: Err(mnist_gan_web::protocol::TrainerError::Read("lost".into())),
+    });
+    assert!(page.model.status.weights.contains("could not be drawn"));
+
+    let effects = page.edit("model", "conditional");
+    assert!(
+        effects.is_empty(),
+        "a started run keeps its model: {effects:?}"
+    );
+    assert_eq!(page.run().config.model, ModelKind::Tutorial);
+    // Reset starts a run of the settings shown, the model included.
+    let reset = page.send(Event::ResetClicked);
+    page.ack(&reset);
+    assert_eq!(page.run().config.model, ModelKind::Conditional);
+    let effects = page.send(Event::DownloadSampleLabels);
+    let [Effect::Download { name, bytes }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(name, "mnist-gan-epoch-0-labels.npy");
+    let labels: Vec<u8> = (0..10_000).map(|i| (i % 10) as u8).collect();
+    assert_eq!(
+        bytes[..],
+        mnist_gan_web::samples::npy("|u1", &[10_000], &labels)[..]
+    );
+}

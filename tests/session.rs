@@ -473,3 +473,17 @@ fn a_conditional_grid_draws_a_column_per_digit_and_walks_between_digits() {
     let grid = pixels(send(&mut plain, Command::Grid { digits: vec![3] }));
     assert_eq!(grid.len(), 64 * 784);
 }
+
+#[test]
+fn the_host_draws_samples_from_the_scoring_noise() {
+    let mut host = conditional_host();
+    let samples = pixels(send(&mut host, Command::Samples { count: 30 }));
+    assert_eq!(samples.len(), 30 * 784);
+    assert!(samples.iter().all(|v| (-1.0..=1.0).contains(v)));
+    for count in [0, 10_001] {
+        assert!(matches!(
+            send(&mut host, Command::Samples { count }),
+            Reply::Failed(TrainerError::Refused(_))
+        ));
+    }
+}

@@ -2,12 +2,16 @@
 
 use crate::app::effect::Effect;
 use crate::app::event::CapturePurpose;
+use crate::app::event::RunId;
 use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;
 use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
+use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::onnx::Network;
-use crate::quality::DEFAULT_SAMPLES;
+use crate::protocol::TrainerError;
+use crate::quality::{DEFAULT_SAMPLES, requested_labels};
+use crate::samples::{TAKEAWAY_SAMPLES, npy};
 
 impl Model {
     /// Train, Pause or Continue.
@@ -129,6 +133,61 @@ impl Model {
             purpose,
         });
         self.status.weights = "Reading the weights…".into();
+    }
+
+    /// Asks the worker for 10,000 samples ([`crate::samples`]).
+    pub(super) fn download_samples(&mut self, effects: &mut Vec<Effect>) {
+        let Some(run) = &self.run else { return };
+        effects.push(Effect::Samples {
+            run: run.id,
+            epoch: run.progress.epoch,
+            count: TAKEAWAY_SAMPLES,
+        });
+        self.status.weights = format!("Drawing {TAKEAWAY_SAMPLES} samples…");
+    }
+
+    /// The samples' file, `mnist-gan-epoch-N-samples.npy`.
+    pub(super) fn samples_read(
+        &mut self,
+        id: RunId,
+        epoch: usize,
+        result: Result<Vec<u8>, TrainerError>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.run.as_ref().is_none_or(|run| run.id != id) {
+            return;
+        }
+        match result {
+            Ok(bytes) => {
+                let count = bytes.len() / (4 * IMAGE_PIXELS);
+                let name = format!("mnist-gan-epoch-{epoch}-samples.npy");
+                self.status.weights = format!(
+                    "{name}: {count} samples, float32 [{count}, 28, 28] in [-1, 1], from the fixed scoring noise."
+                );
+                effects.push(Effect::Download {
+                    name,
+                    bytes: npy("<f4", &[count, IMAGE_SIDE, IMAGE_SIDE], &bytes),
+                });
+            }
+            Err(e) => self.status.weights = format!("The samples could not be drawn: {e}."),
+        }
+    }
+
+    /// The digits a conditional model's samples are asked for, `mnist-gan-epoch-N-labels.npy`
+    /// (uint8): the same for every run and epoch, so the page writes them itself.
+    pub(super) fn download_sample_labels(&mut self, effects: &mut Vec<Effect>) {
+        let Some(run) = self
+            .run
+            .as_ref()
+            .filter(|run| run.config.model.labels() > 0)
+        else {
+            return;
+        };
+        let labels = requested_labels(TAKEAWAY_SAMPLES);
+        effects.push(Effect::Download {
+            name: format!("mnist-gan-epoch-{}-labels.npy", run.progress.epoch),
+            bytes: npy("|u1", &[labels.len()], &labels),
+        });
     }
 
     pub(super) fn weights_chosen(

@@ -111,6 +111,15 @@ pub enum Effect {
         /// The digits of its columns (a conditional model's; empty otherwise).
         digits: Vec<u8>,
     },
+    /// Samples of the generator → [`Event::SamplesRead`](super::Event::SamplesRead).
+    Samples {
+        /// The run.
+        run: RunId,
+        /// Epochs trained.
+        epoch: usize,
+        /// How many.
+        count: usize,
+    },
     /// The weights file → [`Event::Captured`](super::Event::Captured).
     Capture {
         /// The run.

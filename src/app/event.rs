@@ -161,6 +161,10 @@ pub enum Event {
     AutosaveEdited(String),
     /// Download the weights.
     DownloadWeights,
+    /// Download 10,000 samples of the generator as a numpy file.
+    DownloadSamples,
+    /// Download the digits a conditional model's samples are asked for, as a numpy file.
+    DownloadSampleLabels,
     /// Download one network as an ONNX file.
     DownloadOnnx(Network),
     /// Save the sample grid as a PNG.
@@ -207,6 +211,15 @@ pub enum Event {
         step: u64,
         /// 64 × 784 pixels.
         result: Result<Vec<f32>, TrainerError>,
+    },
+    /// Samples of run `run` after `epoch` epochs, as little-endian float32 pixels.
+    SamplesRead {
+        /// The run.
+        run: RunId,
+        /// Epochs trained when they were asked for.
+        epoch: usize,
+        /// Their bytes.
+        result: Result<Vec<u8>, TrainerError>,
     },
     /// The weights file of run `run`.
     Captured {

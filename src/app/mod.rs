@@ -259,6 +259,11 @@ impl Model {
             Event::SettingEdited { field, text } => self.setting_edited(field, &text, &mut effects),
             Event::AutosaveEdited(text) => self.autosave_edited(text),
             Event::DownloadWeights => self.download(None, &mut effects),
+            Event::DownloadSamples => self.download_samples(&mut effects),
+            Event::DownloadSampleLabels => self.download_sample_labels(&mut effects),
+            Event::SamplesRead { run, epoch, result } => {
+                self.samples_read(run, epoch, result, &mut effects);
+            }
             Event::DownloadOnnx(network) => self.download(Some(network), &mut effects),
             Event::DownloadGrid => effects.push(Effect::DownloadCanvas {
                 id: "grid",

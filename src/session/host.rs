@@ -17,6 +17,7 @@ use crate::protocol::{
     Command, Reply, TrainerError, WorkerStats, floats_to_bytes, trains_on_every_worker,
 };
 use crate::quality::QualityModel;
+use crate::samples::{Samples, TAKEAWAY_SAMPLES};
 use crate::shard::{ShardGradients, ShardPlace};
 use crate::weights::Checkpoint;
 
@@ -281,6 +282,23 @@ impl Host {
                     }),
                     Err(e) => ready(Reply::Failed(e)),
                 },
+                None => ready(no_session()),
+            },
+            Command::Samples { count } => match &self.session {
+                Some(session) if (1..=TAKEAWAY_SAMPLES).contains(&count) => {
+                    let samples = Samples::take(&session.borrow().trainer.gan, count);
+                    Box::pin(async move {
+                        match samples.await {
+                            Ok(samples) => {
+                                Reply::Pixels(ByteBuf::from(floats_to_bytes(&samples.images)))
+                            }
+                            Err(e) => Reply::Failed(TrainerError::Read(e.to_string())),
+                        }
+                    })
+                }
+                Some(_) => ready(refused(format!(
+                    "between 1 and {TAKEAWAY_SAMPLES} samples can be taken"
+                ))),
                 None => ready(no_session()),
             },
             Command::GridNoise { seed } => match self.session.as_ref() {

@@ -78,6 +78,17 @@ impl Effects {
                     }),
                 });
             }
+            Effect::Samples { run, epoch, count } => {
+                let reply = self.ask(Command::Samples { count });
+                self.reply(reply, move |result| Event::SamplesRead {
+                    run,
+                    epoch,
+                    result: result.and_then(|reply| match reply {
+                        Reply::Pixels(bytes) => Ok(bytes.into_vec()),
+                        other => Err(other.unexpected()),
+                    }),
+                });
+            }
             Effect::Capture { run, purpose } => {
                 let checked = matches!(purpose, CapturePurpose::Autosave { .. });
                 let reply = self.ask(Command::Capture { checked });

@@ -18,6 +18,8 @@ pub struct ControlsPanel {
     download: HtmlButtonElement,
     /// "Download as ONNX": the generator, then the discriminator.
     onnx: [HtmlButtonElement; 2],
+    /// "Download 10,000 samples" and, for a conditional model, "Download their labels".
+    samples: [HtmlButtonElement; 2],
     load: HtmlInputElement,
     status: Element,
     drop_zone: HtmlElement,
@@ -47,6 +49,7 @@ impl ControlsPanel {
                 by_id("download-onnx")?,
                 by_id("download-onnx-discriminator")?,
             ],
+            samples: [by_id("download-samples")?, by_id("download-sample-labels")?],
             load: by_id("load-weights")?,
             status: by_id("weights-status")?,
             drop_zone: by_id("drop-zone")?,
@@ -78,6 +81,12 @@ impl ControlsPanel {
             }),
             on(&self.onnx[1], "click", dispatch, |_| {
                 Some(Event::DownloadOnnx(Network::Discriminator))
+            }),
+            on(&self.samples[0], "click", dispatch, |_| {
+                Some(Event::DownloadSamples)
+            }),
+            on(&self.samples[1], "click", dispatch, |_| {
+                Some(Event::DownloadSampleLabels)
             }),
             on(&self.load, "change", dispatch, move |_| {
                 if let Some(file) = picker.files().and_then(|list| list.get(0)) {
@@ -124,9 +133,14 @@ impl ControlsPanel {
         let started = model.run.as_ref().is_some_and(|run| run.started);
         set_flag(&self.reset, "disabled", !started || !model.can_install());
         set_flag(&self.download, "disabled", model.run.is_none());
-        for button in &self.onnx {
+        for button in self.onnx.iter().chain(&self.samples) {
             set_flag(button, "disabled", model.run.is_none());
         }
+        let conditional = model
+            .run
+            .as_ref()
+            .is_some_and(|run| run.config.model.labels() > 0);
+        set_flag(&self.samples[1], "hidden", !conditional);
         set_flag(&self.load, "disabled", !model.can_install());
         set_text(&self.status, &model.status.weights);
     }
