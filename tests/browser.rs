@@ -12,12 +12,14 @@ use mnist_gan_web::app::library::{MIGRATED_KEY, RunSummary, SaveFailure, migrate
 use mnist_gan_web::app::{Effect, Event, Model};
 use mnist_gan_web::calibration::CalibrationStore;
 use mnist_gan_web::data::Dataset;
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::path::{ComputePath, CpuWorkers, GpuProbe, PathPreference, choose_path};
 use mnist_gan_web::protocol::{
     Command, Reply, StepReport, TrainerError, bytes_to_floats, floats_to_bytes,
 };
 use mnist_gan_web::session::{Exchange, GRID_SIDE, TrainerSession};
 use mnist_gan_web::shard::{ShardGradients, ShardPlace, combine};
+use mnist_gan_web::train::Labels;
 use mnist_gan_web::web::client::{Requests, TrainerWorker};
 use mnist_gan_web::web::dataset::{self, DataFile, LoadError};
 use mnist_gan_web::web::group::TrainerGroup;
@@ -34,15 +36,25 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const GOLDEN: &[u8] = include_bytes!("fixtures/keras_3_steps.safetensors");
+/// The conditional model's three steps (`tools/record_golden.py --model conditional`).
+const CONDITIONAL: &[u8] = include_bytes!("fixtures/conditional_3_steps.safetensors");
 const LABELS_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-labels-idx1-ubyte.gz");
 const IMAGES_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-images-idx3-ubyte.gz");
 
 fn fixture(name: &str) -> (Vec<f32>, Vec<usize>) {
-    common::tensor(&SafeTensors::deserialize(GOLDEN).unwrap(), name)
+    fixture_in(GOLDEN, name)
+}
+
+fn fixture_in(golden: &[u8], name: &str) -> (Vec<f32>, Vec<usize>) {
+    common::tensor(&SafeTensors::deserialize(golden).unwrap(), name)
 }
 
 fn upload(trainer: &Trainer, name: &str) -> Tensor<2> {
-    let (values, shape) = fixture(name);
+    upload_in(GOLDEN, trainer, name)
+}
+
+fn upload_in(golden: &[u8], trainer: &Trainer, name: &str) -> Tensor<2> {
+    let (values, shape) = fixture_in(golden, name);
     Tensor::from_data(
         TensorData::new(values, [shape[0], shape[1]]),
         trainer.gan.device(),
@@ -299,9 +311,13 @@ async fn matches_tensorflow_after_one_step(
 
 /// The step's two losses within 1e-4 (relative) of TensorFlow's.
 fn assert_losses(step: &str, stats: mnist_gan_web::StepValues, path: &str) {
+    assert_losses_in(GOLDEN, step, stats, path);
+}
+
+fn assert_losses_in(golden: &[u8], step: &str, stats: mnist_gan_web::StepValues, path: &str) {
     for (loss, actual) in [("d_loss", stats.d_loss), ("g_loss", stats.g_loss)] {
         let name = format!("{step}.{loss}");
-        let expected = fixture(&name).0[0];
+        let expected = fixture_in(golden, &name).0[0];
         let relative = ((actual - expected) / expected).abs();
         assert!(
             relative <= 1e-4,
@@ -312,6 +328,10 @@ fn assert_losses(step: &str, stats: mnist_gan_web::StepValues, path: &str) {
 
 /// Every layer of `trainer` within 1e-4 of TensorFlow's recorded weights `after` (`after1`…).
 async fn matches_tensorflow_after(trainer: &Trainer, after: &str, path: &str) {
+    matches_tensorflow_after_in(GOLDEN, trainer, after, path).await;
+}
+
+async fn matches_tensorflow_after_in(golden: &[u8], trainer: &Trainer, after: &str, path: &str) {
     let captured = Checkpoint::capture(trainer).await.unwrap();
     let layers = captured
         .generator
@@ -327,7 +347,7 @@ async fn matches_tensorflow_after(trainer: &Trainer, after: &str, path: &str) {
         );
     for (name, layer) in layers {
         for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
-            let (expected, _) = fixture(&format!("{after}.{name}.{part}"));
+            let (expected, _) = fixture_in(golden, &format!("{after}.{name}.{part}"));
             let diff = common::max_abs_diff(actual, &expected);
             assert!(
                 diff <= 1e-4,
@@ -1047,4 +1067,88 @@ async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
             .all(|&(_, reserved)| reserved <= usage[2].1),
         "the pool grew after the second epoch: {usage:?}"
     );
+}
+
+/// The conditional model's trainer at its recorded initialisation, on `device`.
+fn conditional_trainer_on(device: &Device) -> Trainer {
+    let checkpoint = Checkpoint::from_bytes(CONDITIONAL, "init.", &TrainingConfig::default())
+        .expect("init.* loads");
+    assert_eq!(checkpoint.config.model, ModelKind::Conditional);
+    checkpoint.into_trainer(device)
+}
+
+/// Step `step`'s recorded labels, as the step takes them.
+fn conditional_labels(trainer: &Trainer, step: &str) -> Labels {
+    Labels {
+        real: upload_in(CONDITIONAL, trainer, &format!("{step}.y_real")),
+        fake: upload_in(CONDITIONAL, trainer, &format!("{step}.y_fake")),
+    }
+}
+
+/// The conditional model's three recorded steps on WebGPU, the third captured and replayed
+/// with its own labels written into the capture's buffers; and its first step on the wasm CPU
+/// backend, whole and in two shards.
+#[wasm_bindgen_test]
+async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend() {
+    let mut trainer = conditional_trainer_on(&gpu::device().await.expect("WebGPU device"));
+    for step in ["step1", "step2", "step3"] {
+        let x = upload_in(CONDITIONAL, &trainer, &format!("{step}.x"));
+        let z = upload_in(CONDITIONAL, &trainer, &format!("{step}.z"));
+        let labels = conditional_labels(&trainer, step);
+        let values = trainer.gan.labelled_step(x, z, Some(labels)).unwrap();
+        let values = values.read().await.unwrap();
+        assert_losses_in(CONDITIONAL, step, values, "conditional on WebGPU");
+    }
+    assert!(trainer.gan.replays(), "the third step was captured");
+    matches_tensorflow_after_in(CONDITIONAL, &trainer, "after3", "conditional on WebGPU").await;
+
+    let mut trainer = conditional_trainer_on(&Device::flex());
+    let (x, z) = (
+        upload_in(CONDITIONAL, &trainer, "step1.x"),
+        upload_in(CONDITIONAL, &trainer, "step1.z"),
+    );
+    let labels = conditional_labels(&trainer, "step1");
+    let values = trainer
+        .gan
+        .labelled_step(x, z, Some(labels))
+        .unwrap()
+        .read()
+        .await
+        .unwrap();
+    assert_losses_in(CONDITIONAL, "step1", values, "conditional on the wasm CPU");
+    matches_tensorflow_after_in(
+        CONDITIONAL,
+        &trainer,
+        "after1",
+        "conditional on the wasm CPU",
+    )
+    .await;
+
+    let mut trainer = conditional_trainer_on(&Device::flex());
+    let (x, z) = (
+        fixture_in(CONDITIONAL, "step1.x").0,
+        fixture_in(CONDITIONAL, "step1.z").0,
+    );
+    let digits = |name: &str| -> Vec<u8> {
+        fixture_in(CONDITIONAL, name)
+            .0
+            .chunks_exact(10)
+            .map(|row| row.iter().position(|&v| v == 1.0).unwrap() as u8)
+            .collect()
+    };
+    let (real, fake) = (digits("step1.y_real"), digits("step1.y_fake"));
+    let parts: Vec<_> = (0..2)
+        .map(|i| {
+            let place = ShardPlace::new(i, 2).unwrap();
+            trainer
+                .gan
+                .labelled_shard_part(&x, &z, Some((&real, &fake)), place, 0)
+                .unwrap()
+        })
+        .collect();
+    let whole = combine(&parts).unwrap();
+    trainer.gan.apply_host_gradients(&whole.grads).unwrap();
+    let path = "conditional in two shards on the wasm CPU";
+    assert_losses_in(CONDITIONAL, "step1", whole.values, path);
+    matches_tensorflow_after_in(CONDITIONAL, &trainer, "after1", path).await;
 }

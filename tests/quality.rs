@@ -8,6 +8,7 @@ use common::{block_on, device, mnist};
 use mnist_gan_web::data::scale_pixel;
 use mnist_gan_web::idx::{parse_images, parse_labels};
 use mnist_gan_web::latent::{slerp, walk};
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::quality::classifier::{CLASSES, FEATURES};
 use mnist_gan_web::quality::reference::reference_curve;
 use mnist_gan_web::quality::{
@@ -200,7 +201,7 @@ fn a_generator_trained_longer_scores_better() {
 
 #[test]
 fn the_reference_curve_covers_the_tutorials_run() {
-    let curve = reference_curve().unwrap();
+    let curve = reference_curve(ModelKind::Tutorial).unwrap().unwrap();
     assert_eq!(
         (curve.epochs, curve.batch_size, curve.samples),
         (300, 256, 2000)

@@ -8,6 +8,7 @@ use crate::app::event::RunId;
 use crate::model::{DIGITS, ModelKind};
 use crate::protocol::TrainerError;
 use crate::quality::reference::{ReferenceCurve, reference_curve};
+
 use crate::quality::{EpochScore, Score};
 use crate::session::GridLayout;
 
@@ -37,8 +38,8 @@ pub struct QualityState {
     pub every_text: String,
     /// Score after epoch 1 and every this many epochs; 0 turns scoring off.
     pub every: usize,
-    /// The reference run's curve.
-    pub reference: Option<ReferenceCurve>,
+    /// Each model's reference run, where it has one.
+    pub references: Vec<(ModelKind, ReferenceCurve)>,
     /// The latent explorer.
     pub explorer: Explorer,
     /// A message about scores or the explorer.
@@ -55,7 +56,10 @@ impl Default for QualityState {
             ready: None,
             every_text: DEFAULT_SCORE_EVERY.to_string(),
             every: DEFAULT_SCORE_EVERY,
-            reference: reference_curve().ok(),
+            references: ModelKind::ALL
+                .into_iter()
+                .filter_map(|model| Some((model, reference_curve(model)?.ok()?)))
+                .collect(),
             explorer: Explorer::default(),
             status: "Loading the quality classifier…".into(),
             asked_at: None,
@@ -81,6 +85,13 @@ impl QualityState {
             .unwrap_or_else(|_| GridLayout::new(0, &[]).expect("a grid without labels"))
     }
 
+    /// The reference curve of `model`, if it has one.
+    pub fn reference(&self, model: ModelKind) -> Option<&ReferenceCurve> {
+        self.references
+            .iter()
+            .find_map(|(m, curve)| (*m == model).then_some(curve))
+    }
+
     /// The scoring interval, when scores can be taken (the classifier is in the worker).
     pub fn score_every(&self) -> Option<usize> {
         (matches!(self.ready, Some(Ok(()))) && self.every > 0).then_some(self.every)
@@ -93,9 +104,12 @@ pub fn is_score_epoch(every: usize, epoch: usize, epochs: usize) -> bool {
     every > 0 && (epoch == 1 || epoch.is_multiple_of(every) || epoch == epochs)
 }
 
-/// "FID 123.4 · IS 5.67".
+/// "FID 123.4 · IS 5.67", and for a conditional model " · 97 % as asked".
 pub fn describe(score: &Score) -> String {
-    format!("FID {:.1} · IS {:.2}", score.fid, score.inception)
+    let asked = score.requested.as_ref().map_or(String::new(), |r| {
+        format!(" · {:.0} % the digit asked for", 100.0 * r.share)
+    });
+    format!("FID {:.1} · IS {:.2}{asked}", score.fid, score.inception)
 }
 
 impl Model {
@@ -146,8 +160,7 @@ impl Model {
             Ok(score) => {
                 let reference = self
                     .quality
-                    .reference
-                    .as_ref()
+                    .reference(run.config.model)
                     .and_then(|curve| curve.points.iter().find(|p| p.epoch == epoch));
                 self.quality.status = match reference {
                     Some(r) => format!(

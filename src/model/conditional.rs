@@ -16,6 +16,7 @@ pub fn spec(noise_dim: usize) -> ModelSpec {
     ModelSpec {
         name: "conditional",
         summary: "the tutorial's networks, drawing the digit you ask for",
+        reference: None,
         labels: DIGITS,
         generator: conditioned(tutorial.generator),
         discriminator: conditioned(tutorial.discriminator),

@@ -1,6 +1,8 @@
-//! The reference curve: the native `train` example at the reference's settings, scored by the
-//! same code after every epoch (`train --score-every 1 --scores-out …`). The page draws it
-//! dashed beside the run's own scores.
+//! The reference curves: each model's native `train` example at its default settings, scored
+//! by the same code after every epoch (`train --model M --score-every 1 --scores-out …`). The
+//! page draws the run's model's curve dashed beside the run's own scores.
+
+use crate::model::ModelKind;
 
 /// One scored epoch.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -29,7 +31,8 @@ pub struct ReferenceCurve {
     pub points: Vec<CurvePoint>,
 }
 
-/// The committed reference curve (`www/data/quality/reference.json`).
-pub fn reference_curve() -> Result<ReferenceCurve, serde_json::Error> {
-    serde_json::from_str(include_str!("../../www/data/quality/reference.json"))
+/// The committed reference curve of `model` (its description's `reference`, a file under
+/// `www/data/quality/`), if it has one.
+pub fn reference_curve(model: ModelKind) -> Option<Result<ReferenceCurve, serde_json::Error>> {
+    model.spec(1).reference.map(serde_json::from_str)
 }

@@ -91,7 +91,8 @@ fn plot(
     line(ctx, run, &x_of, y_of, RUN_COLOR, false);
 }
 
-/// FID (top, log scale) and IS (bottom) of `scores` per epoch, `reference` dashed.
+/// FID (top, log scale) and IS of `scores` per epoch and, when they have it (a conditional
+/// model), the share of samples taken for the digit asked for; `reference` dashed.
 pub fn draw_quality_chart(
     canvas: &HtmlCanvasElement,
     scores: &[EpochScore],
@@ -107,19 +108,29 @@ pub fn draw_quality_chart(
         .iter()
         .map(|s| (s.epoch, s.score.inception))
         .collect();
+    let run_asked: Vec<(usize, f64)> = scores
+        .iter()
+        .filter_map(|s| Some((s.epoch, 100.0 * s.score.requested.as_ref()?.share)))
+        .collect();
     let reference_fid: Vec<(usize, f64)> = reference.iter().map(|p| (p.epoch, p.fid)).collect();
     let reference_is: Vec<(usize, f64)> =
         reference.iter().map(|p| (p.epoch, p.inception)).collect();
+    let reference_asked: Vec<(usize, f64)> = reference
+        .iter()
+        .filter_map(|p| Some((p.epoch, 100.0 * p.requested?)))
+        .collect();
 
     let left = 44.0;
     let plot_width = width - left - 10.0;
-    let half = (height - 60.0) / 2.0;
-    let top = Plot {
+    let plots = if run_asked.is_empty() { 2.0 } else { 3.0 };
+    let each = (height - 30.0 * plots) / plots;
+    let area = |i: f64| Plot {
         left,
-        top: 22.0,
+        top: 22.0 + i * (each + 28.0),
         width: plot_width,
-        height: half - 10.0,
+        height: each - 4.0,
     };
+    let top = area(0.0);
     let (low, high) = log_range(run_fid.iter().chain(&reference_fid).map(|&(_, v)| v));
     let (log_low, log_high) = (low.log10(), high.log10());
     let y_fid = |v: f64| {
@@ -142,20 +153,15 @@ pub fn draw_quality_chart(
         &fid_ticks,
         "FID (log scale, lower is better)",
     );
-    let bottom = Plot {
-        left,
-        top: 40.0 + half,
-        width: plot_width,
-        height: half - 10.0,
-    };
-    let y_is = |v: f64| bottom.top + bottom.height * (1.0 - ((v - 1.0) / 9.0).clamp(0.0, 1.0));
+    let middle = area(1.0);
+    let y_is = |v: f64| middle.top + middle.height * (1.0 - ((v - 1.0) / 9.0).clamp(0.0, 1.0));
     let is_ticks: Vec<(f64, String)> = [1.0, 4.0, 7.0, 10.0]
         .iter()
         .map(|&v| (v, format!("{v}")))
         .collect();
     plot(
         &ctx,
-        &bottom,
+        &middle,
         span,
         &run_is,
         &reference_is,
@@ -163,6 +169,24 @@ pub fn draw_quality_chart(
         &is_ticks,
         "Inception Score (1 to 10, higher is better)",
     );
+    if !run_asked.is_empty() {
+        let bottom = area(2.0);
+        let y_asked = |v: f64| bottom.top + bottom.height * (1.0 - (v / 100.0).clamp(0.0, 1.0));
+        let asked_ticks: Vec<(f64, String)> = [0.0, 50.0, 100.0]
+            .iter()
+            .map(|&v| (v, format!("{v}")))
+            .collect();
+        plot(
+            &ctx,
+            &bottom,
+            span,
+            &run_asked,
+            &reference_asked,
+            &y_asked,
+            &asked_ticks,
+            "Samples taken for the digit asked for (%)",
+        );
+    }
     // Legend.
     ctx.set_font("11px system-ui, sans-serif");
     for (i, (label, color)) in [("this run", RUN_COLOR), ("reference run", REFERENCE_COLOR)]
@@ -179,25 +203,38 @@ pub fn draw_quality_chart(
     ctx.fill_text("epoch", width / 2.0, height - 2.0)
 }
 
-/// Bars of how many samples the classifier takes for each digit.
-pub fn draw_histogram(canvas: &HtmlCanvasElement, histogram: &[u32]) -> Result<(), JsValue> {
+/// Bars per digit: how many samples the classifier takes for each (labelled with their share
+/// of all), or, with `percent`, a percentage each (labelled with it, on a 0–100 scale).
+pub fn draw_histogram(
+    canvas: &HtmlCanvasElement,
+    histogram: &[f64],
+    percent: bool,
+) -> Result<(), JsValue> {
     let ctx = context(canvas)?;
     let (width, height) = (canvas.width() as f64, canvas.height() as f64);
     ctx.clear_rect(0.0, 0.0, width, height);
-    let total: u32 = histogram.iter().sum();
-    let highest = histogram.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let total: f64 = if percent {
+        100.0
+    } else {
+        histogram.iter().sum()
+    };
+    let highest = if percent {
+        100.0
+    } else {
+        histogram.iter().copied().fold(1.0, f64::max)
+    };
     let bar = width / histogram.len().max(1) as f64;
     let base = height - 16.0;
     ctx.set_font("11px system-ui, sans-serif");
     for (digit, &count) in histogram.iter().enumerate() {
-        let h = (base - 14.0) * count as f64 / highest;
+        let h = (base - 14.0) * count / highest;
         let x = digit as f64 * bar;
         ctx.set_fill_style_str(RUN_COLOR);
         ctx.fill_rect(x + 2.0, base - h, bar - 4.0, h);
         ctx.set_fill_style_str("#666");
         ctx.fill_text(&digit.to_string(), x + bar / 2.0 - 3.0, height - 3.0)?;
-        if total > 0 {
-            let share = format!("{:.0}", 100.0 * count as f64 / total as f64);
+        if total > 0.0 {
+            let share = format!("{:.0}", 100.0 * count / total);
             ctx.fill_text(&share, x + bar / 2.0 - 6.0, base - h - 3.0)?;
         }
     }

@@ -327,6 +327,51 @@ test('without a hardware GPU the CPU workers train; the run moves between paths'
   await assertCleanConsoleAndOrigin();
 });
 
+/** A numpy file's header (format 1.0) and where its data starts. */
+function parseNpy(bytes) {
+  assert.equal(bytes.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00', 'numpy format 1.0');
+  const length = bytes.readUInt16LE(8);
+  assert.equal((10 + length) % 64, 0, 'the data is aligned');
+  return { header: bytes.subarray(10, 10 + length).toString('latin1').trim(), data: 10 + length };
+}
+
+test('a conditional run: the model from the URL, a column per digit picked, samples to take away', { timeout: 1_200_000 }, async () => {
+  await openPage('?path=cpu&model=conditional');
+  assert.equal(await browser.run(`return document.getElementById('setting-model').value;`), 'conditional');
+  await setBatch(64);
+  await browser.waitFor('the conditional grid, a column per digit', `
+    const grid = document.getElementById('grid');
+    return document.getElementById('app').dataset.gridStep && grid.width === 280 && grid.height === 224;`, { timeout: 120_000 });
+  assert.equal(await browser.run(`return document.getElementById('digit-picker').hidden;`), false);
+  const step = await trainAndPause(20);
+
+  // Switching the 4 off draws nine columns; the picks go with the old layout.
+  await browser.click('#digit-4');
+  await browser.waitFor('nine columns', `return document.getElementById('grid').width === 252;`, { timeout: 60_000 });
+  assert.equal(await browser.run(`return document.getElementById('digit-4').checked;`), false);
+
+  const samples = readFileSync(await download('#download-samples', '-samples.npy'));
+  const { header, data } = parseNpy(samples);
+  assert.equal(header, "{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 28, 28), }");
+  assert.equal(samples.length, data + 10000 * 784 * 4);
+  for (let at = data; at < samples.length; at += 4 * 997) {
+    const value = samples.readFloatLE(at);
+    assert.ok(value >= -1 && value <= 1, `a pixel in [-1, 1]: ${value}`);
+  }
+  const labels = readFileSync(await download('#download-sample-labels', '-labels.npy'));
+  const parsed = parseNpy(labels);
+  assert.equal(parsed.header, "{'descr': '|u1', 'fortran_order': False, 'shape': (10000,), }");
+  assert.deepEqual([...labels.subarray(parsed.data, parsed.data + 12)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+
+  // The weights file names its model and holds its shapes.
+  const weights = parseSafetensors(readFileSync(await downloadWeights()));
+  assert.equal(weights.__metadata__.model, 'conditional');
+  assert.equal(weights.__metadata__.step, String(step));
+  assert.deepEqual(weights['gen.dense0.kernel'].shape, [110, 100]);
+  assert.deepEqual(weights['disc.dense0.kernel'].shape, [794, 128]);
+  await assertCleanConsoleAndOrigin();
+});
+
 /** A copy of a weights file with every discriminator kernel scaled to near float32's limit. */
 function poison(bytes) {
   const out = Buffer.from(bytes);

@@ -14,6 +14,7 @@ use crate::web::quality_chart::{draw_histogram, draw_quality_chart};
 pub struct QualityPanel {
     chart: HtmlCanvasElement,
     histogram: HtmlCanvasElement,
+    caption: Element,
     every: HtmlInputElement,
     status: Element,
     /// The run and chart version drawn.
@@ -26,6 +27,7 @@ impl QualityPanel {
         Ok(Self {
             chart: by_id("quality-chart")?,
             histogram: by_id("digit-histogram")?,
+            caption: by_id("digit-histogram-caption")?,
             every: by_id("score-every")?,
             status: by_id("quality-status")?,
             drawn: Cell::new(None),
@@ -56,15 +58,35 @@ impl QualityPanel {
             return;
         }
         let reference = model
-            .quality
-            .reference
+            .run
             .as_ref()
+            .and_then(|run| model.quality.reference(run.config.model))
             .map_or(&[][..], |curve| &curve.points);
         if let Err(e) = draw_quality_chart(&self.chart, scores, reference) {
             log::warn!("quality chart: {}", js_message(&e));
         }
-        let histogram = scores.last().map_or(&[][..], |s| &s.score.histogram);
-        if let Err(e) = draw_histogram(&self.histogram, histogram) {
+        // A conditional model's latest score: how often each digit asked for is drawn; else
+        // which digits the samples are taken for.
+        let latest = scores.last().map(|s| &s.score);
+        let (bars, caption) = match latest.and_then(|s| s.requested.as_ref()) {
+            Some(requested) => (
+                requested
+                    .per_digit
+                    .iter()
+                    .map(|share| share * 100.0)
+                    .collect(),
+                "samples taken for the digit asked for, per digit (%)",
+            ),
+            None => (
+                latest.map_or_else(Vec::new, |s| {
+                    s.histogram.iter().map(|&count| f64::from(count)).collect()
+                }),
+                "digits the classifier sees in the latest score (%)",
+            ),
+        };
+        set_text(&self.caption, caption);
+        let shares = latest.is_some_and(|s| s.requested.is_some());
+        if let Err(e) = draw_histogram(&self.histogram, &bars, shares) {
             log::warn!("histogram: {}", js_message(&e));
         }
     }
