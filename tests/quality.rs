@@ -219,6 +219,21 @@ fn the_reference_curve_covers_the_tutorials_run() {
 }
 
 #[test]
+fn the_conditional_reference_curve_covers_its_run_with_the_digits_drawn_as_asked() {
+    let curve = reference_curve(ModelKind::Conditional).unwrap().unwrap();
+    assert_eq!((curve.epochs, curve.points.len()), (300, 300));
+    let tutorial = reference_curve(ModelKind::Tutorial).unwrap().unwrap();
+    for (point, reference) in curve.points.iter().zip(&tutorial.points) {
+        assert_eq!(point.epoch, reference.epoch);
+        let share = point.requested.expect("a conditional score's share");
+        assert!((0.0..=1.0).contains(&share));
+        assert!(reference.requested.is_none());
+    }
+    let last = &curve.points[299];
+    assert!(last.requested.unwrap() > 0.5, "it learned the labels");
+}
+
+#[test]
 fn a_walk_starts_and_ends_on_its_two_points_and_stays_on_the_sphere_between() {
     let a: Vec<f32> = (0..100)
         .map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0)

@@ -119,6 +119,7 @@ impl Model {
         }
         let behind = run.progress.step != step;
         run.grid.shown = Some((step, pixels));
+        run.grid.reads += 1;
         // Stopped, but the model moved on while this was read: read it as it is.
         if behind && self.phase != RunPhase::Running {
             self.request_grid(effects);

@@ -28,8 +28,11 @@ pub struct RunRecord {
 pub struct GridState {
     /// A read is under way (one at a time).
     pub pending: bool,
-    /// Steps and pixels (64 × 784) of the grid shown.
+    /// Steps and pixels (cells × 784) of the grid shown.
     pub shown: Option<(u64, Vec<f32>)>,
+    /// Grids read so far: a new one, even of the same step (new noise, other digits), is
+    /// drawn again.
+    pub reads: u64,
 }
 
 /// Clocks of a run.

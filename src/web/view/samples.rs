@@ -19,7 +19,7 @@ pub struct SamplesPanel {
     picker: Element,
     /// The picker's boxes, digit 0 first.
     digits: Vec<HtmlInputElement>,
-    /// The run, step and picks of the grid drawn.
+    /// The run, grid read and picks of the grid drawn.
     drawn: RefCell<Option<(RunId, u64, Vec<usize>)>>,
     listeners: Vec<Listener>,
 }
@@ -64,10 +64,10 @@ impl SamplesPanel {
             set_flag(input, "disabled", model.quality.explorer.pending);
         }
         let Some(run) = &model.run else { return };
-        let Some((step, pixels)) = &run.grid.shown else {
+        let Some((_, pixels)) = &run.grid.shown else {
             return;
         };
-        let key = (run.id, *step, model.quality.explorer.picks.clone());
+        let key = (run.id, run.grid.reads, model.quality.explorer.picks.clone());
         if self.drawn.borrow().as_ref() == Some(&key) {
             return;
         }
