@@ -104,8 +104,7 @@ fn parse_args() -> Args {
             "--model" => {
                 let name = value();
                 args.config.model = ModelKind::from_name(&name).unwrap_or_else(|| {
-                    let known: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
-                    eprintln!("unknown model `{name}` (known: {})", known.join(", "));
+                    eprintln!("unknown model `{name}` (known: {})", ModelKind::names());
                     std::process::exit(2)
                 })
             }

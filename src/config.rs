@@ -193,10 +193,9 @@ impl TrainingConfig {
             let text = text.trim();
             let value = if default.is_string() {
                 if ModelKind::from_name(text).is_none() {
-                    let names: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
                     return Err(field_error(
                         field,
-                        format!("must be one of {} (got `{text}`)", names.join(", ")),
+                        format!("must be one of {} (got `{text}`)", ModelKind::names()),
                     ));
                 }
                 serde_json::Value::from(text)
@@ -231,9 +230,21 @@ impl TrainingConfig {
         Ok(config)
     }
 
-    /// The configuration as JSON (the form the weights file's metadata stores).
+    /// The configuration as JSON (the form the weights file's metadata stores). The settings
+    /// that came with the models (`model`, `label_seed`) are left out at their defaults, so a
+    /// tutorial run's file opens in builds from before them, which refuse unknown fields.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a config of numbers always serialises")
+        let mut value = serde_json::to_value(self).expect("a config of numbers always serialises");
+        let defaults = Self::default();
+        if let serde_json::Value::Object(fields) = &mut value {
+            if self.model == defaults.model {
+                fields.remove("model");
+            }
+            if self.label_seed == defaults.label_seed {
+                fields.remove("label_seed");
+            }
+        }
+        value.to_string()
     }
 
     /// Whether the snapshot of G(seed) is due after `epoch` (1-based): epochs 1, 1 + n, 1 + 2n, …

@@ -42,6 +42,13 @@ impl Dataset {
     /// Wraps parsed images and their labels (one per image, each a digit).
     pub fn labelled(images: IdxImages, labels: Vec<u8>) -> Result<Self, IdxError> {
         check_pairing(&images, &labels)?;
+        if let Some((index, &value)) = labels
+            .iter()
+            .enumerate()
+            .find(|&(_, &v)| usize::from(v) >= DIGITS)
+        {
+            return Err(IdxError::LabelOutOfRange { index, value });
+        }
         Ok(Self {
             images,
             labels: Some(labels),

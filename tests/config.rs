@@ -48,6 +48,26 @@ fn json_round_trips_and_fills_defaults() {
     let conditional = TrainingConfig::from_json(r#"{"model": "conditional"}"#).unwrap();
     assert_eq!(conditional.model, ModelKind::Conditional);
     assert!(TrainingConfig::from_json(r#"{"model": "sharper"}"#).is_err());
+    // Each model's name is the one its settings are stored under.
+    for model in ModelKind::ALL {
+        assert_eq!(serde_json::to_value(model).unwrap(), model.name());
+    }
+    // A tutorial run's settings leave out what builds before the models would refuse.
+    let json = TrainingConfig::default().to_json();
+    assert!(
+        !json.contains("model") && !json.contains("label_seed"),
+        "{json}"
+    );
+    let conditional_json = TrainingConfig {
+        model: ModelKind::Conditional,
+        ..TrainingConfig::default()
+    }
+    .to_json();
+    assert!(conditional_json.contains(r#""model":"conditional""#));
+    assert_eq!(
+        TrainingConfig::from_json(&conditional_json).unwrap().model,
+        ModelKind::Conditional
+    );
 }
 
 #[test]

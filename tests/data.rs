@@ -89,3 +89,40 @@ fn noise_is_standard_normal_and_seeded() {
         "each step draws new noise"
     );
 }
+
+#[test]
+fn labels_pair_with_the_images_and_are_digits() {
+    let images = || IdxImages {
+        count: 3,
+        pixels: vec![0; 3 * 784],
+    };
+    let data = Dataset::labelled(images(), vec![3, 1, 4]).unwrap();
+    let order = [2, 0, 1];
+    assert_eq!(data.batch_labels(&order, 0, 2), Some(vec![4, 3]));
+    assert_eq!(
+        data.batch_labels(&order, 1, 2),
+        Some(vec![1]),
+        "the short last batch"
+    );
+    assert_eq!(Dataset::new(images()).batch_labels(&order, 0, 2), None);
+    assert!(matches!(
+        Dataset::labelled(images(), vec![3, 12, 4]),
+        Err(mnist_gan_web::idx::IdxError::LabelOutOfRange {
+            index: 1,
+            value: 12
+        })
+    ));
+    assert!(Dataset::labelled(images(), vec![3, 1]).is_err());
+    // The fakes' digits: uniform over 0..10, the same for the same seed and step.
+    let drawn = mnist_gan_web::data::uniform_labels(5, 7, 1000);
+    assert_eq!(drawn, mnist_gan_web::data::uniform_labels(5, 7, 1000));
+    assert_ne!(drawn, mnist_gan_web::data::uniform_labels(5, 8, 1000));
+    let mut counts = [0; 10];
+    for &d in &drawn {
+        counts[usize::from(d)] += 1;
+    }
+    assert!(
+        counts.iter().all(|&n| (60..=140).contains(&n)),
+        "{counts:?}"
+    );
+}

@@ -296,6 +296,10 @@ fn samples_download_as_numpy_files() {
             count: 10_000
         }]
     );
+    assert!(
+        page.send(Event::DownloadSamples).is_empty(),
+        "one draw at a time"
+    );
     let pixels: Vec<u8> = (0..2 * 784)
         .flat_map(|i| (i as f32 / 2000.0).to_le_bytes())
         .collect();

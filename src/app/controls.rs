@@ -138,6 +138,10 @@ impl Model {
     /// Asks the worker for 10,000 samples ([`crate::samples`]).
     pub(super) fn download_samples(&mut self, effects: &mut Vec<Effect>) {
         let Some(run) = &self.run else { return };
+        if self.display.samples_pending {
+            return;
+        }
+        self.display.samples_pending = true;
         effects.push(Effect::Samples {
             run: run.id,
             epoch: run.progress.epoch,
@@ -154,7 +158,10 @@ impl Model {
         result: Result<Vec<u8>, TrainerError>,
         effects: &mut Vec<Effect>,
     ) {
+        self.display.samples_pending = false;
         if self.run.as_ref().is_none_or(|run| run.id != id) {
+            self.status.weights =
+                "The samples were of a run no longer on screen: not saved.".into();
             return;
         }
         match result {

@@ -209,7 +209,7 @@ pub enum Event {
         run: RunId,
         /// Steps enqueued before it was asked for.
         step: u64,
-        /// 64 × 784 pixels.
+        /// cells × 784 pixels, row after row (`session::GridLayout`).
         result: Result<Vec<f32>, TrainerError>,
     },
     /// Samples of run `run` after `epoch` epochs, as little-endian float32 pixels.

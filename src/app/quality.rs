@@ -104,7 +104,7 @@ pub fn is_score_epoch(every: usize, epoch: usize, epochs: usize) -> bool {
     every > 0 && (epoch == 1 || epoch.is_multiple_of(every) || epoch == epochs)
 }
 
-/// "FID 123.4 · IS 5.67", and for a conditional model " · 97 % as asked".
+/// "FID 123.4 · IS 5.67", and for a conditional model " · 97 % the digit asked for".
 pub fn describe(score: &Score) -> String {
     let asked = score.requested.as_ref().map_or(String::new(), |r| {
         format!(" · {:.0} % the digit asked for", 100.0 * r.share)
@@ -204,9 +204,9 @@ impl Model {
                 frames: WALK_FRAMES,
                 digits: self.quality.grid_digits(run.config.model),
             });
-            self.quality.status = format!("Walking from digit {} to digit {}…", from + 1, to + 1);
+            self.quality.status = format!("Walking from sample {} to sample {}…", from + 1, to + 1);
         } else {
-            self.quality.status = format!("Digit {} picked: pick another.", index + 1);
+            self.quality.status = format!("Sample {} picked: pick another.", index + 1);
         }
     }
 
@@ -226,7 +226,7 @@ impl Model {
             Ok(pixels) => {
                 explorer.walk = Some((from, to, pixels));
                 self.quality.status = format!(
-                    "The generator's walk from digit {} to digit {}.",
+                    "The generator's walk from sample {} to sample {}.",
                     from + 1,
                     to + 1
                 );

@@ -6,7 +6,7 @@ use crate::config::{ConfigError, TrainingConfig};
 /// Every field of the settings form, by its config name (the page's inputs are
 /// `#setting-{name}`, their messages `#error-{name}`). The model is a menu, the rest are
 /// number fields.
-pub const SETTINGS: [&str; 18] = [
+pub const SETTINGS: [&str; 19] = [
     "model",
     "epochs",
     "batch_size",
@@ -25,6 +25,7 @@ pub const SETTINGS: [&str; 18] = [
     "shuffle_seed",
     "noise_seed",
     "sample_seed",
+    "label_seed",
 ];
 
 /// Settings that may change while a run is under way.

@@ -90,6 +90,8 @@ pub struct Display {
     pub memory: Option<MemoryFigures>,
     /// The tab is visible.
     pub visible: bool,
+    /// 10,000 samples are being drawn for a download (one at a time).
+    pub samples_pending: bool,
 }
 
 impl Default for Display {
@@ -102,6 +104,7 @@ impl Default for Display {
             untrained: None,
             memory: None,
             visible: true,
+            samples_pending: false,
         }
     }
 }

@@ -46,6 +46,12 @@ impl ModelKind {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// Every model's name, for messages: "tutorial, conditional".
+    pub fn names() -> String {
+        let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
+        names.join(", ")
+    }
+
     /// What it is, in a few words.
     pub fn summary(self) -> &'static str {
         self.spec(1).summary

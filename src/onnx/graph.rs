@@ -186,7 +186,6 @@ fn value_info(name: &str, dims: &[Dim]) -> proto::ValueInfoProto {
     }
 }
 
-/// The ONNX reshape target for `dims` (the batch as −1).
 /// The inputs of `plan`'s network: its own, then its one-hot labels if it takes them.
 fn inputs(plan: &Plan) -> Vec<(&'static str, Vec<Dim>)> {
     let mut inputs = vec![plan.input.clone()];
@@ -196,6 +195,7 @@ fn inputs(plan: &Plan) -> Vec<(&'static str, Vec<Dim>)> {
     inputs
 }
 
+/// The ONNX reshape target for `dims` (the batch as −1).
 fn reshape_target(dims: &[Dim]) -> Vec<i64> {
     dims.iter()
         .map(|d| match d {

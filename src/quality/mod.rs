@@ -210,14 +210,25 @@ pub async fn score_generator(
 
 /// The generator of any safetensors file holding `gen.dense{0..}.{kernel,bias}` (float32,
 /// Keras' layout; other tensors are ignored), such as the app's weights files or one exported
-/// from the Keras reference. Its model is the one the metadata's `model` names, else
-/// `tutorial`; the noise's size is read from the first kernel.
+/// from the Keras reference. Its model is the one the metadata's `model` names; without one,
+/// the model whose discriminator takes the file's `disc.dense0.kernel` inputs (a conditional
+/// model's takes its labels too), else `tutorial`. The noise's size is read from the first
+/// kernel.
 pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Generator, String> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
     let model = match header.metadata().as_ref().and_then(|m| m.get("model")) {
         Some(name) => ModelKind::from_name(name).ok_or(format!("unknown model `{name}`"))?,
-        None => ModelKind::default(),
+        None => {
+            let inputs = file
+                .tensor("disc.dense0.kernel")
+                .ok()
+                .and_then(|view| view.shape().first().copied());
+            ModelKind::ALL
+                .into_iter()
+                .find(|m| Some(m.spec(1).discriminator.inputs()) == inputs)
+                .unwrap_or_default()
+        }
     };
     let first = "gen.dense0.kernel";
     let inputs = file

@@ -267,7 +267,8 @@ impl TrainerSession {
         }))
     }
 
-    /// The snapshot due after `finished_epoch`, still on the device.
+    /// The snapshot due after `finished_epoch`, still on the device: G(seed), which a
+    /// conditional model draws asking for the digit 0 ([`crate::model::default_labels`]).
     fn due_snapshot(&self, finished_epoch: Option<usize>) -> Option<(usize, Tensor<2>)> {
         let trainer = &self.trainer;
         let last = trainer.is_finished();

@@ -42,8 +42,13 @@ pub(super) struct StepInputs {
 }
 
 impl StepInputs {
-    fn rows(&self) -> [usize; 2] {
-        [self.real.dims()[0], self.noise.dims()[0]]
+    /// What a capture is made for: the real and noise rows, and whether labels come with them.
+    fn rows(&self) -> [usize; 3] {
+        [
+            self.real.dims()[0],
+            self.noise.dims()[0],
+            usize::from(self.labels.is_some()),
+        ]
     }
 
     /// Copies in buffers of their own, which nothing else holds: refreshed in place.

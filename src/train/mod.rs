@@ -209,8 +209,9 @@ impl Gan {
 
     /// Both losses of a step and their gradients, from one forward pass through the current
     /// networks: `D` gradients come from the discriminator loss alone, `G` gradients from the
-    /// generator loss alone. A conditional model's step without labels draws the digits in
-    /// turn ([`crate::model::default_labels`]) for real and fake rows alike.
+    /// generator loss alone. A conditional model's step without labels asks for the digits in
+    /// turn ([`crate::model::default_labels`]), the real rows' and the fake rows' each counted
+    /// from their first row.
     pub fn gradients(&self, real: Tensor<2>, noise: Tensor<2>) -> (StepStats, Gradients) {
         self.weighted_gradients(real, noise, None, LossWeights::WHOLE)
     }
@@ -230,6 +231,10 @@ impl Gan {
             real: n_real,
             fake: n_fake,
         };
+        let labels = labels.or_else(|| {
+            let turn = |rows| crate::model::default_labels(rows);
+            self.step_labels(&turn(n_real), &turn(n_fake))
+        });
         let (real_labels, fake_labels) = match labels {
             Some(Labels { real, fake }) => (Some(real), Some(fake)),
             None => (None, None),

@@ -87,12 +87,11 @@ fn stored_config(
     };
     if let Some(name) = metadata.get("model") {
         let model = ModelKind::from_name(name).ok_or_else(|| {
-            let known: Vec<_> = ModelKind::ALL.iter().map(|m| m.name()).collect();
             bad_metadata(
                 "model",
                 format!(
                     "`{name}` is not a model this app knows ({})",
-                    known.join(", ")
+                    ModelKind::names()
                 ),
             )
         })?;

@@ -112,9 +112,10 @@ impl ExplorerPanel {
     }
 
     pub fn render(&self, model: &Model) {
-        if let Some(run) = &model.run {
-            let layout = model.quality.grid_layout(run.config.model);
-            self.columns.set(layout.columns());
+        // The columns of the grid drawn (8 rows), which clicks land on.
+        if let Some((_, pixels)) = model.run.as_ref().and_then(|run| run.grid.shown.as_ref()) {
+            self.columns
+                .set((pixels.len() / IMAGE_PIXELS / GRID_SIDE).max(1));
         }
         let explorer = &model.quality.explorer;
         let busy = explorer.pending || model.run.is_none();
