@@ -26,7 +26,10 @@
 //! `--count-dispatches` (with `--bench-steps`, on `--device wgpu`) counts the GPU kernels each
 //! step launches, through CubeCL's launch observer, and lists the most frequent.
 //!
-//! Other options: `--batch N`, `--data DIR` (the gzipped IDX files, default `www/data/mnist`),
+//! Other options: `--batch N`, `--data PATH` (a folder of MNIST's gzipped IDX files, default
+//! `www/data/mnist`; or any IDX images file, gzipped or not, with its labels file beside it
+//! when there is one — `…-images-idx3-ubyte` and `…-labels-idx1-ubyte` — converted to 28 × 28
+//! by `mnist_gan_web::import` and described before training),
 //! `--device cpu|wgpu|wgpu-register-tiles|ndarray` (wgpu needs the `wgpu` feature and an
 //! adapter; `wgpu-register-tiles` sends its matrix products through `mnist_gan_web::matmul`'s
 //! kernel, as the browser's worker does on SwiftShader, to measure it against CubeCL's
@@ -332,15 +335,67 @@ fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) 
     }
 }
 
+/// The bytes of `path`, decompressed when they are gzip's.
+fn read_maybe_gzipped(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+        eprintln!("{}: {e}", path.display());
+        std::process::exit(1)
+    });
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap_or_else(|e| {
+                eprintln!("{}: not a valid gzip file: {e}", path.display());
+                std::process::exit(1)
+            });
+        return out;
+    }
+    bytes
+}
+
+/// An IDX images file and its labels file beside it, if there is one, converted.
+fn import_file(path: &Path) -> Dataset {
+    use mnist_gan_web::import::{ConvertOptions, import_idx};
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let labels_path = path.with_file_name(name.replace("images-idx3", "labels-idx1"));
+    let labels =
+        (labels_path != path && labels_path.exists()).then(|| read_maybe_gzipped(&labels_path));
+    let imported = import_idx(
+        &read_maybe_gzipped(path),
+        labels.as_deref(),
+        ConvertOptions::default(),
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("{}: {e}", path.display());
+        std::process::exit(1)
+    });
+    println!("read {}: {}", path.display(), imported.summary());
+    imported.dataset
+}
+
 fn main() {
     let args = parse_args();
-    let images = parse_images(&gunzip(&args.data.join("train-images-idx3-ubyte.gz")))
-        .unwrap_or_else(|e| {
+    let data = if args.data.is_file() {
+        import_file(&args.data)
+    } else {
+        mnist(&args.data)
+    };
+    run(args, data);
+}
+
+/// MNIST's training set from the folder `dir`, with its labels when they are there.
+fn mnist(dir: &Path) -> Dataset {
+    let images =
+        parse_images(&gunzip(&dir.join("train-images-idx3-ubyte.gz"))).unwrap_or_else(|e| {
             eprintln!("the training images are malformed: {e}");
             std::process::exit(1)
         });
-    let labels_path = args.data.join("train-labels-idx1-ubyte.gz");
-    let data = if labels_path.exists() {
+    let labels_path = dir.join("train-labels-idx1-ubyte.gz");
+    if labels_path.exists() {
         let labels = parse_labels(&gunzip(&labels_path)).unwrap_or_else(|e| {
             eprintln!("the training labels are malformed: {e}");
             std::process::exit(1)
@@ -351,7 +406,10 @@ fn main() {
         })
     } else {
         Dataset::new(images)
-    };
+    }
+}
+
+fn run(args: Args, data: Dataset) {
     let device = device(&args.device);
     let mut trainer = Trainer::new(args.config.clone(), &device).expect("a validated config");
 

@@ -154,6 +154,51 @@ fn parse_header<'a>(
     Ok((dims, data))
 }
 
+/// An IDX3 file's images of any size, not yet converted: `count` images of `rows × cols`
+/// bytes, row-major, one after another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawImages<'a> {
+    /// Number of images.
+    pub count: usize,
+    /// Rows per image.
+    pub rows: usize,
+    /// Columns per image.
+    pub cols: usize,
+    /// `count × rows × cols` bytes.
+    pub data: &'a [u8],
+}
+
+impl RawImages<'_> {
+    /// The bytes of image `index`.
+    pub fn image(&self, index: usize) -> &[u8] {
+        let size = self.rows * self.cols;
+        &self.data[index * size..(index + 1) * size]
+    }
+}
+
+/// Parses an IDX3 file of unsigned-byte images of any size (Fashion-MNIST, KMNIST, EMNIST and
+/// the like), for `import` to convert.
+pub fn parse_any_images(bytes: &[u8]) -> Result<RawImages<'_>, IdxError> {
+    let (dims, data) = parse_header(bytes, "images", 3)?;
+    if dims[1] == 0 || dims[2] == 0 {
+        return Err(IdxError::WrongImageSize {
+            rows: dims[1],
+            cols: dims[2],
+        });
+    }
+    Ok(RawImages {
+        count: dims[0] as usize,
+        rows: dims[1] as usize,
+        cols: dims[2] as usize,
+        data,
+    })
+}
+
+/// Parses an IDX1 file of labels of any value (EMNIST's letters go past 9).
+pub fn parse_any_labels(bytes: &[u8]) -> Result<&[u8], IdxError> {
+    Ok(parse_header(bytes, "labels", 1)?.1)
+}
+
 /// Parses an IDX3 file of 28×28 unsigned-byte images.
 pub fn parse_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
     let (dims, data) = parse_header(bytes, "images", 3)?;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod idx;
+pub mod import;
 pub mod latent;
 pub mod matmul;
 pub mod model;
