@@ -61,7 +61,7 @@ pub enum IdxError {
     #[error("the header promises {expected} data bytes but the file has {actual}")]
     LengthMismatch {
         /// Data bytes the header promises.
-        expected: u64,
+        expected: u128,
         /// Data bytes present.
         actual: u64,
     },
@@ -143,9 +143,10 @@ fn parse_header<'a>(
     if dims[0] == 0 {
         return Err(IdxError::NoItems);
     }
-    let expected: u64 = dims.iter().map(|&d| u64::from(d)).product();
+    // Three u32 dimensions may overflow a u64: the product is taken in u128, where they fit.
+    let expected: u128 = dims.iter().map(|&d| u128::from(d)).product();
     let data = &bytes[header_len..];
-    if expected != data.len() as u64 {
+    if expected != data.len() as u128 {
         return Err(IdxError::LengthMismatch {
             expected,
             actual: data.len() as u64,

@@ -186,6 +186,16 @@ fn broken_idx_pairs_are_refused_with_their_reasons() {
             ..
         }
     ));
+    // Dimensions whose product overflows 64 bits (to 0) promise more data than any file has
+    // (found by the fuzzer: `fuzz/fuzz_targets/idx.rs`).
+    let overflowing = [0, 0, 8, 3, 0, 0, 0x80, 0, 0x2d, 0, 0, 0, 0x36, 0, 0, 0];
+    assert!(matches!(
+        import_idx(&overflowing, None, NEVER).unwrap_err(),
+        ImportError::Idx {
+            error: IdxError::LengthMismatch { actual: 0, .. },
+            ..
+        }
+    ));
     let many = MAX_IMAGES + 1;
     assert_eq!(
         import_idx(&idx_images(many, 1, 1, &vec![0; many]), None, NEVER).unwrap_err(),
