@@ -302,7 +302,7 @@ fn the_page_s_export_and_the_native_one_of_the_same_weights_are_the_same_bytes()
         assert_eq!(page, native, "{network:?}");
     }
     assert_eq!(
-        Network::Generator.file_name(12),
+        Network::Generator.file_name(mnist_gan_web::model::ModelKind::Tutorial, 12),
         "mnist-gan-epoch-12-generator.onnx"
     );
 }

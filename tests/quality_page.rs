@@ -340,7 +340,7 @@ fn samples_download_as_numpy_files() {
     let [Effect::Download { name, bytes }] = &effects[..] else {
         panic!("{effects:?}")
     };
-    assert_eq!(name, "mnist-gan-epoch-0-labels.npy");
+    assert_eq!(name, "mnist-gan-conditional-epoch-0-labels.npy");
     let labels: Vec<u8> = (0..10_000).map(|i| (i % 10) as u8).collect();
     assert_eq!(
         bytes[..],

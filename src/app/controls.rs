@@ -150,7 +150,8 @@ impl Model {
         self.status.weights = format!("Drawing {TAKEAWAY_SAMPLES} samples…");
     }
 
-    /// The samples' file, `mnist-gan-epoch-N-samples.npy`.
+    /// The samples' file, `mnist-gan-epoch-N-samples.npy` (a conditional run's
+    /// `mnist-gan-conditional-epoch-N-samples.npy`).
     pub(super) fn samples_read(
         &mut self,
         id: RunId,
@@ -159,15 +160,15 @@ impl Model {
         effects: &mut Vec<Effect>,
     ) {
         self.display.samples_pending = false;
-        if self.run.as_ref().is_none_or(|run| run.id != id) {
+        let Some(run) = self.run.as_ref().filter(|run| run.id == id) else {
             self.status.weights =
                 "The samples were of a run no longer on screen: not saved.".into();
             return;
-        }
+        };
         match result {
             Ok(bytes) => {
                 let count = bytes.len() / (4 * IMAGE_PIXELS);
-                let name = format!("mnist-gan-epoch-{epoch}-samples.npy");
+                let name = format!("{}-samples.npy", run.config.model.file_stem(epoch));
                 self.status.weights = format!(
                     "{name}: {count} samples, float32 [{count}, 28, 28] in [-1, 1], from the fixed scoring noise."
                 );
@@ -180,8 +181,9 @@ impl Model {
         }
     }
 
-    /// The digits a conditional model's samples are asked for, `mnist-gan-epoch-N-labels.npy`
-    /// (uint8): the same for every run and epoch, so the page writes them itself.
+    /// The digits a conditional model's samples are asked for,
+    /// `mnist-gan-conditional-epoch-N-labels.npy` (uint8): the same for every run and epoch, so
+    /// the page writes them itself.
     pub(super) fn download_sample_labels(&mut self, effects: &mut Vec<Effect>) {
         let Some(run) = self
             .run
@@ -192,7 +194,10 @@ impl Model {
         };
         let labels = requested_labels(TAKEAWAY_SAMPLES);
         effects.push(Effect::Download {
-            name: format!("mnist-gan-epoch-{}-labels.npy", run.progress.epoch),
+            name: format!(
+                "{}-labels.npy",
+                run.config.model.file_stem(run.progress.epoch)
+            ),
             bytes: npy("|u1", &[labels.len()], &labels),
         });
     }

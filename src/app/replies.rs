@@ -139,14 +139,14 @@ impl Model {
         };
         match (purpose, result) {
             (CapturePurpose::Download { epoch }, Ok(bytes)) => {
-                let name = format!("mnist-gan-epoch-{epoch}.safetensors");
+                let name = format!("{}.safetensors", run.config.model.file_stem(epoch));
                 self.status.weights = format!("Saved {name}.");
                 effects.push(Effect::Download { name, bytes });
             }
             (CapturePurpose::Export { epoch, network }, Ok(bytes)) => {
                 match crate::onnx::export_weights_file(&bytes, network, &run.config) {
                     Ok(file) => {
-                        let name = network.file_name(epoch);
+                        let name = network.file_name(run.config.model, epoch);
                         self.status.weights = format!("Saved {name}.");
                         effects.push(Effect::Download { name, bytes: file });
                     }

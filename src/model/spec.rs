@@ -52,6 +52,15 @@ impl ModelKind {
         names.join(", ")
     }
 
+    /// The stem of a download of a run of this model after `epoch` epochs:
+    /// `mnist-gan-epoch-N` for the tutorial, `mnist-gan-conditional-epoch-N` for another model.
+    pub fn file_stem(self, epoch: usize) -> String {
+        match self {
+            Self::Tutorial => format!("mnist-gan-epoch-{epoch}"),
+            other => format!("mnist-gan-{other}-epoch-{epoch}"),
+        }
+    }
+
     /// What it is, in a few words.
     pub fn summary(self) -> &'static str {
         self.spec(1).summary

@@ -41,9 +41,9 @@ impl Network {
         }
     }
 
-    /// The name a download of it takes after `epoch` epochs.
-    pub fn file_name(self, epoch: usize) -> String {
-        format!("mnist-gan-epoch-{epoch}-{}.onnx", self.name())
+    /// The name a download of it takes, of a run of `model` after `epoch` epochs.
+    pub fn file_name(self, model: crate::model::ModelKind, epoch: usize) -> String {
+        format!("{}-{}.onnx", model.file_stem(epoch), self.name())
     }
 }
 

@@ -350,7 +350,9 @@ test('a conditional run: the model from the URL, a column per digit picked, samp
   await browser.waitFor('nine columns', `return document.getElementById('grid').width === 252;`, { timeout: 60_000 });
   assert.equal(await browser.run(`return document.getElementById('digit-4').checked;`), false);
 
-  const samples = readFileSync(await download('#download-samples', '-samples.npy'));
+  const samplesFile = await download('#download-samples', '-samples.npy');
+  assert.equal(samplesFile, join(DOWNLOADS, 'mnist-gan-conditional-epoch-0-samples.npy'));
+  const samples = readFileSync(samplesFile);
   const { header, data } = parseNpy(samples);
   assert.equal(header, "{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 28, 28), }");
   assert.equal(samples.length, data + 10000 * 784 * 4);
@@ -364,7 +366,9 @@ test('a conditional run: the model from the URL, a column per digit picked, samp
   assert.deepEqual([...labels.subarray(parsed.data, parsed.data + 12)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
 
   // The weights file names its model and holds its shapes.
-  const weights = parseSafetensors(readFileSync(await downloadWeights()));
+  const weightsFile = await downloadWeights();
+  assert.equal(weightsFile, join(DOWNLOADS, 'mnist-gan-conditional-epoch-0.safetensors'));
+  const weights = parseSafetensors(readFileSync(weightsFile));
   assert.equal(weights.__metadata__.model, 'conditional');
   assert.equal(weights.__metadata__.step, String(step));
   assert.deepEqual(weights['gen.dense0.kernel'].shape, [110, 100]);
