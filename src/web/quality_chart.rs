@@ -98,6 +98,12 @@ pub fn draw_quality_chart(
     scores: &[EpochScore],
     reference: &[CurvePoint],
 ) -> Result<(), JsValue> {
+    // A third plot (a conditional model's digits drawn as asked) makes the canvas taller.
+    let asked = scores.iter().any(|s| s.score.requested.is_some());
+    let tall = if asked { 420 } else { 300 };
+    if canvas.height() != tall {
+        canvas.set_height(tall);
+    }
     let ctx = context(canvas)?;
     let (width, height) = (canvas.width() as f64, canvas.height() as f64);
     ctx.clear_rect(0.0, 0.0, width, height);
@@ -122,13 +128,15 @@ pub fn draw_quality_chart(
 
     let left = 44.0;
     let plot_width = width - left - 10.0;
+    // 22 px above the first plot for its title, 28 between plots (ticks, the next title), 30
+    // below the last (its ticks and "epoch").
     let plots = if run_asked.is_empty() { 2.0 } else { 3.0 };
-    let each = (height - 30.0 * plots) / plots;
+    let each = (height - 22.0 - 28.0 * (plots - 1.0) - 30.0) / plots;
     let area = |i: f64| Plot {
         left,
         top: 22.0 + i * (each + 28.0),
         width: plot_width,
-        height: each - 4.0,
+        height: each,
     };
     let top = area(0.0);
     let (low, high) = log_range(run_fid.iter().chain(&reference_fid).map(|&(_, v)| v));
