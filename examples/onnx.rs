@@ -63,7 +63,7 @@ fn main() {
     let labels = default_labels(rows);
     let noise_tensor = gan.upload(noise.clone(), rows, noise_dim);
     let images = gan.generate_labelled(noise_tensor, &labels);
-    let one_hot_labels = (gan.spec.labels > 0).then(|| gan.upload_labels(&labels));
+    let one_hot_labels = (gan.labels() > 0).then(|| gan.upload_labels(&labels));
     let logits = values(
         gan.discriminator
             .forward(images.clone(), one_hot_labels.clone()),
@@ -77,7 +77,7 @@ fn main() {
         ("logits", vec![rows, 1], &logits),
     ];
     if let Some(one_hot) = &one_hot_labels {
-        tensors.push(("labels", vec![rows, gan.spec.labels], one_hot));
+        tensors.push(("labels", vec![rows, gan.labels()], one_hot));
     }
     let bytes: Vec<Vec<u8>> = tensors
         .iter()

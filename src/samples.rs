@@ -37,7 +37,7 @@ impl Samples {
         let dim = gan.generator.noise_dim();
         let tensors: Vec<Tensor<2>> =
             quality::generate_tensors(|noise, labels| gan.generate_for(noise, labels), dim, count);
-        let labels = (gan.spec.labels > 0).then(|| quality::requested_labels(count));
+        let labels = (gan.labels() > 0).then(|| quality::requested_labels(count));
         async move {
             let images = quality::read_all(tensors).await?;
             Ok(Self { images, labels })
@@ -57,15 +57,25 @@ impl Samples {
     /// `samples.npy`: float32 `[n, 28, 28]`.
     pub fn images_npy(&self) -> Vec<u8> {
         let data: Vec<u8> = self.images.iter().flat_map(|v| v.to_le_bytes()).collect();
-        npy("<f4", &[self.len(), IMAGE_SIDE, IMAGE_SIDE], &data)
+        images_file(&data)
     }
 
     /// `labels.npy`: uint8 `[n]`, for a model that takes labels.
     pub fn labels_npy(&self) -> Option<Vec<u8>> {
-        self.labels
-            .as_ref()
-            .map(|labels| npy("|u1", &[labels.len()], labels))
+        self.labels.as_deref().map(labels_file)
     }
+}
+
+/// `samples.npy` of images given as little-endian float32 bytes, 784 values each: float32
+/// `[n, 28, 28]`.
+pub fn images_file(bytes: &[u8]) -> Vec<u8> {
+    let count = bytes.len() / (4 * IMAGE_PIXELS);
+    npy("<f4", &[count, IMAGE_SIDE, IMAGE_SIDE], bytes)
+}
+
+/// `labels.npy` of digits: uint8 `[n]`.
+pub fn labels_file(labels: &[u8]) -> Vec<u8> {
+    npy("|u1", &[labels.len()], labels)
 }
 
 /// A numpy file (format 1.0) of `data`, already in the `descr` dtype's bytes, of `shape`.

@@ -340,7 +340,7 @@ fn a_conditional_run_round_trips_and_names_its_model() {
     assert_eq!(loaded, block_on(Checkpoint::capture(&trainer)).unwrap());
     // Loaded, it trains on as the same model.
     let mut again = loaded.into_trainer(&device());
-    assert_eq!(again.gan.spec.labels, 10);
+    assert_eq!(again.gan.labels(), 10);
     again.step(&labelled_dataset()).unwrap();
 }
 

@@ -7,11 +7,11 @@ use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;
 use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
-use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::idx::IMAGE_PIXELS;
 use crate::onnx::Network;
 use crate::protocol::TrainerError;
 use crate::quality::{DEFAULT_SAMPLES, requested_labels};
-use crate::samples::{TAKEAWAY_SAMPLES, npy};
+use crate::samples::{TAKEAWAY_SAMPLES, images_file, labels_file};
 
 impl Model {
     /// Train, Pause or Continue.
@@ -174,7 +174,7 @@ impl Model {
                 );
                 effects.push(Effect::Download {
                     name,
-                    bytes: npy("<f4", &[count, IMAGE_SIDE, IMAGE_SIDE], &bytes),
+                    bytes: images_file(&bytes),
                 });
             }
             Err(e) => self.status.weights = format!("The samples could not be drawn: {e}."),
@@ -198,7 +198,7 @@ impl Model {
                 "{}-labels.npy",
                 run.config.model.file_stem(run.progress.epoch)
             ),
-            bytes: npy("|u1", &[labels.len()], &labels),
+            bytes: labels_file(&labels),
         });
     }
 

@@ -228,6 +228,21 @@ impl Generator {
             .inner()
     }
 
+    /// [`Generator::generate`] for `rows` host noise vectors and, for a conditional model,
+    /// their labels' (possibly blended) one-hot rows, uploaded to `device`.
+    pub fn generate_values(
+        &self,
+        noise: Vec<f32>,
+        rows: usize,
+        labels: Option<Vec<f32>>,
+        device: &Device,
+    ) -> Tensor<2> {
+        let upload =
+            |values, cols| Tensor::from_data(TensorData::new(values, [rows, cols]), device);
+        let labels = labels.map(|labels| upload(labels, self.spec.labels));
+        self.generate(upload(noise, self.noise_dim()), labels)
+    }
+
     /// Size of the noise vector it takes.
     pub fn noise_dim(&self) -> usize {
         self.spec.features

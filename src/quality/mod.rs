@@ -175,7 +175,7 @@ pub async fn score_trainer(
         samples,
     )
     .await?;
-    let requested = (gan.spec.labels > 0).then(|| requested_labels(samples));
+    let requested = (gan.labels() > 0).then(|| requested_labels(samples));
     score_images(model, &images, requested.as_deref(), device).await
 }
 
@@ -190,15 +190,8 @@ pub async fn score_generator(
     let width = generator.spec.labels;
     let images = generate(
         |noise, labels| {
-            let rows = labels.len();
-            let one_hot = TensorData::new(
-                crate::model::one_hot(labels, width.max(1)),
-                [rows, width.max(1)],
-            );
-            generator.forward(
-                Tensor::from_data(TensorData::new(noise, [rows, dim]), device),
-                (width > 0).then(|| Tensor::from_data(one_hot, device)),
-            )
+            let one_hot = (width > 0).then(|| crate::model::one_hot(labels, width));
+            generator.generate_values(noise, labels.len(), one_hot, device)
         },
         dim,
         samples,

@@ -98,16 +98,15 @@ impl TrainerSession {
             Some(preview) => preview.images(values, rows, labels),
             None => {
                 let gan = &self.trainer.gan;
-                let noise = gan.upload(values, rows, self.trainer.config.noise_dim);
-                let labels = labels.map(|l| gan.upload(l, rows, gan.spec.labels));
-                gan.generator.generate(noise, labels)
+                gan.generator
+                    .generate_values(values, rows, labels, gan.device())
             }
         }
     }
 
     /// The layout of a grid of `digits` for this session's model.
     pub fn layout(&self, digits: &[u8]) -> Result<GridLayout, TrainerError> {
-        GridLayout::new(self.trainer.gan.spec.labels, digits)
+        GridLayout::new(self.trainer.gan.labels(), digits)
             .map_err(|e| TrainerError::Refused(e.to_string()))
     }
 
@@ -118,7 +117,7 @@ impl TrainerSession {
         cells: impl Iterator<Item = usize>,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
         let dim = self.trainer.config.noise_dim;
-        let width = self.trainer.gan.spec.labels;
+        let width = self.trainer.gan.labels();
         let mut noise = Vec::new();
         let mut labels = (width > 0).then(Vec::new);
         for cell in cells {
@@ -223,7 +222,7 @@ impl TrainerSession {
             dim,
             samples,
         );
-        let requested = (gan.spec.labels > 0).then(|| quality::requested_labels(samples));
+        let requested = (gan.labels() > 0).then(|| quality::requested_labels(samples));
         let epoch = self.trainer.progress.epoch;
         let scores = self.scores.clone();
         Box::pin(async move {
@@ -284,7 +283,7 @@ impl TrainerSession {
         digits: &[u8],
     ) -> Result<Pending<Result<Vec<f32>, TrainerError>>, TrainerError> {
         let layout = self.layout(digits)?;
-        let images = match (&self.preview, self.trainer.gan.spec.labels) {
+        let images = match (&self.preview, self.trainer.gan.labels()) {
             (None, 0) => self.trainer.gan.generate(self.grid_noise.0.clone()),
             _ => {
                 let (noise, labels) = self.cell_inputs(&layout, 0..layout.cells());

@@ -5,7 +5,7 @@
 //! docs/benchmarks/history.md, "The first grid on WebGPU"). The images are the GPU's within
 //! float rounding: the same weights through the same layers, with TensorFlow's tanh on the CPU.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::config::TrainingConfig;
 use crate::model::Generator;
@@ -36,11 +36,7 @@ impl Preview {
     /// The generator's images for `rows` noise vectors (`values`, row-major) and, for a
     /// conditional model, their labels' one-hot rows, on the CPU.
     pub fn images(&self, values: Vec<f32>, rows: usize, labels: Option<Vec<f32>>) -> Tensor<2> {
-        let noise_dim = self.generator.noise_dim();
-        let width = self.generator.spec.labels;
-        let device = Device::flex().autodiff();
-        let noise = Tensor::from_data(TensorData::new(values, [rows, noise_dim]), &device);
-        let labels = labels.map(|l| Tensor::from_data(TensorData::new(l, [rows, width]), &device));
-        self.generator.generate(noise, labels)
+        self.generator
+            .generate_values(values, rows, labels, &Device::flex().autodiff())
     }
 }

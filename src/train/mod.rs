@@ -12,14 +12,16 @@ use thiserror::Error;
 use crate::config::{ConfigError, TrainingConfig};
 
 mod graph;
+mod labels;
 mod loss;
 mod stats;
 mod trainer;
 
 use crate::cpu::{is_host_device, read_now};
-use crate::model::{Dense, Discriminator, Generator, ModelSpec, init_rng, one_hot};
+use crate::model::{Dense, Discriminator, Generator, init_rng};
 use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
 use graph::StepInputs;
+pub use labels::Labels;
 pub use loss::cross_entropy_rows;
 use loss::{LossColumns, LossRows};
 pub use stats::{StepStats, StepValues};
@@ -79,16 +81,6 @@ impl LossWeights {
     };
 }
 
-/// The digits of a conditional model's step as one-hot rows on the device: the real images'
-/// labels `[n, 10]` and those the fakes are asked for `[batch, 10]`.
-#[derive(Debug, Clone)]
-pub struct Labels {
-    /// The real images' digits.
-    pub real: Tensor<2>,
-    /// The digits the generator is asked for, one per noise row.
-    pub fake: Tensor<2>,
-}
-
 /// The sum of a column `[rows, 1]`, as `[1]`. Summed along its rows: on a GPU without atomic
 /// float adds (WebGPU), CubeCL's whole-tensor `sum` is a zero fill and a reduction, two kernels,
 /// where a sum along a dimension is one.
@@ -114,8 +106,6 @@ pub struct Gan {
     pub discriminator_optim: KerasRmsProp,
     /// Target for real images.
     pub real_label: f32,
-    /// What the networks are.
-    pub spec: ModelSpec,
     device: Device,
     loss_columns: LossColumns,
     /// Steps on a GPU recorded once and replayed (`graph`).
@@ -160,7 +150,6 @@ impl Gan {
             generator_optim,
             discriminator_optim,
             real_label: config.real_label as f32,
-            spec: config.model.spec(config.noise_dim),
             device: device.clone().autodiff(),
             loss_columns: LossColumns::default(),
             replay: graph::Replay::default(),
@@ -190,21 +179,6 @@ impl Gan {
     /// Uploads `[rows, cols]` host values to the device.
     pub fn upload(&self, values: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
         Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
-    }
-
-    /// `labels` (each a digit) as one-hot rows on the device, for a model that takes labels.
-    pub fn upload_labels(&self, labels: &[u8]) -> Tensor<2> {
-        let width = self.spec.labels.max(1);
-        self.upload(one_hot(labels, width), labels.len(), width)
-    }
-
-    /// A conditional step's labels on the device, from the real images' and the fakes' digits;
-    /// `None` for a model without labels.
-    pub fn step_labels(&self, real: &[u8], fake: &[u8]) -> Option<Labels> {
-        (self.spec.labels > 0).then(|| Labels {
-            real: self.upload_labels(real),
-            fake: self.upload_labels(fake),
-        })
     }
 
     /// Both losses of a step and their gradients, from one forward pass through the current
@@ -398,26 +372,5 @@ impl Gan {
         self.generator_optim
             .step_with_alpha(&mut self.generator.layers, &grads, inputs.alpha)?;
         Ok(stats)
-    }
-
-    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1]. A
-    /// conditional model draws the digits in turn ([`crate::model::default_labels`]).
-    pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
-        self.generator.generate(noise, None)
-    }
-
-    /// The generator's images for host `noise` (`labels.len()` rows), each row asked for its
-    /// digit in `labels` (ignored by a model without labels).
-    pub fn generate_for(&self, noise: Vec<f32>, labels: &[u8]) -> Tensor<2> {
-        let rows = labels.len();
-        let noise = self.upload(noise, rows, self.generator.noise_dim());
-        self.generate_labelled(noise, labels)
-    }
-
-    /// The generator's images for `noise`, each row asked for its digit in `labels` (ignored
-    /// by a model without labels).
-    pub fn generate_labelled(&self, noise: Tensor<2>, labels: &[u8]) -> Tensor<2> {
-        let labels = (self.spec.labels > 0).then(|| self.upload_labels(labels));
-        self.generator.generate(noise, labels)
     }
 }

@@ -143,7 +143,7 @@ impl Trainer {
         }
         let (_, order) = self.order.as_ref().expect("the epoch's order was just set");
         let (batch, size) = (self.progress.batch, self.config.batch_size);
-        let labels = if self.gan.spec.labels > 0 {
+        let labels = if self.gan.labels() > 0 {
             let labels = data
                 .batch_labels(order, batch, size)
                 .ok_or(TrainError::Unlabelled(self.config.model.name()))?;
