@@ -1,7 +1,8 @@
 // The browser benchmark: the release build served on 127.0.0.1, headless Chromium, each path
 // (WebGPU; the CPU path with 1, 2 and 4 workers) at the reference's batch 256. Run by
 // `scripts/bench`, which builds first. BENCH_PATHS lists what to measure: `cpu:2` is the CPU
-// path with 2 workers (`cpu` alone: 1).
+// path with 2 workers (`cpu` alone: 1). BENCH_MODEL=sharp measures another model at its own
+// defaults (`?model=`; batch 64 for `sharp`).
 //
 // Per path it prints: the first step's time (from pressing Train), the median time per step
 // after a warm-up, steps/s, the time from navigation to the first generated grid (MNIST
@@ -43,7 +44,8 @@ async function openWarm(browser, url) {
 
 async function measure(browser, base, label) {
   const [path, workers = '1'] = label.split(':');
-  const firstGridMs = await openWarm(browser, `${base}?path=${path}&workers=${workers}`);
+  const model = process.env.BENCH_MODEL ? `&model=${process.env.BENCH_MODEL}` : '';
+  const firstGridMs = await openWarm(browser, `${base}?path=${path}&workers=${workers}${model}`);
   const [actual, group] = await browser.run(`const d = document.getElementById('app').dataset; return [d.path, d.workers];`);
   if (actual !== path) throw new Error(`asked for ${path}, the page runs ${actual}`);
   // (An older build, measured through BENCH_DIST, has one worker and no `data-workers`.)
@@ -126,7 +128,8 @@ try {
 }
 
 const mb = n => `${(n / 1e6).toFixed(2)} MB`;
-console.log(`\nbrowser: ${userAgent} · batch 256 · ${WARMUP} warm-up steps, median over the next ${TIMED}`);
+const batch = process.env.BENCH_MODEL ? `the ${process.env.BENCH_MODEL} model at its defaults` : 'batch 256';
+console.log(`\nbrowser: ${userAgent} · ${batch} · ${WARMUP} warm-up steps, median over the next ${TIMED}`);
 console.log('| path | first step | median ms/step | steps/s | first grid (warm cache) | long tasks > 50 ms (longest) | rAF fps | window |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {

@@ -15,7 +15,8 @@
 //! as ONNX"); `--samples-out DIR` writes 10,000 samples of the trained generator as
 //! `DIR/samples.npy` (and, for a conditional model, the digits asked for as `DIR/labels.npy`).
 //!
-//! `--model tutorial|conditional` chooses the model (`mnist_gan_web::model::ModelKind`); the
+//! `--model tutorial|conditional|sharp` chooses the model (`mnist_gan_web::model::ModelKind`)
+//! and starts from its defaults (`TrainingConfig::for_model`; the other flags change them); the
 //! default is the tutorial's. A conditional model trains on the images' labels
 //! (`train-labels-idx1-ubyte.gz` beside the images).
 //!
@@ -26,7 +27,8 @@
 //! `--count-dispatches` (with `--bench-steps`, on `--device wgpu`) counts the GPU kernels each
 //! step launches, through CubeCL's launch observer, and lists the most frequent.
 //!
-//! Other options: `--batch N`, `--data PATH` (a folder of MNIST's gzipped IDX files, default
+//! Other options: `--set FIELD=VALUE` (any setting of `TrainingConfig`, e.g.
+//! `--set generator_lr=1e-3`), `--batch N`, `--data PATH` (a folder of MNIST's gzipped IDX files, default
 //! `www/data/mnist`; or any IDX images file, gzipped or not, with its labels file beside it
 //! when there is one — `…-images-idx3-ubyte` and `…-labels-idx1-ubyte` — converted to 28 × 28
 //! by `mnist_gan_web::import` and described before training),
@@ -66,7 +68,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE] [--model tutorial|conditional] [--samples-out DIR]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE] [--model tutorial|conditional|sharp] [--set FIELD=VALUE] [--samples-out DIR]"
     );
     std::process::exit(2)
 }
@@ -86,6 +88,15 @@ fn parse_args() -> Args {
         threads: Vec::new(),
         count_dispatches: false,
     };
+    // The model first: the other flags change its defaults (`TrainingConfig::for_model`).
+    let all: Vec<String> = std::env::args().collect();
+    if let Some(name) = all.windows(2).find(|w| w[0] == "--model").map(|w| &w[1]) {
+        let model = ModelKind::from_name(name).unwrap_or_else(|| {
+            eprintln!("unknown model `{name}` (known: {})", ModelKind::names());
+            std::process::exit(2)
+        });
+        args.config = TrainingConfig::for_model(model);
+    }
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage());
@@ -104,12 +115,19 @@ fn parse_args() -> Args {
             }
             "--onnx-out" => args.onnx_out = Some(value().into()),
             "--samples-out" => args.samples_out = Some(value().into()),
-            "--model" => {
-                let name = value();
-                args.config.model = ModelKind::from_name(&name).unwrap_or_else(|| {
-                    eprintln!("unknown model `{name}` (known: {})", ModelKind::names());
+            "--model" => drop(value()),
+            "--set" => {
+                let setting = value();
+                let Some((field, text)) = setting.split_once('=') else {
+                    usage()
+                };
+                let mut json = serde_json::to_value(&args.config).expect("a config serialises");
+                let parsed = serde_json::from_str(text).unwrap_or(serde_json::Value::from(text));
+                json[field] = parsed;
+                args.config = serde_json::from_value(json).unwrap_or_else(|e| {
+                    eprintln!("--set {setting}: {e}");
                     std::process::exit(2)
-                })
+                });
             }
             "--threads" => args.threads = value().split(',').map(|v| number(v.into())).collect(),
             "--count-dispatches" => args.count_dispatches = true,

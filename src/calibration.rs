@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::ModelKind;
 use crate::path::{AdapterInfo, ComputePath, PathChoice};
 
 /// Steps each path runs before the timed ones: shader compilation, the first allocations, and
@@ -27,6 +28,10 @@ pub const MAX_REMEMBERED: usize = 8;
 pub struct CalibrationKey {
     /// The adapter, as [`AdapterInfo::summary`] names it.
     pub adapter: String,
+    /// The model trained (a convolutional step costs each path differently); a key stored
+    /// before models existed is the tutorial's.
+    #[serde(default)]
+    pub model: ModelKind,
     /// Images per step.
     pub batch_size: usize,
     /// CPU workers the CPU path trains on.
@@ -37,9 +42,15 @@ pub struct CalibrationKey {
 
 impl CalibrationKey {
     /// The key for `adapter` with these settings, in this build.
-    pub fn new(adapter: &AdapterInfo, batch_size: usize, cpu_workers: usize) -> Self {
+    pub fn new(
+        adapter: &AdapterInfo,
+        model: ModelKind,
+        batch_size: usize,
+        cpu_workers: usize,
+    ) -> Self {
         Self {
             adapter: adapter.summary(),
+            model,
             batch_size,
             cpu_workers,
             build: env!("CARGO_PKG_VERSION").to_string(),

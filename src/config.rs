@@ -247,6 +247,24 @@ impl TrainingConfig {
         value.to_string()
     }
 
+    /// The settings a run of `model` starts from: the tutorial's, with the model's own
+    /// defaults where it has them ([`crate::model::ModelDefaults`]).
+    pub fn for_model(model: ModelKind) -> Self {
+        let defaults = model.spec(1).defaults;
+        let base = Self::default();
+        Self {
+            model,
+            batch_size: defaults.batch_size.unwrap_or(base.batch_size),
+            noise_dim: defaults.noise_dim.unwrap_or(base.noise_dim),
+            generator_lr: defaults.generator_lr.unwrap_or(base.generator_lr),
+            discriminator_lr: defaults.discriminator_lr.unwrap_or(base.discriminator_lr),
+            adam_beta1: defaults.adam_beta1.unwrap_or(base.adam_beta1),
+            epochs: defaults.epochs.unwrap_or(base.epochs),
+            snapshot_every: defaults.snapshot_every.unwrap_or(base.snapshot_every),
+            ..base
+        }
+    }
+
     /// Whether the snapshot of G(seed) is due after `epoch` (1-based): epochs 1, 1 + n, 1 + 2n, …
     pub fn is_snapshot_epoch(&self, epoch: usize) -> bool {
         epoch >= 1 && (epoch - 1).is_multiple_of(self.snapshot_every)

@@ -225,12 +225,18 @@ impl Trainer {
         let mut hasher = std::hash::DefaultHasher::new();
         self.progress.hash(&mut hasher);
         let gan = &self.gan;
-        let layers = gan.discriminator.layers.iter().chain(&gan.generator.layers);
+        let average = gan.average.iter().flat_map(|a| &a.generator.layers);
+        let layers = gan
+            .discriminator
+            .layers
+            .iter()
+            .chain(&gan.generator.layers)
+            .chain(average);
         let slots = gan
             .discriminator_optim
-            .slots
+            .slots()
             .iter()
-            .chain(&gan.generator_optim.slots);
+            .chain(gan.generator_optim.slots());
         let not_host = || TrainError::Optim(OptimError::NotOnHost);
         for layer in layers {
             let kernel = read_now(layer.kernel.val().inner()).ok_or_else(not_host)?;

@@ -828,3 +828,30 @@ fn the_settings_form_parses_all_fields_and_names_the_bad_one() {
     assert_eq!(parse_autosave(" 3 "), Ok(3));
     assert!(parse_autosave("x").is_err());
 }
+
+#[test]
+fn choosing_a_model_takes_its_defaults_and_keeps_what_was_changed() {
+    use mnist_gan_web::model::ModelKind;
+    let mut form = SettingsForm::new(&TrainingConfig::default());
+    assert!(form.edit("init_seed", "9"));
+    assert!(form.edit("model", "sharp"));
+    let sharp = TrainingConfig::for_model(ModelKind::Sharp);
+    let parsed = form.parsed().clone().unwrap();
+    assert_eq!(parsed.model, ModelKind::Sharp);
+    assert_eq!(
+        (parsed.batch_size, parsed.noise_dim, parsed.adam_beta1),
+        (64, 64, 0.5)
+    );
+    assert_eq!(parsed.generator_lr, sharp.generator_lr);
+    assert_eq!(parsed.init_seed, 9, "a setting changed by hand stays");
+    // A field changed while on `sharp` stays when going back; the rest return.
+    assert!(form.edit("batch_size", "128"));
+    assert!(form.edit("model", "tutorial"));
+    let parsed = form.parsed().clone().unwrap();
+    assert_eq!((parsed.batch_size, parsed.noise_dim), (128, 100));
+    assert_eq!(parsed.generator_lr, TrainingConfig::default().generator_lr);
+    // An unknown model moves nothing and is refused.
+    assert!(form.edit("model", "sharper"));
+    assert_eq!(form.text("noise_dim"), "100");
+    assert!(!form.error("model").is_empty());
+}

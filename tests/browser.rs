@@ -36,8 +36,10 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const GOLDEN: &[u8] = include_bytes!("fixtures/keras_3_steps.safetensors");
-/// The conditional model's three steps (`tools/record_golden.py --model conditional`).
+/// The conditional model's three steps (`tests/fixtures/record_golden.py --model conditional`).
 const CONDITIONAL: &[u8] = include_bytes!("fixtures/conditional_3_steps.safetensors");
+/// The convolutional model's three steps (`tests/fixtures/record_golden.py --model sharp`).
+const SHARP: &[u8] = include_bytes!("fixtures/sharp_3_steps.safetensors");
 const LABELS_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-labels-idx1-ubyte.gz");
 const IMAGES_GZ: &[u8] = include_bytes!("../www/data/mnist/t10k-images-idx3-ubyte.gz");
 
@@ -333,19 +335,7 @@ async fn matches_tensorflow_after(trainer: &Trainer, after: &str, path: &str) {
 
 async fn matches_tensorflow_after_in(golden: &[u8], trainer: &Trainer, after: &str, path: &str) {
     let captured = Checkpoint::capture(trainer).await.unwrap();
-    let layers = captured
-        .generator
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (format!("gen.dense{i}"), l))
-        .chain(
-            captured
-                .discriminator
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (format!("disc.dense{i}"), l)),
-        );
-    for (name, layer) in layers {
+    for (name, layer) in captured.named_layers() {
         for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
             let (expected, _) = fixture_in(golden, &format!("{after}.{name}.{part}"));
             let diff = common::max_abs_diff(actual, &expected);
@@ -1069,45 +1059,46 @@ async fn captures_made_again_every_epoch_hold_the_device_memory_flat() {
     );
 }
 
-/// The conditional model's trainer at its recorded initialisation, on `device`.
-fn conditional_trainer_on(device: &Device) -> Trainer {
-    let checkpoint = Checkpoint::from_bytes(CONDITIONAL, "init.", &TrainingConfig::default())
-        .expect("init.* loads");
-    assert_eq!(checkpoint.config.model, ModelKind::Conditional);
+/// A labelled model's trainer at the initialisation recorded in `golden`, on `device`.
+fn labelled_trainer_on(golden: &[u8], model: ModelKind, device: &Device) -> Trainer {
+    let config = TrainingConfig::for_model(model);
+    let checkpoint = Checkpoint::from_bytes(golden, "init.", &config).expect("init.* loads");
+    assert_eq!(checkpoint.config.model, model);
     checkpoint.into_trainer(device)
 }
 
 /// Step `step`'s recorded labels, as the step takes them.
-fn conditional_labels(trainer: &Trainer, step: &str) -> Labels {
+fn recorded_labels(golden: &[u8], trainer: &Trainer, step: &str) -> Labels {
     Labels {
-        real: upload_in(CONDITIONAL, trainer, &format!("{step}.y_real")),
-        fake: upload_in(CONDITIONAL, trainer, &format!("{step}.y_fake")),
+        real: upload_in(golden, trainer, &format!("{step}.y_real")),
+        fake: upload_in(golden, trainer, &format!("{step}.y_fake")),
     }
 }
 
-/// The conditional model's three recorded steps on WebGPU, the third captured and replayed
-/// with its own labels written into the capture's buffers; and its first step on the wasm CPU
-/// backend, whole and in two shards.
-#[wasm_bindgen_test]
-async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend() {
-    let mut trainer = conditional_trainer_on(&gpu::device().await.expect("WebGPU device"));
+/// A labelled model's three recorded steps on WebGPU, the third captured and replayed with its
+/// own labels written into the capture's buffers; and its first step on the wasm CPU backend,
+/// whole and in two shards.
+async fn labelled_steps_match_tensorflow(golden: &[u8], model: ModelKind) {
+    let device = gpu::device().await.expect("WebGPU device");
+    let mut trainer = labelled_trainer_on(golden, model, &device);
+    let on_gpu = format!("{model} on WebGPU");
     for step in ["step1", "step2", "step3"] {
-        let x = upload_in(CONDITIONAL, &trainer, &format!("{step}.x"));
-        let z = upload_in(CONDITIONAL, &trainer, &format!("{step}.z"));
-        let labels = conditional_labels(&trainer, step);
+        let x = upload_in(golden, &trainer, &format!("{step}.x"));
+        let z = upload_in(golden, &trainer, &format!("{step}.z"));
+        let labels = recorded_labels(golden, &trainer, step);
         let values = trainer.gan.labelled_step(x, z, Some(labels)).unwrap();
         let values = values.read().await.unwrap();
-        assert_losses_in(CONDITIONAL, step, values, "conditional on WebGPU");
+        assert_losses_in(golden, step, values, &on_gpu);
     }
     assert!(trainer.gan.replays(), "the third step was captured");
-    matches_tensorflow_after_in(CONDITIONAL, &trainer, "after3", "conditional on WebGPU").await;
+    matches_tensorflow_after_in(golden, &trainer, "after3", &on_gpu).await;
 
-    let mut trainer = conditional_trainer_on(&Device::flex());
+    let mut trainer = labelled_trainer_on(golden, model, &Device::flex());
     let (x, z) = (
-        upload_in(CONDITIONAL, &trainer, "step1.x"),
-        upload_in(CONDITIONAL, &trainer, "step1.z"),
+        upload_in(golden, &trainer, "step1.x"),
+        upload_in(golden, &trainer, "step1.z"),
     );
-    let labels = conditional_labels(&trainer, "step1");
+    let labels = recorded_labels(golden, &trainer, "step1");
     let values = trainer
         .gan
         .labelled_step(x, z, Some(labels))
@@ -1115,22 +1106,17 @@ async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend()
         .read()
         .await
         .unwrap();
-    assert_losses_in(CONDITIONAL, "step1", values, "conditional on the wasm CPU");
-    matches_tensorflow_after_in(
-        CONDITIONAL,
-        &trainer,
-        "after1",
-        "conditional on the wasm CPU",
-    )
-    .await;
+    let on_cpu = format!("{model} on the wasm CPU");
+    assert_losses_in(golden, "step1", values, &on_cpu);
+    matches_tensorflow_after_in(golden, &trainer, "after1", &on_cpu).await;
 
-    let mut trainer = conditional_trainer_on(&Device::flex());
+    let mut trainer = labelled_trainer_on(golden, model, &Device::flex());
     let (x, z) = (
-        fixture_in(CONDITIONAL, "step1.x").0,
-        fixture_in(CONDITIONAL, "step1.z").0,
+        fixture_in(golden, "step1.x").0,
+        fixture_in(golden, "step1.z").0,
     );
     let digits = |name: &str| -> Vec<u8> {
-        fixture_in(CONDITIONAL, name)
+        fixture_in(golden, name)
             .0
             .chunks_exact(10)
             .map(|row| row.iter().position(|&v| v == 1.0).unwrap() as u8)
@@ -1148,7 +1134,20 @@ async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend()
         .collect();
     let whole = combine(&parts).unwrap();
     trainer.gan.apply_host_gradients(&whole.grads).unwrap();
-    let path = "conditional in two shards on the wasm CPU";
-    assert_losses_in(CONDITIONAL, "step1", whole.values, path);
-    matches_tensorflow_after_in(CONDITIONAL, &trainer, "after1", path).await;
+    let path = format!("{model} in two shards on the wasm CPU");
+    assert_losses_in(golden, "step1", whole.values, &path);
+    matches_tensorflow_after_in(golden, &trainer, "after1", &path).await;
+}
+
+#[wasm_bindgen_test]
+async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend() {
+    labelled_steps_match_tensorflow(CONDITIONAL, ModelKind::Conditional).await;
+}
+
+/// The convolutional model: Burn's convolutions on WebGPU and on the wasm CPU backend, Adam
+/// for both networks (the discriminator's step size read from the capture's buffer too), and
+/// the generator's moving average.
+#[wasm_bindgen_test]
+async fn sharp_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend() {
+    labelled_steps_match_tensorflow(SHARP, ModelKind::Sharp).await;
 }

@@ -9,6 +9,7 @@ use mnist_gan_web::app::{DataSummary, Effect, Event, RunPhase};
 use mnist_gan_web::calibration::{
     Calibration, CalibrationKey, CalibrationStore, MAX_REMEMBERED, TIE_MARGIN,
 };
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, PathPreference};
 
 fn adapter(vendor: &str) -> AdapterInfo {
@@ -20,7 +21,12 @@ fn adapter(vendor: &str) -> AdapterInfo {
 }
 
 fn key(vendor: &str, batch_size: usize, cpu_workers: usize) -> CalibrationKey {
-    CalibrationKey::new(&adapter(vendor), batch_size, cpu_workers)
+    CalibrationKey::new(
+        &adapter(vendor),
+        ModelKind::Tutorial,
+        batch_size,
+        cpu_workers,
+    )
 }
 
 fn timed(webgpu: Result<f64, &str>, cpu: Result<f64, &str>) -> Calibration {
@@ -108,6 +114,11 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
         ..key("nvidia", 256, 2)
     };
     assert!(store.find(&other_build).is_none(), "another build");
+    let other_model = CalibrationKey {
+        model: ModelKind::Sharp,
+        ..key("nvidia", 256, 2)
+    };
+    assert!(store.find(&other_model).is_none(), "another model");
 
     // A new measurement replaces the old one for its key; the oldest go beyond the limit.
     store.remember(Calibration {

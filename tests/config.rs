@@ -145,7 +145,7 @@ fn form_fields_parse_into_a_validated_config() {
     assert_eq!(err.field, "model");
     assert_eq!(
         err.message,
-        "must be one of tutorial, conditional (got `sharper`)"
+        "must be one of tutorial, conditional, sharp (got `sharper`)"
     );
     assert_eq!(
         TrainingConfig::from_fields([("warp", "9")])

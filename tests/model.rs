@@ -6,7 +6,7 @@ mod common;
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use common::device;
-use mnist_gan_web::model::LEAKY_SLOPE;
+use mnist_gan_web::model::{LEAKY_SLOPE, ModelKind};
 use mnist_gan_web::{Trainer, TrainingConfig};
 
 #[test]
@@ -218,4 +218,60 @@ fn the_frozen_pass_with_the_main_pass_multipliers_is_the_frozen_pass() {
     assert!(common::max_abs_diff(&logits, &own_logits) <= 1e-6);
     assert!(common::max_abs_diff(&grad, &own_grad) <= 1e-6);
     assert!(grad.iter().any(|&g| g != 0.0));
+}
+
+#[test]
+fn every_model_description_fits_together() {
+    for model in ModelKind::ALL {
+        let spec = model.spec(64);
+        for network in [&spec.generator, &spec.discriminator] {
+            network
+                .try_layers()
+                .unwrap_or_else(|e| panic!("{model}: {e}"));
+        }
+        assert_eq!(spec.generator.outputs(), 784, "{model}: G draws 28 × 28");
+        assert_eq!(spec.discriminator.outputs(), 1, "{model}: D gives a logit");
+        assert_eq!(ModelKind::from_name(model.name()), Some(model));
+    }
+}
+
+#[test]
+fn the_sharp_model_is_transposed_convolutions_up_and_strided_ones_down() {
+    use mnist_gan_web::model::{Activation, Volume};
+    let spec = ModelKind::Sharp.spec(64);
+    let volume = |side, channels| Volume { side, channels };
+    let g: Vec<_> = spec.generator.layers().iter().map(|l| l.output).collect();
+    assert_eq!(g, [volume(7, 64), volume(14, 32), volume(28, 1)]);
+    assert_eq!(spec.generator.input(), volume(1, 74), "noise and one-hot");
+    // The discriminator takes the digit as ten maps beside the image.
+    assert!(spec.discriminator.label_maps());
+    assert_eq!(spec.discriminator.input(), volume(28, 11));
+    let d = spec.discriminator.layers();
+    let outputs: Vec<_> = d.iter().map(|l| l.output).collect();
+    assert_eq!(outputs, [volume(14, 32), volume(7, 64), volume(1, 1)]);
+    assert_eq!(d[0].activation, Activation::LeakyRelu(0.2));
+    // `same` padding of a 4 × 4 window at stride 2: one row and column on each side.
+    assert!(d[..2].iter().all(|l| l.padding() == 1));
+    assert_eq!(d[0].matrix(), [4 * 4 * 11, 32]);
+    assert_eq!(spec.generator.layers()[1].matrix(), [4 * 4 * 32, 64]);
+    // No BatchNorm: the parameters are all kernels and biases.
+    let params = |network: &mnist_gan_web::model::NetworkSpec| -> usize {
+        network
+            .layers()
+            .iter()
+            .map(|l| l.matrix()[0] * l.matrix()[1] + l.bias())
+            .sum()
+    };
+    assert_eq!(
+        params(&spec.generator),
+        74 * 3136 + 3136 + 16 * 32 * 64 + 32 + 16 * 32 + 1
+    );
+    assert_eq!(
+        params(&spec.discriminator),
+        16 * 11 * 32 + 32 + 16 * 32 * 64 + 64 + 3136 + 1
+    );
+    // An inconsistent description is refused, naming the layer.
+    let mut broken = spec.discriminator.clone();
+    broken.side = 27;
+    assert!(broken.try_layers().unwrap_err().contains("layer 0"));
 }

@@ -8,22 +8,13 @@ use burn::tensor::{Tensor, TensorData};
 use common::{block_on, device, max_abs_diff, read_fixture, tensor};
 use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::train::{Labels, LossWeights};
-use mnist_gan_web::weights::HostDense;
+use mnist_gan_web::weights::layer_name;
 use mnist_gan_web::{Checkpoint, Trainer, TrainingConfig};
 use safetensors::SafeTensors;
 
 const LOSS_REL_TOL: f32 = 1e-5;
 const GRAD_ABS_TOL: f32 = 1e-5;
 const WEIGHT_ABS_TOL: f32 = 1e-4;
-
-fn layers_by_name(checkpoint: &Checkpoint) -> Vec<(String, &HostDense)> {
-    let gen_layers = checkpoint.generator.iter().enumerate();
-    let disc_layers = checkpoint.discriminator.iter().enumerate();
-    gen_layers
-        .map(|(i, l)| (format!("gen.dense{i}"), l))
-        .chain(disc_layers.map(|(i, l)| (format!("disc.dense{i}"), l)))
-        .collect()
-}
 
 fn upload(trainer: &Trainer, file: &SafeTensors, name: &str) -> Tensor<2> {
     let (values, shape) = tensor(file, name);
@@ -72,16 +63,21 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
     let (_, grads) = trainer
         .gan
         .weighted_gradients(x, z, labels_1, LossWeights::WHOLE);
+    let spec = config.model.spec(config.noise_dim);
     let networks = [
-        ("gen", &trainer.gan.generator.layers),
-        ("disc", &trainer.gan.discriminator.layers),
+        ("gen", &trainer.gan.generator.layers, &spec.generator),
+        (
+            "disc",
+            &trainer.gan.discriminator.layers,
+            &spec.discriminator,
+        ),
     ];
-    for (net, layers) in networks {
-        for (i, layer) in layers.iter().enumerate() {
+    for (net, layers, network) in networks {
+        for (i, (layer, shape)) in layers.iter().zip(network.layers()).enumerate() {
             let kernel = layer.kernel.grad(&grads).expect("kernel gradient");
             let bias = layer.bias.grad(&grads).expect("bias gradient");
             for (part, data) in [("kernel", kernel.into_data()), ("bias", bias.into_data())] {
-                let name = format!("step1.grad.{net}.dense{i}.{part}");
+                let name = format!("step1.grad.{}.{part}", layer_name(net, &shape, i));
                 let (expected, _) = tensor(&file, &name);
                 let diff = max_abs_diff(data.as_slice::<f32>().unwrap(), &expected);
                 assert!(diff <= GRAD_ABS_TOL, "{name}: max abs difference {diff:e}");
@@ -99,7 +95,8 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
         assert_loss(&format!("step{step}.g_loss"), values.g_loss, &file);
 
         let after = block_on(Checkpoint::capture(&trainer)).expect("weights read back");
-        for (name, layer) in layers_by_name(&after) {
+        assert_eq!(after.average.is_some(), spec.average.is_some());
+        for (name, layer) in after.named_layers() {
             for (part, actual) in [("kernel", &layer.kernel), ("bias", &layer.bias)] {
                 let full = format!("after{step}.{name}.{part}");
                 let (expected, _) = tensor(&file, &full);
@@ -108,8 +105,8 @@ fn replay(fixture: &str, config: TrainingConfig, weight_tol: f32) {
             }
         }
     }
-    assert_eq!(trainer.gan.generator_optim.iterations, 3);
-    assert_eq!(trainer.gan.discriminator_optim.iterations, 3);
+    assert_eq!(trainer.gan.generator_optim.iterations(), 3);
+    assert_eq!(trainer.gan.discriminator_optim.iterations(), 3);
 }
 
 #[test]
@@ -134,11 +131,20 @@ fn three_steps_match_tensorflow_with_adam_epsilon_1e_12() {
 
 #[test]
 fn three_conditional_steps_match_tensorflow() {
-    // `tools/record_golden.py --model conditional`: the tutorial's networks with the digits'
+    // `tests/fixtures/record_golden.py --model conditional`: the tutorial's networks with the digits'
     // one-hot appended to G's noise and D's pixels, real images with their labels.
     let config = TrainingConfig {
         model: ModelKind::Conditional,
         ..TrainingConfig::default()
     };
     replay("conditional_3_steps.safetensors", config, WEIGHT_ABS_TOL);
+}
+
+#[test]
+fn three_sharp_steps_match_tensorflow() {
+    // `tests/fixtures/record_golden.py --model sharp`: transposed convolutions in G, strided ones in D
+    // (the digit as ten constant maps beside the image), Adam β1 0.5 for both networks, and
+    // the moving average of G's weights after each step.
+    let config = TrainingConfig::for_model(ModelKind::Sharp);
+    replay("sharp_3_steps.safetensors", config, WEIGHT_ABS_TOL);
 }

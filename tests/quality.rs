@@ -234,6 +234,28 @@ fn the_conditional_reference_curve_covers_its_run_with_the_digits_drawn_as_asked
 }
 
 #[test]
+fn the_sharp_reference_curve_reaches_the_tutorials_final_quality_within_its_first_epochs() {
+    let curve = reference_curve(ModelKind::Sharp).unwrap().unwrap();
+    let defaults = mnist_gan_web::TrainingConfig::for_model(ModelKind::Sharp);
+    assert_eq!(
+        (curve.epochs, curve.batch_size, curve.points.len()),
+        (defaults.epochs, 64, defaults.epochs)
+    );
+    let tutorial = reference_curve(ModelKind::Tutorial).unwrap().unwrap();
+    let tutorial_final = tutorial.points.last().unwrap().fid;
+    let first_below = curve.points.iter().find(|p| p.fid < tutorial_final);
+    assert!(
+        first_below.is_some_and(|p| p.epoch <= 3),
+        "FID below the tutorial's epoch-300 figure ({tutorial_final}) within 3 epochs"
+    );
+    let last = curve.points.last().unwrap();
+    assert!(
+        last.requested.unwrap() > 0.9,
+        "it draws the digits asked for"
+    );
+}
+
+#[test]
 fn a_walk_starts_and_ends_on_its_two_points_and_stays_on_the_sphere_between() {
     let a: Vec<f32> = (0..100)
         .map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0)

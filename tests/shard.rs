@@ -138,12 +138,12 @@ fn fused_updates_equal_the_tensor_ops_and_the_plain_formulas() {
     plain
         .gan
         .discriminator_optim
-        .step(&mut plain.gan.discriminator.layers, &grads)
+        .step(&mut plain.gan.discriminator.layers, &grads, None)
         .unwrap();
     plain
         .gan
         .generator_optim
-        .step(&mut plain.gan.generator.layers, &grads)
+        .step(&mut plain.gan.generator.layers, &grads, None)
         .unwrap();
 
     let (after_fused, after_plain) = (all_params(&fused), all_params(&plain));
@@ -175,18 +175,18 @@ fn adam_from_a_step_size_tensor_equals_adam_from_the_scalar() {
             if from_tensor {
                 let alpha = Tensor::from_data([alpha], &device());
                 gan.generator_optim
-                    .step_with_alpha(&mut gan.generator.layers, &grads, alpha)
+                    .step(&mut gan.generator.layers, &grads, Some(alpha))
                     .unwrap();
             } else {
                 gan.generator_optim
-                    .step(&mut gan.generator.layers, &grads)
+                    .step(&mut gan.generator.layers, &grads, None)
                     .unwrap();
             }
             params.push(all_params(trainer));
         }
         assert!(params[0] == params[1], "step {step}: the updates differ");
     }
-    assert_eq!(tensor.gan.generator_optim.iterations, 3);
+    assert_eq!(tensor.gan.generator_optim.iterations(), 3);
 }
 
 /// The tensor-op update keeps each network's parameters flat between steps (its layers are
@@ -220,10 +220,10 @@ fn tensor_op_updates_stay_on_the_fused_ones_over_steps_and_take_a_replaced_layer
         let (_, grads) = plain.gan.gradients(real, z);
         let gan = &mut plain.gan;
         gan.discriminator_optim
-            .step(&mut gan.discriminator.layers, &grads)
+            .step(&mut gan.discriminator.layers, &grads, None)
             .unwrap();
         gan.generator_optim
-            .step(&mut gan.generator.layers, &grads)
+            .step(&mut gan.generator.layers, &grads, None)
             .unwrap();
         let diff = max_abs_diff(&all_params(&fused), &all_params(&plain));
         assert!(

@@ -87,8 +87,8 @@ fn k_repetitions_take_k_optimizer_steps_per_batch() {
     let mut trainer = Trainer::new(cfg, &device()).unwrap();
     trainer.step(&data).unwrap();
     assert_eq!(trainer.progress.step, 3);
-    assert_eq!(trainer.gan.generator_optim.iterations, 3);
-    assert_eq!(trainer.gan.discriminator_optim.iterations, 3);
+    assert_eq!(trainer.gan.generator_optim.iterations(), 3);
+    assert_eq!(trainer.gan.discriminator_optim.iterations(), 3);
     assert_eq!(trainer.progress.batch, 1);
 }
 

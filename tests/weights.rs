@@ -153,7 +153,7 @@ fn a_file_without_optimizer_state_loads_with_fresh_optimizers() {
     let checkpoint = import(&bytes).unwrap();
     assert!(checkpoint.optimizers.is_none());
     let trainer = checkpoint.into_trainer(&device());
-    assert_eq!(trainer.gan.generator_optim.iterations, 0);
+    assert_eq!(trainer.gan.generator_optim.iterations(), 0);
 }
 
 /// Each hostile file is refused with its own error.
@@ -393,4 +393,94 @@ fn a_file_of_one_model_is_refused_by_another_naming_both() {
         import(&with_metadata(&tutorial, "model", "conditional")).unwrap_err(),
         WeightsError::BadMetadata { key, .. } if key == "model"
     ));
+}
+
+fn trained_sharp() -> Trainer {
+    let config = TrainingConfig {
+        batch_size: 8,
+        ..TrainingConfig::for_model(ModelKind::Sharp)
+    };
+    let mut trainer = Trainer::new(config, &device()).unwrap();
+    for _ in 0..2 {
+        trainer.step(&labelled_dataset()).unwrap();
+    }
+    trainer
+}
+
+#[test]
+fn a_sharp_run_holds_keras_convolution_kernels_its_average_and_adam_for_both_networks() {
+    let trainer = trained_sharp();
+    let bytes = export(&trainer);
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let shape = |name: &str| file.tensor(name).unwrap().shape().to_vec();
+    // Keras' names and layouts: Conv2DTranspose [h, w, out, in], Conv2D [h, w, in, out].
+    assert_eq!(shape("gen.dense0.kernel"), [74, 3136]);
+    assert_eq!(shape("gen.conv2d_transpose1.kernel"), [4, 4, 32, 64]);
+    assert_eq!(shape("gen.conv2d_transpose2.kernel"), [4, 4, 1, 32]);
+    assert_eq!(shape("gen.conv2d_transpose2.bias"), [1]);
+    assert_eq!(shape("disc.conv2d0.kernel"), [4, 4, 11, 32]);
+    assert_eq!(shape("disc.conv2d1.kernel"), [4, 4, 32, 64]);
+    assert_eq!(shape("disc.dense2.kernel"), [3136, 1]);
+    // The generator's moving average, and Adam's two slots for the discriminator too.
+    assert_eq!(shape("gen_avg.conv2d_transpose1.kernel"), [4, 4, 32, 64]);
+    assert_eq!(shape("optim.disc.m.conv2d0.kernel"), [4, 4, 11, 32]);
+    assert_eq!(shape("optim.disc.v.dense2.bias"), [1]);
+    let captured = block_on(Checkpoint::capture(&trainer)).unwrap();
+    let average = captured.average.as_ref().expect("the average is saved");
+    assert_ne!(average, &captured.generator, "the average lags the weights");
+
+    let loaded = import(&bytes).unwrap();
+    assert_eq!(loaded, captured);
+    // Loaded, it trains on as the same model, its average included.
+    let mut again = loaded.into_trainer(&device());
+    let mut twin = Checkpoint::from_bytes(&bytes, "", &small_config())
+        .unwrap()
+        .into_trainer(&device());
+    again.step(&labelled_dataset()).unwrap();
+    twin.step(&labelled_dataset()).unwrap();
+    assert_eq!(
+        block_on(Checkpoint::capture(&again)).unwrap(),
+        block_on(Checkpoint::capture(&twin)).unwrap()
+    );
+
+    // The tutorial's settings refuse it, naming both models.
+    let relabelled = with_metadata(
+        &with_metadata(&bytes, "config", &small_config().to_json()),
+        "model",
+        "tutorial",
+    );
+    assert_eq!(
+        import(&relabelled).unwrap_err().to_string(),
+        "the file holds the `sharp` model's weights, not the `tutorial` model's"
+    );
+}
+
+#[test]
+fn the_average_follows_the_weights_with_a_warm_up() {
+    use mnist_gan_web::train::decay_at;
+    assert_eq!(decay_at(0.999, 1), 2.0 / 11.0);
+    assert_eq!(decay_at(0.999, 90), 91.0 / 100.0);
+    assert_eq!(decay_at(0.999, 1_000_000), 0.999);
+    // After one update the average is 2/11 of the initial weights and 9/11 of the new ones.
+    let config = TrainingConfig {
+        batch_size: 8,
+        ..TrainingConfig::for_model(ModelKind::Sharp)
+    };
+    let mut trainer = Trainer::new(config, &device()).unwrap();
+    let initial = block_on(Checkpoint::capture(&trainer)).unwrap();
+    assert_eq!(initial.average.as_ref(), Some(&initial.generator));
+    trainer.step(&labelled_dataset()).unwrap();
+    let after = block_on(Checkpoint::capture(&trainer)).unwrap();
+    let d = decay_at(0.999, 1);
+    for ((avg, before), now) in after
+        .average
+        .unwrap()
+        .iter()
+        .zip(&initial.generator)
+        .zip(&after.generator)
+    {
+        for ((a, b), w) in avg.kernel.iter().zip(&before.kernel).zip(&now.kernel) {
+            assert_eq!(*a, b * d + w * (1.0 - d));
+        }
+    }
 }

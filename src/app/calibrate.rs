@@ -27,8 +27,10 @@ impl Model {
             return None;
         };
         let config = self.settings.parsed().as_ref().ok()?;
-        (self.path.preference == PathPreference::Auto && !info.is_software())
-            .then(|| CalibrationKey::new(info, config.batch_size, self.path.workers.wanted()))
+        (self.path.preference == PathPreference::Auto && !info.is_software()).then(|| {
+            let workers = self.path.workers.wanted();
+            CalibrationKey::new(info, config.model, config.batch_size, workers)
+        })
     }
 
     /// Whether "Measure again" can run now: a calibration applies, none is under way, no run is

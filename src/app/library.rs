@@ -87,14 +87,15 @@ impl RunSummary {
     }
 }
 
-/// The settings of `config` that differ from the reference's defaults, in the config's order;
+/// The settings of `config` that differ from its model's defaults
+/// ([`TrainingConfig::for_model`]; the tutorial's are the reference's), in the config's order;
 /// the model is told apart ([`RunSummary::model`]).
 pub fn changed_settings(config: &TrainingConfig) -> Vec<(String, String)> {
     let as_map = |config: &TrainingConfig| match serde_json::to_value(config) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
-    let defaults = as_map(&TrainingConfig::default());
+    let defaults = as_map(&TrainingConfig::for_model(config.model));
     crate::app::settings::SETTINGS
         .iter()
         .filter(|&&name| name != "model")

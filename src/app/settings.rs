@@ -2,6 +2,7 @@
 //! field is wrong and why.
 
 use crate::config::{ConfigError, TrainingConfig};
+use crate::model::ModelKind;
 
 /// Every field of the settings form, by its config name (the page's inputs are
 /// `#setting-{name}`, their messages `#error-{name}`). The model is a menu, the rest are
@@ -57,10 +58,26 @@ impl SettingsForm {
     }
 
     /// Sets one field's text and parses the whole form again; false for an unknown field.
+    /// Choosing another model also moves every field still at the old model's default to the
+    /// new one's ([`TrainingConfig::for_model`]): a choice made in the form is kept.
     pub fn edit(&mut self, field: &str, text: &str) -> bool {
         let Some(index) = SETTINGS.iter().position(|f| *f == field) else {
             return false;
         };
+        // The model the form stands at: its text's, or (after a text that named none) the
+        // last one it parsed to.
+        let current = ModelKind::from_name(&self.texts[index])
+            .or_else(|| self.parsed.as_ref().ok().map(|config| config.model));
+        let models = (current, ModelKind::from_name(text.trim()));
+        if let ("model", (Some(old), Some(new))) = (field, models) {
+            let old = Self::new(&TrainingConfig::for_model(old)).texts;
+            let new = Self::new(&TrainingConfig::for_model(new)).texts;
+            for ((text, old), new) in self.texts.iter_mut().zip(old).zip(new) {
+                if *text == old {
+                    *text = new;
+                }
+            }
+        }
         self.texts[index] = text.to_string();
         self.parsed = TrainingConfig::from_fields(
             SETTINGS

@@ -22,5 +22,6 @@ pub fn spec(noise_dim: usize) -> ModelSpec {
         labels: DIGITS,
         generator: conditioned(tutorial.generator),
         discriminator: conditioned(tutorial.discriminator),
+        ..tutorial
     }
 }

@@ -11,46 +11,65 @@ use rand_chacha::ChaCha8Rng;
 use crate::idx::IMAGE_PIXELS;
 
 mod conditional;
+mod layer;
+mod sharp;
 mod spec;
 mod tutorial;
 
-pub use spec::{DIGITS, LayerSpec, ModelKind, ModelSpec, NetworkSpec};
+pub use spec::{
+    DIGITS, Layer, LayerKind, LayerSpec, ModelDefaults, ModelKind, ModelSpec, NetworkSpec,
+    OptimizerKind, Volume, layer_name,
+};
 
 /// LeakyReLU's slope for negative inputs in both networks.
 pub const LEAKY_SLOPE: f64 = 0.01;
 
-/// LeakyReLU as `x · m`, the multiplier `m` taken from the input's value as a constant of the
-/// autodiff graph ([`crate::cpu::slope_constant`]): 1 above zero, `slope` at and below it. That
-/// is TensorFlow's function (`x`, or `slope·x`, exactly) and its gradient (`grad · m`), in three
-/// kernels forward and one backward on a GPU, and one host pass and a product on the CPU.
-/// Burn's own LeakyReLU builds boolean masks forward and backward, and the earlier
-/// `slope·x + (1 − slope)·relu(x)` took ten kernels per call: on WebGPU each launch costs the
-/// host tens of microseconds (BENCHMARKS.md).
+/// LeakyReLU with the tutorial's slope as `x · m`, the multiplier `m` taken from the input's
+/// value as a constant of the autodiff graph ([`crate::cpu::slope_constant`]): 1 above zero,
+/// `slope` at and below it. That is TensorFlow's function (`x`, or `slope·x`, exactly) and its
+/// gradient (`grad · m`), in three kernels forward and one backward on a GPU, and one host
+/// pass and a product on the CPU. Burn's own LeakyReLU builds boolean masks forward and
+/// backward, and the earlier `slope·x + (1 − slope)·relu(x)` took ten kernels per call: on
+/// WebGPU each launch costs the host tens of microseconds (BENCHMARKS.md).
 pub fn leaky_relu(x: Tensor<2>) -> Tensor<2> {
-    let multiplier = leaky_multiplier(&x);
+    let multiplier = leaky_multiplier(&x, LEAKY_SLOPE);
     x * multiplier
 }
 
-/// The multiplier [`leaky_relu`] applies to `x`: 1 above zero, the slope at and below it, as a
-/// constant of the autodiff graph.
-pub fn leaky_multiplier(x: &Tensor<2>) -> Tensor<2> {
-    let slope = LEAKY_SLOPE as f32;
+/// The multiplier a piecewise-linear activation of `slope` below zero applies to `x`: 1 above
+/// zero, the slope at and below it (ReLU's 0: TensorFlow's gradient at 0), as a constant of
+/// the autodiff graph.
+pub fn leaky_multiplier(x: &Tensor<2>, slope: f64) -> Tensor<2> {
+    let host_slope = slope as f32;
     crate::cpu::slope_constant(
         x,
-        |v| if v > 0.0 { 1.0 } else { slope },
-        |v| v.sign().clamp(LEAKY_SLOPE, 1.0),
+        |v| if v > 0.0 { 1.0 } else { host_slope },
+        |v| v.sign().clamp(slope, 1.0),
     )
 }
 
-/// What follows a Dense layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What follows a layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// Nothing: the layer's output as it is.
     Linear,
-    /// [`leaky_relu`] with [`LEAKY_SLOPE`].
-    LeakyRelu,
+    /// `max(x, 0)`, its gradient 0 at 0 as TensorFlow's.
+    Relu,
+    /// [`leaky_relu`] with this slope for negative inputs.
+    LeakyRelu(f64),
     /// tanh, into [−1, 1].
     Tanh,
+}
+
+impl Activation {
+    /// The slope below zero of a piecewise-linear activation (ReLU's 0), `None` for others.
+    pub fn slope(self) -> Option<f64> {
+        match self {
+            Self::Relu => Some(0.0),
+            Self::LeakyRelu(slope) => Some(slope),
+            Self::Linear | Self::Tanh => None,
+        }
+    }
 }
 
 /// Hidden and output widths of the generator's Dense layers (its input is the noise).
@@ -58,22 +77,24 @@ pub const GENERATOR_UNITS: [usize; 5] = [100, 128, 128, 256, IMAGE_PIXELS];
 /// The activation after each of the generator's Dense layers.
 pub const GENERATOR_ACTIVATIONS: [Activation; 5] = [
     Activation::Linear,
-    Activation::LeakyRelu,
-    Activation::LeakyRelu,
-    Activation::LeakyRelu,
+    Activation::LeakyRelu(LEAKY_SLOPE),
+    Activation::LeakyRelu(LEAKY_SLOPE),
+    Activation::LeakyRelu(LEAKY_SLOPE),
     Activation::Tanh,
 ];
 /// Hidden and output widths of the discriminator's Dense layers (its input is 784 pixels).
 pub const DISCRIMINATOR_UNITS: [usize; 4] = [128, 128, 128, 1];
 /// The activation after each of the discriminator's Dense layers (the last gives a logit).
 pub const DISCRIMINATOR_ACTIVATIONS: [Activation; 4] = [
-    Activation::LeakyRelu,
-    Activation::LeakyRelu,
-    Activation::LeakyRelu,
+    Activation::LeakyRelu(LEAKY_SLOPE),
+    Activation::LeakyRelu(LEAKY_SLOPE),
+    Activation::LeakyRelu(LEAKY_SLOPE),
     Activation::Linear,
 ];
 
-/// A Keras `Dense` layer without its activation.
+/// A layer's parameters without its activation: a Keras `Dense` layer's kernel `[in, out]` and
+/// bias `[out]`, or a convolution's kernel as its matrix ([`Layer::matrix`]) and its bias per
+/// output channel. The description's [`Layer`] says what it computes.
 #[derive(Module, Debug)]
 pub struct Dense {
     /// `[in, out]`.
@@ -96,6 +117,27 @@ impl Dense {
         )
     }
 
+    /// Glorot-uniform parameters for the described `layer` (limit `sqrt(6 / (fan_in +
+    /// fan_out))`, a convolution's fans counting its window, as Keras computes them), drawn in
+    /// the order of Keras' kernel; zero bias.
+    pub fn glorot_for(layer: &Layer, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let [rows, cols] = layer.matrix();
+        let window = rows * cols / (layer.input.channels * layer.output.channels).max(1);
+        let fans = match layer.kind {
+            LayerKind::Dense { .. } => rows + cols,
+            _ => window * (layer.input.channels + layer.output.channels),
+        };
+        let limit = (6.0 / fans as f64).sqrt() as f32;
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|_| rng.random_range(-limit..limit))
+            .collect();
+        Self::from_values(
+            TensorData::new(values, [rows, cols]),
+            TensorData::new(vec![0.0f32; layer.bias()], [layer.bias()]),
+            device,
+        )
+    }
+
     /// A layer holding the given kernel `[in, out]` and bias `[out]`.
     pub fn from_values(kernel: TensorData, bias: TensorData, device: &Device) -> Self {
         Self {
@@ -104,14 +146,35 @@ impl Dense {
         }
     }
 
-    /// Number of inputs.
+    /// Number of inputs (of a convolution: rows of its kernel matrix).
     pub fn inputs(&self) -> usize {
         self.kernel.dims()[0]
     }
 
-    /// Number of outputs.
+    /// Number of outputs (of a convolution: columns of its kernel matrix).
     pub fn outputs(&self) -> usize {
         self.kernel.dims()[1]
+    }
+
+    /// Values of its kernel and of its bias.
+    pub fn lengths(&self) -> [usize; 2] {
+        let [rows, cols] = self.kernel.dims();
+        [rows * cols, self.bias.dims()[0]]
+    }
+
+    /// `x` through the described `layer` holding these parameters, gradients flowing to them.
+    pub fn forward_as(&self, layer: &Layer, x: Tensor<2>) -> Tensor<2> {
+        layer::apply(layer, x, self.kernel.val(), self.bias.val())
+    }
+
+    /// [`Dense::forward_as`] with the parameters held constant ([`Dense::forward_frozen`]).
+    pub fn forward_frozen_as(&self, layer: &Layer, x: Tensor<2>) -> Tensor<2> {
+        layer::apply(
+            layer,
+            x,
+            constant(self.kernel.val()),
+            constant(self.bias.val()),
+        )
     }
 
     fn apply(x: Tensor<2>, kernel: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
@@ -137,12 +200,33 @@ fn constant<const D: usize>(value: Tensor<D>) -> Tensor<D> {
     Tensor::from_inner(value.inner())
 }
 
-/// Glorot-initialised layers of `spec`'s shapes, drawn from `rng` in order.
+/// Glorot-initialised layers of `spec`, drawn from `rng` in order.
 fn glorot_layers(spec: &NetworkSpec, rng: &mut ChaCha8Rng, device: &Device) -> Vec<Dense> {
-    spec.shapes()
-        .into_iter()
-        .map(|[fan_in, fan_out]| Dense::glorot(fan_in, fan_out, rng, device))
+    spec.layers()
+        .iter()
+        .map(|layer| Dense::glorot_for(layer, rng, device))
         .collect()
+}
+
+/// `x` through `activation`; for a piecewise-linear one, also the multiplier it applied
+/// (`given`, or computed from `x`).
+fn activate(
+    x: Tensor<2>,
+    activation: Activation,
+    given: Option<&Tensor<2>>,
+) -> (Tensor<2>, Option<Tensor<2>>) {
+    match activation {
+        Activation::Linear => (x, None),
+        Activation::Tanh => (crate::cpu::tanh(x), None),
+        Activation::Relu | Activation::LeakyRelu(_) => {
+            let slope = activation.slope().unwrap_or(0.0);
+            let multiplier = match given {
+                Some(m) => m.clone(),
+                None => leaky_multiplier(&x, slope),
+            };
+            (x * multiplier.clone(), Some(multiplier))
+        }
+    }
 }
 
 /// `labels` (each below `width`) as one-hot rows `[n, width]`, row-major.
@@ -166,6 +250,7 @@ fn with_labels(spec: &NetworkSpec, x: Tensor<2>, labels: Option<Tensor<2>>) -> T
     if spec.labels == 0 {
         return x;
     }
+    let maps = spec.label_maps();
     let labels = labels.unwrap_or_else(|| {
         let rows = x.dims()[0];
         Tensor::from_data(
@@ -176,7 +261,11 @@ fn with_labels(spec: &NetworkSpec, x: Tensor<2>, labels: Option<Tensor<2>>) -> T
             &x.device(),
         )
     });
-    Tensor::cat(vec![x, labels], 1)
+    if maps {
+        layer::with_label_maps(x, labels, spec.side)
+    } else {
+        Tensor::cat(vec![x, labels], 1)
+    }
 }
 
 /// Noise `[n, noise_dim]` (and, for a conditional model, the digits' one-hot `[n, 10]`) →
@@ -192,13 +281,8 @@ pub struct Generator {
 
 /// Runs `x` through `layers` and their activations.
 fn run_layers(layers: &[Dense], spec: &NetworkSpec, mut x: Tensor<2>) -> Tensor<2> {
-    for (layer, activation) in layers.iter().zip(spec.activations()) {
-        x = layer.forward(x);
-        x = match activation {
-            Activation::Linear => x,
-            Activation::LeakyRelu => leaky_relu(x),
-            Activation::Tanh => crate::cpu::tanh(x),
-        };
+    for (params, layer) in layers.iter().zip(spec.layers()) {
+        x = activate(params.forward_as(&layer, x), layer.activation, None).0;
     }
     x
 }
@@ -280,24 +364,16 @@ impl Discriminator {
     ) -> (Tensor<2>, Vec<Tensor<2>>) {
         let mut multipliers = Vec::with_capacity(self.layers.len());
         let mut x = with_labels(&self.spec, images, labels);
-        for (layer, activation) in self.layers.iter().zip(self.spec.activations()) {
+        for (params, layer) in self.layers.iter().zip(self.spec.layers()) {
             x = if frozen {
-                layer.forward_frozen(x)
+                params.forward_frozen_as(&layer, x)
             } else {
-                layer.forward(x)
+                params.forward_as(&layer, x)
             };
-            x = match activation {
-                Activation::Linear => x,
-                Activation::LeakyRelu => {
-                    let multiplier = match given.and_then(|m| m.get(multipliers.len())) {
-                        Some(m) => m.clone(),
-                        None => leaky_multiplier(&x),
-                    };
-                    multipliers.push(multiplier.clone());
-                    x * multiplier
-                }
-                Activation::Tanh => crate::cpu::tanh(x),
-            };
+            let given = given.and_then(|m| m.get(multipliers.len()));
+            let (y, multiplier) = activate(x, layer.activation, given);
+            x = y;
+            multipliers.extend(multiplier);
         }
         (x, multipliers)
     }

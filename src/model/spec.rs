@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Activation, conditional, tutorial};
+use super::{Activation, conditional, sharp, tutorial};
 
 /// The labels a conditional model draws: the ten digits.
 pub const DIGITS: usize = 10;
@@ -22,17 +22,22 @@ pub enum ModelKind {
     /// The tutorial's networks and optimizers with the digit's one-hot appended to the
     /// generator's noise and to the discriminator's pixels (Mirza & Osindero 2014).
     Conditional,
+    /// A small conditional convolutional GAN (transposed convolutions up from 7 × 7, strided
+    /// convolutions down), Adam β1 0.5 for both networks, batch 64, a moving average of the
+    /// generator's weights shown: it reaches the tutorial's final quality in a few epochs.
+    Sharp,
 }
 
 impl ModelKind {
     /// Every model, the default first.
-    pub const ALL: [Self; 2] = [Self::Tutorial, Self::Conditional];
+    pub const ALL: [Self; 3] = [Self::Tutorial, Self::Conditional, Self::Sharp];
 
     /// The model's description for noise of `noise_dim` values.
     pub fn spec(self, noise_dim: usize) -> ModelSpec {
         match self {
             Self::Tutorial => tutorial::spec(noise_dim),
             Self::Conditional => conditional::spec(noise_dim),
+            Self::Sharp => sharp::spec(noise_dim),
         }
     }
 
@@ -46,7 +51,7 @@ impl ModelKind {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// Every model's name, for messages: "tutorial, conditional".
+    /// Every model's name, for messages: "tutorial, conditional, sharp".
     pub fn names() -> String {
         let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
         names.join(", ")
@@ -78,50 +83,306 @@ impl std::fmt::Display for ModelKind {
     }
 }
 
-/// One Keras `Dense` layer: its width and what follows it.
+/// What a layer computes from its input: Keras' layers, convolutions with `padding="same"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// `Dense`: every input to every output. A following convolution reads its output as a
+    /// `side × side` image of `units / side²` channels (Keras' `Reshape`); 1 when flat.
+    Dense {
+        /// The side of the image its output is read as.
+        side: usize,
+    },
+    /// `Conv2D`: a `kernel × kernel` window at every `stride`-th position; the output's side
+    /// is the input's over the stride.
+    Conv {
+        /// The window's side.
+        kernel: usize,
+        /// The step between windows.
+        stride: usize,
+    },
+    /// `Conv2DTranspose`: the gradient of such a convolution; the output's side is the
+    /// input's times the stride.
+    ConvTranspose {
+        /// The window's side.
+        kernel: usize,
+        /// The step between windows (in the output).
+        stride: usize,
+    },
+}
+
+/// One layer as a model describes it: what it is, its outputs (units or filters) and what
+/// follows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerSpec {
-    /// Outputs.
+    /// What it computes.
+    pub kind: LayerKind,
+    /// A `Dense` layer's outputs, a convolution's output channels.
     pub units: usize,
     /// The activation after it.
     pub activation: Activation,
 }
 
 impl LayerSpec {
-    /// A layer of `units` outputs followed by `activation`.
+    /// A `Dense` layer of `units` outputs followed by `activation`.
     pub const fn dense(units: usize, activation: Activation) -> Self {
-        Self { units, activation }
+        Self {
+            kind: LayerKind::Dense { side: 1 },
+            units,
+            activation,
+        }
+    }
+
+    /// A `Dense` layer whose output is a `side × side × channels` image.
+    pub const fn dense_image(side: usize, channels: usize, activation: Activation) -> Self {
+        Self {
+            kind: LayerKind::Dense { side },
+            units: side * side * channels,
+            activation,
+        }
+    }
+
+    /// A `Conv2D` of `filters` output channels.
+    pub const fn conv(
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        activation: Activation,
+    ) -> Self {
+        Self {
+            kind: LayerKind::Conv { kernel, stride },
+            units: filters,
+            activation,
+        }
+    }
+
+    /// A `Conv2DTranspose` of `filters` output channels.
+    pub const fn conv_transpose(
+        filters: usize,
+        kernel: usize,
+        stride: usize,
+        activation: Activation,
+    ) -> Self {
+        Self {
+            kind: LayerKind::ConvTranspose { kernel, stride },
+            units: filters,
+            activation,
+        }
     }
 }
 
+/// Activations between layers: `side × side × channels`, held flat in that order (Keras'
+/// channels-last layout, as its `Flatten` reads it). A flat vector has side 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Volume {
+    /// Height and width.
+    pub side: usize,
+    /// Channels.
+    pub channels: usize,
+}
+
+impl Volume {
+    /// Values per image.
+    pub fn features(&self) -> usize {
+        self.side * self.side * self.channels
+    }
+}
+
+/// One layer with the shapes of its input and output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layer {
+    /// What it computes.
+    pub kind: LayerKind,
+    /// Its input.
+    pub input: Volume,
+    /// Its output.
+    pub output: Volume,
+    /// The activation after it.
+    pub activation: Activation,
+}
+
+impl Layer {
+    /// The kernel as the matrix the app holds, `[rows, cols]`: Keras' kernel with its leading
+    /// dimensions flattened (`Dense` `[in, out]`, `Conv2D` `[h·w·in, out]`, `Conv2DTranspose`
+    /// `[h·w·out, in]`), the same values in the same order.
+    pub fn matrix(&self) -> [usize; 2] {
+        match self.kind {
+            LayerKind::Dense { .. } => [self.input.features(), self.output.features()],
+            LayerKind::Conv { kernel, .. } => {
+                [kernel * kernel * self.input.channels, self.output.channels]
+            }
+            LayerKind::ConvTranspose { kernel, .. } => {
+                [kernel * kernel * self.output.channels, self.input.channels]
+            }
+        }
+    }
+
+    /// The kernel's shape in Keras (and in the weights file): `Dense` `[in, out]`, `Conv2D`
+    /// `[h, w, in, out]`, `Conv2DTranspose` `[h, w, out, in]`.
+    pub fn kernel_shape(&self) -> Vec<usize> {
+        match self.kind {
+            LayerKind::Dense { .. } => self.matrix().to_vec(),
+            LayerKind::Conv { kernel, .. } => {
+                vec![kernel, kernel, self.input.channels, self.output.channels]
+            }
+            LayerKind::ConvTranspose { kernel, .. } => {
+                vec![kernel, kernel, self.output.channels, self.input.channels]
+            }
+        }
+    }
+
+    /// Values of its bias: a `Dense` layer's outputs, a convolution's output channels.
+    pub fn bias(&self) -> usize {
+        match self.kind {
+            LayerKind::Dense { .. } => self.output.features(),
+            _ => self.output.channels,
+        }
+    }
+
+    /// Keras' name for its kind: `dense`, `conv2d`, `conv2d_transpose`.
+    pub fn keras_name(&self) -> &'static str {
+        match self.kind {
+            LayerKind::Dense { .. } => "dense",
+            LayerKind::Conv { .. } => "conv2d",
+            LayerKind::ConvTranspose { .. } => "conv2d_transpose",
+        }
+    }
+
+    /// A convolution's zero padding on each side, as Keras' `padding="same"` places it
+    /// (the same before and after: [`NetworkSpec::layers`] accepts no other).
+    pub fn padding(&self) -> usize {
+        same_padding(self.kind, self.input.side, self.output.side).unwrap_or(0)
+    }
+}
+
+/// The name of layer `index` of the network under `stem`, as the weights file and the ONNX
+/// export name it (its tensors are `NAME.kernel` and `NAME.bias`): Keras' name for its kind and
+/// its index in the network, e.g. `gen.dense0`, `gen.conv2d_transpose1`, `disc.conv2d0`.
+pub fn layer_name(stem: &str, layer: &Layer, index: usize) -> String {
+    format!("{stem}.{}{index}", layer.keras_name())
+}
+
+/// `padding="same"`'s total padding of a convolution from `input` to `output` side (for a
+/// transposed one, of the convolution it is the gradient of), halved: `None` unless it splits
+/// evenly, as TensorFlow puts an odd one's extra row after.
+fn same_padding(kind: LayerKind, input: usize, output: usize) -> Option<usize> {
+    let (kernel, stride, small, large) = match kind {
+        LayerKind::Dense { .. } => return Some(0),
+        LayerKind::Conv { kernel, stride } => (kernel, stride, output, input),
+        LayerKind::ConvTranspose { kernel, stride } => (kernel, stride, input, output),
+    };
+    let total = ((small.checked_sub(1)?) * stride + kernel).saturating_sub(large);
+    total.is_multiple_of(2).then_some(total / 2)
+}
+
 /// One network: its input's features (labels included) and its layers in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
     /// Features of its input before the labels: the noise, or the image's pixels.
     pub features: usize,
-    /// One-hot labels appended to the input (0: none).
+    /// The side of its input read as an image (the discriminator's 28; 1 for noise).
+    pub side: usize,
+    /// One-hot labels appended to the input (0: none): to a vector's values before a `Dense`
+    /// first layer, as that many constant maps (extra channels) before a convolution.
     pub labels: usize,
     /// Its layers, first to last.
     pub layers: Vec<LayerSpec>,
 }
 
 impl NetworkSpec {
-    /// Features of its first layer's input: the features and the labels.
+    /// Values a row of its input holds with its labels, `features + labels` (the first layer's
+    /// input when the labels join as values; as maps they take [`NetworkSpec::input`]'s room).
     pub fn inputs(&self) -> usize {
         self.features + self.labels
     }
 
-    /// `[in, out]` of each layer's kernel.
+    /// Whether the labels join the input as maps (its first layer is a convolution).
+    pub fn label_maps(&self) -> bool {
+        self.labels > 0
+            && self
+                .layers
+                .first()
+                .is_some_and(|l| !matches!(l.kind, LayerKind::Dense { .. }))
+    }
+
+    /// The first layer's input, labels included.
+    pub fn input(&self) -> Volume {
+        if self.label_maps() {
+            let side = self.side.max(1);
+            Volume {
+                side,
+                channels: self.features / (side * side) + self.labels,
+            }
+        } else {
+            Volume {
+                side: 1,
+                channels: self.inputs(),
+            }
+        }
+    }
+
+    /// Each layer with its input and output shapes. A description whose convolutions do not
+    /// fit their inputs (a side not divisible, an odd `same` padding) has no such list: each
+    /// model's is tested (`tests/model.rs`), so this panics only on a broken description.
+    pub fn layers(&self) -> Vec<Layer> {
+        self.try_layers()
+            .unwrap_or_else(|e| panic!("the model description is inconsistent: {e}"))
+    }
+
+    /// [`NetworkSpec::layers`], or what does not fit.
+    pub fn try_layers(&self) -> Result<Vec<Layer>, String> {
+        let mut input = self.input();
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (i, spec) in self.layers.iter().enumerate() {
+            let output = match spec.kind {
+                LayerKind::Dense { side } => {
+                    let side = side.max(1);
+                    if !spec.units.is_multiple_of(side * side) {
+                        return Err(format!(
+                            "layer {i}: {} units are no {side}² image",
+                            spec.units
+                        ));
+                    }
+                    Volume {
+                        side,
+                        channels: spec.units / (side * side),
+                    }
+                }
+                LayerKind::Conv { stride, .. } => {
+                    if stride == 0 || !input.side.is_multiple_of(stride) {
+                        return Err(format!(
+                            "layer {i}: side {} over stride {stride}",
+                            input.side
+                        ));
+                    }
+                    Volume {
+                        side: input.side / stride,
+                        channels: spec.units,
+                    }
+                }
+                LayerKind::ConvTranspose { stride, .. } => Volume {
+                    side: input.side * stride,
+                    channels: spec.units,
+                },
+            };
+            if same_padding(spec.kind, input.side, output.side).is_none() {
+                return Err(format!(
+                    "layer {i}: `same` padding is not even on both sides"
+                ));
+            }
+            out.push(Layer {
+                kind: spec.kind,
+                input,
+                output,
+                activation: spec.activation,
+            });
+            input = output;
+        }
+        Ok(out)
+    }
+
+    /// `[rows, cols]` of each layer's kernel matrix ([`Layer::matrix`]).
     pub fn shapes(&self) -> Vec<[usize; 2]> {
-        let mut fan_in = self.inputs();
-        self.layers
-            .iter()
-            .map(|layer| {
-                let shape = [fan_in, layer.units];
-                fan_in = layer.units;
-                shape
-            })
-            .collect()
+        self.layers().iter().map(Layer::matrix).collect()
     }
 
     /// Number of layers.
@@ -131,7 +392,9 @@ impl NetworkSpec {
 
     /// Features of its output.
     pub fn outputs(&self) -> usize {
-        self.layers.last().map_or(self.inputs(), |l| l.units)
+        self.layers()
+            .last()
+            .map_or(self.inputs(), |l| l.output.features())
     }
 
     /// Each layer's activation, in order.
@@ -140,8 +403,38 @@ impl NetworkSpec {
     }
 }
 
-/// A whole model: both networks and the labels it is conditioned on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a network's parameters are updated: Keras' optimizers, their settings from the run's
+/// configuration (the learning rate of that network, β1, β2 and ε, or ρ and ε).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerKind {
+    /// Keras' `Adam`.
+    Adam,
+    /// Keras' `RMSprop`.
+    RmsProp,
+}
+
+/// The settings a model starts from where they differ from the tutorial's
+/// ([`crate::TrainingConfig::for_model`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ModelDefaults {
+    /// Real images per step.
+    pub batch_size: Option<usize>,
+    /// The noise's size.
+    pub noise_dim: Option<usize>,
+    /// The generator's learning rate.
+    pub generator_lr: Option<f64>,
+    /// The discriminator's learning rate.
+    pub discriminator_lr: Option<f64>,
+    /// Adam's β1 (both networks').
+    pub adam_beta1: Option<f64>,
+    /// Epochs.
+    pub epochs: Option<usize>,
+    /// Snapshots every this many epochs.
+    pub snapshot_every: Option<usize>,
+}
+
+/// A whole model: both networks, their optimizers and the labels it is conditioned on.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
     /// The model's name ([`ModelKind::name`]).
     pub name: &'static str,
@@ -156,4 +449,14 @@ pub struct ModelSpec {
     pub generator: NetworkSpec,
     /// Image pixels (and labels) → one logit.
     pub discriminator: NetworkSpec,
+    /// The discriminator's optimizer (the generator's is always Adam).
+    pub discriminator_optimizer: OptimizerKind,
+    /// The settings it starts from.
+    pub defaults: ModelDefaults,
+    /// The decay of an exponential moving average of the generator's weights, which is then
+    /// what the page shows, scores and exports (`None`: the generator itself). Its first
+    /// updates decay less (`(1 + t)/(10 + t)` at update `t`, as TensorFlow's
+    /// `ExponentialMovingAverage` with `num_updates`), so the first epochs are not dominated
+    /// by the initial weights.
+    pub average: Option<f32>,
 }

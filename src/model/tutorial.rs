@@ -1,10 +1,10 @@
 //! `tutorial`: the reference's two multilayer perceptrons (`SPEC.md`).
 
-use super::spec::{LayerSpec, ModelSpec, NetworkSpec};
+use super::spec::{LayerSpec, ModelDefaults, ModelSpec, NetworkSpec, OptimizerKind};
 use super::{
     DISCRIMINATOR_ACTIVATIONS, DISCRIMINATOR_UNITS, GENERATOR_ACTIVATIONS, GENERATOR_UNITS,
 };
-use crate::idx::IMAGE_PIXELS;
+use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Layers of the given widths, each followed by its activation.
 pub(super) fn layers(units: &[usize], activations: &[super::Activation]) -> Vec<LayerSpec> {
@@ -25,13 +25,18 @@ pub fn spec(noise_dim: usize) -> ModelSpec {
         labels: 0,
         generator: NetworkSpec {
             features: noise_dim,
+            side: 1,
             labels: 0,
             layers: layers(&GENERATOR_UNITS, &GENERATOR_ACTIVATIONS),
         },
         discriminator: NetworkSpec {
             features: IMAGE_PIXELS,
+            side: IMAGE_SIDE,
             labels: 0,
             layers: layers(&DISCRIMINATOR_UNITS, &DISCRIMINATOR_ACTIVATIONS),
         },
+        discriminator_optimizer: OptimizerKind::RmsProp,
+        defaults: ModelDefaults::default(),
+        average: None,
     }
 }

@@ -1,11 +1,13 @@
-//! One network's ONNX graph, derived from the model's description: its inputs, a `Gemm` and an
-//! activation per Dense layer (tanh followed by a `Clip` to [-1, 1]), the reshapes between flat
-//! pixels and images, and its output.
+//! One network's ONNX graph, derived from the model's description: its inputs, a `Gemm` per
+//! Dense layer and a `Conv` or `ConvTranspose` per convolution (between transposes from and to
+//! the app's channels-last layout), an activation after each (tanh followed by a `Clip` to
+//! [-1, 1]), the reshapes between flat pixels and images, and its output. A conditional
+//! network's labels join its input as values (`Concat`) or as constant maps (`Expand`).
 
 use super::Network;
 use super::proto::{self, tensor_proto::DataType, tensor_shape_proto::dimension};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::model::{Activation, LEAKY_SLOPE, NetworkSpec};
+use crate::model::{Activation, Layer, LayerKind, NetworkSpec};
 use crate::weights::{Checkpoint, DISCRIMINATOR_STEM, GENERATOR_STEM, HostDense, layer_name};
 
 /// The dynamic batch dimension's name.
@@ -45,7 +47,7 @@ fn plan(checkpoint: &Checkpoint, network: Network) -> Plan<'_> {
     match network {
         Network::Generator => Plan {
             stem: GENERATOR_STEM,
-            layers: &checkpoint.generator,
+            layers: checkpoint.shown_layers(),
             spec: spec.generator,
             input: (
                 "noise",
@@ -125,15 +127,73 @@ impl Builder {
         self.node("Gemm", name, vec![x, kernel, bias], Vec::new())
     }
 
+    /// An integer-list attribute.
+    fn ints(name: &str, values: &[usize]) -> proto::AttributeProto {
+        proto::AttributeProto {
+            name: Some(name.into()),
+            r#type: Some(proto::attribute_proto::AttributeType::Ints as i32),
+            ints: values.iter().map(|&v| v as i64).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// `x` transposed by `perm`, as the node `name`.
+    fn transpose(&mut self, name: String, x: String, perm: &[usize]) -> String {
+        self.node("Transpose", name, vec![x], vec![Self::ints("perm", perm)])
+    }
+
+    /// A described convolution (`Conv`, `ConvTranspose`) of flat channels-last `x`: reshaped
+    /// to an image, transposed to ONNX's channels-first layout and back, flattened again. The
+    /// kernel is stored in ONNX's layout (`Conv` `[out, in, h, w]`, `ConvTranspose`
+    /// `[in, out, h, w]`: both Keras' kernel with its axes reversed pairwise).
+    fn convolution(&mut self, name: String, x: String, shape: &Layer, layer: &HostDense) -> String {
+        let (op, kernel, stride) = match shape.kind {
+            LayerKind::Conv { kernel, stride } => ("Conv", kernel, stride),
+            LayerKind::ConvTranspose { kernel, stride } => ("ConvTranspose", kernel, stride),
+            LayerKind::Dense { .. } => return self.dense(name, x, layer),
+        };
+        let keras = shape.kernel_shape();
+        let onnx_dims = [keras[3], keras[2], keras[0], keras[1]];
+        let values = keras_to_onnx_kernel(&layer.kernel, [keras[0], keras[1], keras[2], keras[3]]);
+        let weight = self.floats(format!("{name}.kernel"), &onnx_dims, &values);
+        let bias = self.floats(format!("{name}.bias"), &[layer.bias.len()], &layer.bias);
+        let input = shape.input;
+        let image = self.reshape(
+            format!("{name}.image"),
+            x,
+            &[
+                -1,
+                input.side as i64,
+                input.side as i64,
+                input.channels as i64,
+            ],
+        );
+        let first = self.transpose(format!("{name}.channels_first"), image, &[0, 3, 1, 2]);
+        let pad = shape.padding();
+        let attributes = vec![
+            Self::ints("kernel_shape", &[kernel, kernel]),
+            Self::ints("strides", &[stride, stride]),
+            Self::ints("pads", &[pad, pad, pad, pad]),
+        ];
+        let y = self.node(op, name.clone(), vec![first, weight, bias], attributes);
+        let last = self.transpose(format!("{name}.channels_last"), y, &[0, 2, 3, 1]);
+        self.reshape(
+            format!("{name}.flat"),
+            last,
+            &[-1, shape.output.features() as i64],
+        )
+    }
+
     /// `activation` of `x`, after the layer `layer`.
     fn activation(&mut self, layer: &str, x: String, activation: Activation) -> String {
         match activation {
             Activation::Linear => x,
-            Activation::LeakyRelu => {
+            Activation::Relu => self.node("Relu", format!("{layer}.relu"), vec![x], Vec::new()),
+            Activation::LeakyRelu(slope) => {
                 let alpha = proto::AttributeProto {
                     name: Some("alpha".into()),
                     r#type: Some(proto::attribute_proto::AttributeType::Float as i32),
-                    f: Some(LEAKY_SLOPE as f32),
+                    f: Some(slope as f32),
                     ..Default::default()
                 };
                 self.node(
@@ -158,6 +218,23 @@ impl Builder {
             }
         }
     }
+}
+
+/// A Keras kernel `[a, b, c, d]` (row-major) with its axes reversed pairwise, `[d, c, a, b]`:
+/// `Conv2D` `[h, w, in, out]` → ONNX `Conv` `[out, in, h, w]`, `Conv2DTranspose`
+/// `[h, w, out, in]` → ONNX `ConvTranspose` `[in, out, h, w]`.
+fn keras_to_onnx_kernel(values: &[f32], [a, b, c, d]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for i in 0..a {
+        for j in 0..b {
+            for k in 0..c {
+                for l in 0..d {
+                    out[((l * c + k) * a + i) * b + j] = values[((i * b + j) * c + k) * d + l];
+                }
+            }
+        }
+    }
+    out
 }
 
 fn value_info(name: &str, dims: &[Dim]) -> proto::ValueInfoProto {
@@ -216,19 +293,50 @@ pub(super) fn build(checkpoint: &Checkpoint, network: Network) -> proto::GraphPr
         x = builder.reshape(format!("{}.flatten", plan.stem), x, &reshape_target(&flat));
     }
     if plan.spec.labels > 0 {
-        let axis = proto::AttributeProto {
+        let axis = |i| proto::AttributeProto {
             name: Some("axis".into()),
             r#type: Some(proto::attribute_proto::AttributeType::Int as i32),
-            i: Some(1),
+            i: Some(i),
             ..Default::default()
         };
         let name = format!("{}.{LABELS}", plan.stem);
-        x = builder.node("Concat", name, vec![x, LABELS.into()], vec![axis]);
+        x = if plan.spec.label_maps() {
+            // The labels as constant maps, extra channels of the image (channels last).
+            let input = plan.spec.input();
+            let side = input.side as i64;
+            let width = plan.spec.labels as i64;
+            let channels = input.channels as i64 - width;
+            let labels =
+                builder.reshape(format!("{name}.pixel"), LABELS.into(), &[-1, 1, 1, width]);
+            let sides = format!("{name}.sides");
+            builder.initializers.push(proto::TensorProto {
+                name: Some(sides.clone()),
+                dims: vec![4],
+                data_type: Some(DataType::Int64 as i32),
+                int64_data: vec![1, side, side, 1],
+                ..Default::default()
+            });
+            let maps = builder.node(
+                "Expand",
+                format!("{name}.maps"),
+                vec![labels, sides],
+                Vec::new(),
+            );
+            let image = builder.reshape(format!("{name}.image"), x, &[-1, side, side, channels]);
+            let joined = builder.node("Concat", name.clone(), vec![image, maps], vec![axis(3)]);
+            builder.reshape(
+                format!("{name}.flat"),
+                joined,
+                &[-1, input.features() as i64],
+            )
+        } else {
+            builder.node("Concat", name, vec![x, LABELS.into()], vec![axis(1)])
+        };
     }
-    for (i, (layer, activation)) in plan.layers.iter().zip(plan.spec.activations()).enumerate() {
-        let name = layer_name(plan.stem, i);
-        x = builder.dense(name.clone(), x, layer);
-        x = builder.activation(&name, x, activation);
+    for (i, (layer, shape)) in plan.layers.iter().zip(plan.spec.layers()).enumerate() {
+        let name = layer_name(plan.stem, &shape, i);
+        x = builder.convolution(name.clone(), x, &shape, layer);
+        x = builder.activation(&name, x, shape.activation);
     }
     let (output, output_dims) = &plan.output;
     if output_dims.len() != 2 {
@@ -273,7 +381,7 @@ pub(super) fn describe(checkpoint: &Checkpoint, network: Network) -> String {
         Network::Discriminator => " (> 0: taken for a real digit)",
     };
     format!(
-        "The {} of the `{}` GAN ({} {}) after {} epochs ({} steps): {takes} -> {} float32 {}{range}. Weights under the app's weights-file names, kernels in Keras' [in, out] layout.",
+        "The {} of the `{}` GAN ({} {}) after {} epochs ({} steps): {takes} -> {} float32 {}{range}. Weights under the app's weights-file names (a generator the app shows as a moving average holds the average's values): Dense kernels in Keras' [in, out] layout, convolution kernels in ONNX's.",
         network.name(),
         checkpoint.config.model,
         env!("CARGO_PKG_NAME"),

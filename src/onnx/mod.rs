@@ -2,11 +2,13 @@
 //! Python, C#, Java and the browser, OpenCV's DNN module, Netron).
 //!
 //! [`export`] turns a [`Checkpoint`] into one network's `.onnx` file, derived from the model's
-//! description (`model::{GENERATOR,DISCRIMINATOR}_{UNITS,ACTIVATIONS}`): each Dense layer a
-//! `Gemm` whose initializers carry the weights file's names and Keras' `[in, out]` kernels,
-//! each activation its standard operator (tanh followed by a `Clip` to [-1, 1], as ONNX
-//! Runtime's tanh can round one float32 step past 1), and a `Reshape` between the flat 784
-//! pixels and images `[batch, 28, 28, 1]`. The batch is dynamic. The bytes depend on the
+//! description ([`crate::model::ModelSpec`]): each Dense layer a `Gemm` whose initializers
+//! carry the weights file's names and Keras' `[in, out]` kernels, each convolution a `Conv` or
+//! `ConvTranspose` (kernels in ONNX's layout, between transposes from and to the channels-last
+//! layout), each activation its standard operator (tanh followed by a `Clip` to [-1, 1], as
+//! ONNX Runtime's tanh can round one float32 step past 1), and a `Reshape` between the flat 784
+//! pixels and images `[batch, 28, 28, 1]`. The generator exported is the one the app shows
+//! (a model's moving average where it keeps one). The batch is dynamic. The bytes depend on the
 //! checkpoint alone (no clock, no map order), so the page's export and the native one of the
 //! same weights are the same file.
 

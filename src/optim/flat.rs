@@ -121,8 +121,8 @@ impl FlatLayout {
         flat
     }
 
-    /// Each layer's kernel `[in, out]` and bias `[out]` cut from `flat` (views where aligned),
-    /// for layers of the given `[in, out]` shapes.
+    /// Each layer's kernel `[rows, cols]` and bias cut from `flat` (views where aligned), for
+    /// layers of the given kernel shapes.
     fn cut(&self, flat: &Tensor<1>, shapes: &[[usize; 2]]) -> Vec<(Tensor<2>, Tensor<1>)> {
         shapes
             .iter()
@@ -137,11 +137,11 @@ impl FlatLayout {
 }
 
 fn layer_shapes(layers: &[Dense]) -> Vec<[usize; 2]> {
-    layers.iter().map(|l| [l.inputs(), l.outputs()]).collect()
+    layers.iter().map(|l| l.kernel.dims()).collect()
 }
 
 /// The parts of a flat slot (or gradient) that belong to each of `layers`, in the layout of the
-/// slot's device: each kernel as `[in, out]` and bias as `[out]`.
+/// slot's device: each kernel as its matrix `[rows, cols]`, each bias flat.
 pub fn layer_parts(flat: &Tensor<1>, layers: &[Dense]) -> Vec<(Tensor<2>, Tensor<1>)> {
     FlatLayout::new(layers, &flat.device()).cut(flat, &layer_shapes(layers))
 }
@@ -186,7 +186,7 @@ struct Shell {
 impl Shell {
     /// `layer`'s shell; its values are dropped, so they no longer hold a flat tensor's buffer.
     fn of(layer: Dense) -> Self {
-        let shape = [layer.inputs(), layer.outputs()];
+        let shape = layer.kernel.dims();
         let (kernel_id, _, kernel_mapper) = layer.kernel.consume();
         let (bias_id, _, bias_mapper) = layer.bias.consume();
         Self {
@@ -245,7 +245,7 @@ pub(super) fn step_layers<R: UpdateRule>(
     // Every gradient must exist before anything moves, so a failure leaves the model as it was.
     let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * layers.len());
     for (i, layer) in layers.iter().enumerate() {
-        let missing = || OptimError::MissingGradient(format!("dense{i}"));
+        let missing = || OptimError::MissingGradient(format!("layer {i}"));
         parts.push(layer.kernel.grad(grads).ok_or_else(missing)?.flatten(0, 1));
         parts.push(layer.bias.grad(grads).ok_or_else(missing)?);
     }

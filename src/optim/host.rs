@@ -61,8 +61,7 @@ pub(super) fn step_layers_host<R: UpdateRule>(
     let mut offset = 0;
     let old = std::mem::take(layers);
     for layer in old {
-        let kernel_len = layer.inputs() * layer.outputs();
-        let bias_len = layer.outputs();
+        let [kernel_len, bias_len] = layer.lengths();
         let kernel_grad = &grads[offset..offset + kernel_len];
         let kernel = host_param(layer.kernel, kernel_grad, &mut host_slots, offset, rule)?;
         offset += kernel_len;

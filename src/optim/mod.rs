@@ -12,9 +12,11 @@ use thiserror::Error;
 
 use crate::model::Dense;
 
+mod either;
 mod flat;
 mod host;
 
+pub use either::Optimizer;
 pub(crate) use flat::{FlatBackup, copy_of};
 pub use flat::{FlatLayout, FlatSlot, layer_parts};
 use flat::{FlatParams, recut, step_layers, zero_slots};
@@ -56,9 +58,7 @@ trait UpdateRule {
 
 /// Number of values of each parameter of `layers`, in order: each layer's kernel, then its bias.
 pub fn parameter_lengths(layers: &[Dense]) -> impl Iterator<Item = usize> + '_ {
-    layers
-        .iter()
-        .flat_map(|l| [l.inputs() * l.outputs(), l.outputs()])
+    layers.iter().flat_map(Dense::lengths)
 }
 
 /// Number of values of all parameters of `layers`.

@@ -18,6 +18,7 @@ use crate::data::normal_noise;
 use crate::idx::IMAGE_PIXELS;
 use crate::model::{DIGITS, Dense, Generator, ModelKind, default_labels};
 use crate::train::Trainer;
+use crate::weights::{AVERAGE_STEM, DISCRIMINATOR_STEM, GENERATOR_STEM, layer_name};
 
 /// Samples scored by default.
 pub const DEFAULT_SAMPLES: usize = 2000;
@@ -201,31 +202,35 @@ pub async fn score_generator(
     score_images(model, &images, requested.as_deref(), device).await
 }
 
-/// The generator of any safetensors file holding `gen.dense{0..}.{kernel,bias}` (float32,
-/// Keras' layout; other tensors are ignored), such as the app's weights files or one exported
-/// from the Keras reference. Its model is the one the metadata's `model` names; without one,
-/// the model whose discriminator takes the file's `disc.dense0.kernel` inputs (a conditional
-/// model's takes its labels too), else `tutorial`. The noise's size is read from the first
-/// kernel.
+/// The generator of any safetensors file holding a model's generator (`gen.dense0.kernel`, …,
+/// float32, Keras' names and layouts; other tensors are ignored), such as the app's weights
+/// files or one exported from the Keras reference: its moving average (`gen_avg.*`) where the
+/// file holds one, as the page shows. Its model is the one the metadata's `model` names;
+/// without one, the first model whose discriminator's first kernel the file holds with its
+/// shape (a conditional model's takes its labels too), else `tutorial`. The noise's size is
+/// read from the generator's first kernel.
 pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Generator, String> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let first_kernel = |stem: &str, network: &crate::model::NetworkSpec| {
+        let layers = network.layers();
+        let name = format!("{}.kernel", layer_name(stem, &layers[0], 0));
+        (name, layers[0].kernel_shape())
+    };
     let model = match header.metadata().as_ref().and_then(|m| m.get("model")) {
         Some(name) => ModelKind::from_name(name).ok_or(format!("unknown model `{name}`"))?,
-        None => {
-            let inputs = file
-                .tensor("disc.dense0.kernel")
-                .ok()
-                .and_then(|view| view.shape().first().copied());
-            ModelKind::ALL
-                .into_iter()
-                .find(|m| Some(m.spec(1).discriminator.inputs()) == inputs)
-                .unwrap_or_default()
-        }
+        None => ModelKind::ALL
+            .into_iter()
+            .find(|m| {
+                let (name, shape) = first_kernel(DISCRIMINATOR_STEM, &m.spec(1).discriminator);
+                file.tensor(&name)
+                    .is_ok_and(|view| view.shape().first() == shape.first())
+            })
+            .unwrap_or_default(),
     };
-    let first = "gen.dense0.kernel";
+    let (first, _) = first_kernel(GENERATOR_STEM, &model.spec(1).generator);
     let inputs = file
-        .tensor(first)
+        .tensor(&first)
         .map_err(|_| format!("tensor `{first}` is missing"))?
         .shape()
         .first()
@@ -238,7 +243,7 @@ pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Gener
             "tensor `{first}` has {inputs} inputs: too few for `{model}`"
         ))?;
     let spec = model.spec(noise_dim).generator;
-    let read = |name: String, shape: &[usize]| -> Result<TensorData, String> {
+    let read = |name: String, shape: &[usize]| -> Result<Vec<f32>, String> {
         let view = file
             .tensor(&name)
             .map_err(|_| format!("tensor `{name}` is missing"))?;
@@ -249,17 +254,32 @@ pub fn generator_from_safetensors(bytes: &[u8], device: &Device) -> Result<Gener
                 view.shape()
             ));
         }
-        let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
-        Ok(TensorData::new(values, shape.to_vec()))
+        Ok(bytemuck::pod_collect_to_vec(view.data()))
     };
-    let layers = spec
-        .shapes()
-        .into_iter()
+    let layers = spec.layers();
+    let averaged = file
+        .tensor(&format!(
+            "{}.kernel",
+            layer_name(AVERAGE_STEM, &layers[0], 0)
+        ))
+        .is_ok();
+    let stem = if averaged {
+        AVERAGE_STEM
+    } else {
+        GENERATOR_STEM
+    };
+    let layers = layers
+        .iter()
         .enumerate()
-        .map(|(i, [fan_in, units])| {
-            let kernel = read(format!("gen.dense{i}.kernel"), &[fan_in, units])?;
-            let bias = read(format!("gen.dense{i}.bias"), &[units])?;
-            Ok(Dense::from_values(kernel, bias, device))
+        .map(|(i, layer)| {
+            let name = layer_name(stem, layer, i);
+            let kernel = read(format!("{name}.kernel"), &layer.kernel_shape())?;
+            let bias = read(format!("{name}.bias"), &[layer.bias()])?;
+            Ok(Dense::from_values(
+                TensorData::new(kernel, layer.matrix()),
+                TensorData::new(bias, [layer.bias()]),
+                device,
+            ))
         })
         .collect::<Result<_, String>>()?;
     Ok(Generator { layers, spec })

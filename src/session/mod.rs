@@ -98,7 +98,7 @@ impl TrainerSession {
             Some(preview) => preview.images(values, rows, labels),
             None => {
                 let gan = &self.trainer.gan;
-                gan.generator
+                gan.shown_generator()
                     .generate_values(values, rows, labels, gan.device())
             }
         }

@@ -29,7 +29,7 @@ impl Preview {
     /// The generator `checkpoint` holds.
     pub fn of_checkpoint(checkpoint: &Checkpoint) -> Self {
         Self {
-            generator: checkpoint.generator(&Device::flex()),
+            generator: checkpoint.shown_generator(&Device::flex()),
         }
     }
 

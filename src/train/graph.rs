@@ -37,6 +37,8 @@ pub(super) struct StepInputs {
     pub(super) noise: Tensor<2>,
     /// The generator's Adam step size (`KerasAdam::next_alpha`), `[1]`.
     pub(super) alpha: Tensor<1>,
+    /// The discriminator's Adam step size (0 for RMSprop), `[1]`.
+    pub(super) discriminator_alpha: Tensor<1>,
     /// A conditional model's one-hot labels: the real rows', the fake rows'.
     pub(super) labels: Option<(Tensor<2>, Tensor<2>)>,
 }
@@ -57,6 +59,7 @@ impl StepInputs {
             real: copy_of(&self.real),
             noise: copy_of(&self.noise),
             alpha: copy_of(&self.alpha),
+            discriminator_alpha: copy_of(&self.discriminator_alpha),
             labels: self
                 .labels
                 .as_ref()
@@ -73,6 +76,7 @@ impl StepInputs {
         write(&mut self.real, new.real);
         write(&mut self.noise, new.noise);
         write(&mut self.alpha, new.alpha);
+        write(&mut self.discriminator_alpha, new.discriminator_alpha);
         if let (Some((real, fake)), Some((new_real, new_fake))) = (&mut self.labels, new.labels) {
             write(real, new_real);
             write(fake, new_fake);
@@ -244,14 +248,14 @@ impl Gan {
         labels: Option<super::Labels>,
     ) -> Result<StepStats, TrainError> {
         let device = self.device.clone().inner();
-        let alpha = Tensor::from_data(
-            TensorData::new(vec![self.generator_optim.next_alpha()], [1]),
-            &device,
-        );
+        let alpha = |optimizer: &crate::optim::Optimizer| {
+            Tensor::from_data(TensorData::new(vec![optimizer.next_alpha()], [1]), &device)
+        };
         let inputs = StepInputs {
             real: real.inner(),
             noise: noise.inner(),
-            alpha,
+            alpha: alpha(&self.generator_optim),
+            discriminator_alpha: alpha(&self.discriminator_optim),
             labels: labels.map(|l| (l.real.inner(), l.fake.inner())),
         };
         let rows = inputs.rows();
@@ -273,8 +277,8 @@ impl Gan {
                 // the graph guards. Everything runs on this one device's stream, in order.
                 unsafe { Dispatch::graph_replay(captured.device.as_dispatch(), &captured.graph) }
                     .map_err(replay_error)?;
-                self.generator_optim.iterations += 1;
-                self.discriminator_optim.iterations += 1;
+                *self.generator_optim.iterations_mut() += 1;
+                *self.discriminator_optim.iterations_mut() += 1;
                 let stats = copied(&captured.stats);
                 self.replay.state = Capture::Ready(captured);
                 Ok(stats)

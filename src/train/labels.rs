@@ -38,25 +38,25 @@ impl Gan {
         })
     }
 
-    /// The generator's images for `noise`, without autodiff: `[n, 784]` in [−1, 1]. A
+    /// The shown generator's ([`Gan::shown_generator`]) images for `noise`, without autodiff: `[n, 784]` in [−1, 1]. A
     /// conditional model draws the digits in turn ([`crate::model::default_labels`]).
     pub fn generate(&self, noise: Tensor<2>) -> Tensor<2> {
-        self.generator.generate(noise, None)
+        self.shown_generator().generate(noise, None)
     }
 
-    /// The generator's images for host `noise` (`labels.len()` rows), each row asked for its
+    /// The shown generator's ([`Gan::shown_generator`]) images for host `noise` (`labels.len()` rows), each row asked for its
     /// digit in `labels` (ignored by a model without labels).
     pub fn generate_for(&self, noise: Vec<f32>, labels: &[u8]) -> Tensor<2> {
         let width = self.labels();
         let one_hot = (width > 0).then(|| one_hot(labels, width));
-        self.generator
+        self.shown_generator()
             .generate_values(noise, labels.len(), one_hot, self.device())
     }
 
-    /// The generator's images for `noise`, each row asked for its digit in `labels` (ignored
+    /// The shown generator's ([`Gan::shown_generator`]) images for `noise`, each row asked for its digit in `labels` (ignored
     /// by a model without labels).
     pub fn generate_labelled(&self, noise: Tensor<2>, labels: &[u8]) -> Tensor<2> {
         let labels = (self.labels() > 0).then(|| self.upload_labels(labels));
-        self.generator.generate(noise, labels)
+        self.shown_generator().generate(noise, labels)
     }
 }

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
 
+mod average;
 mod graph;
 mod labels;
 mod loss;
@@ -18,8 +19,9 @@ mod stats;
 mod trainer;
 
 use crate::cpu::{is_host_device, read_now};
-use crate::model::{Dense, Discriminator, Generator, init_rng};
-use crate::optim::{KerasAdam, KerasRmsProp, OptimError, parameter_count};
+use crate::model::{Dense, Discriminator, Generator, NetworkSpec, OptimizerKind, init_rng};
+use crate::optim::{OptimError, Optimizer, parameter_count};
+pub use average::{Average, decay_at};
 use graph::StepInputs;
 pub use labels::Labels;
 pub use loss::cross_entropy_rows;
@@ -100,10 +102,12 @@ pub struct Gan {
     pub generator: Generator,
     /// The discriminator.
     pub discriminator: Discriminator,
-    /// The generator's Adam.
-    pub generator_optim: KerasAdam,
-    /// The discriminator's RMSprop.
-    pub discriminator_optim: KerasRmsProp,
+    /// The generator's optimizer (Adam in every model).
+    pub generator_optim: Optimizer,
+    /// The discriminator's optimizer (the tutorial's RMSprop, or as the model says).
+    pub discriminator_optim: Optimizer,
+    /// The moving average of the generator's weights, for a model that shows one.
+    pub average: Option<Average>,
     /// Target for real images.
     pub real_label: f32,
     device: Device,
@@ -131,28 +135,46 @@ impl Gan {
         discriminator: Discriminator,
         device: &Device,
     ) -> Self {
-        let generator_optim = KerasAdam::new(
+        let spec = config.model.spec(config.noise_dim);
+        let generator_optim = Optimizer::new(
+            OptimizerKind::Adam,
             config.generator_lr,
-            config.adam_beta1,
-            config.adam_beta2,
-            config.adam_epsilon,
+            config,
             &generator.layers,
         );
-        let discriminator_optim = KerasRmsProp::new(
+        let discriminator_optim = Optimizer::new(
+            spec.discriminator_optimizer,
             config.discriminator_lr,
-            config.rmsprop_rho,
-            config.rmsprop_epsilon,
+            config,
             &discriminator.layers,
         );
+        let average = spec.average.map(|decay| Average::new(decay, &generator));
         Self {
             generator,
             discriminator,
             generator_optim,
             discriminator_optim,
+            average,
             real_label: config.real_label as f32,
             device: device.clone().autodiff(),
             loss_columns: LossColumns::default(),
             replay: graph::Replay::default(),
+        }
+    }
+
+    /// The generator the page shows, scores and exports: the moving average of its weights
+    /// for a model that keeps one, else the generator itself.
+    pub fn shown_generator(&self) -> &Generator {
+        self.average
+            .as_ref()
+            .map_or(&self.generator, |average| &average.generator)
+    }
+
+    /// Takes the generator's weights after its latest update into the average, if any.
+    fn update_average(&mut self) {
+        let updates = self.generator_optim.iterations();
+        if let Some(average) = &mut self.average {
+            average.update(&self.generator, updates);
         }
     }
 
@@ -282,18 +304,15 @@ impl Gan {
             Ok(())
         }
         let mut out = Vec::with_capacity(self.parameter_count());
-        let networks: [(&str, &[Dense]); 2] = [
-            ("discriminator", &self.discriminator.layers),
-            ("generator", &self.generator.layers),
+        let networks: [(&str, &[Dense], &NetworkSpec); 2] = [
+            ("disc", &self.discriminator.layers, &self.discriminator.spec),
+            ("gen", &self.generator.layers, &self.generator.spec),
         ];
-        for (network, layers) in networks {
-            for (i, layer) in layers.iter().enumerate() {
-                push(&mut out, &layer.kernel, grads, || {
-                    format!("{network}.dense{i}.kernel")
-                })?;
-                push(&mut out, &layer.bias, grads, || {
-                    format!("{network}.dense{i}.bias")
-                })?;
+        for (stem, layers, spec) in networks {
+            for (i, (layer, shape)) in layers.iter().zip(spec.layers()).enumerate() {
+                let name = crate::model::layer_name(stem, &shape, i);
+                push(&mut out, &layer.kernel, grads, || format!("{name}.kernel"))?;
+                push(&mut out, &layer.bias, grads, || format!("{name}.bias"))?;
             }
         }
         Ok(out)
@@ -316,6 +335,7 @@ impl Gan {
             .step_host(&mut self.discriminator.layers, discriminator)?;
         self.generator_optim
             .step_host(&mut self.generator.layers, generator)?;
+        self.update_average();
         Ok(())
     }
 
@@ -337,7 +357,9 @@ impl Gan {
         labels: Option<Labels>,
     ) -> Result<StepStats, TrainError> {
         if !self.on_host() {
-            return self.device_step(real, noise, labels);
+            let stats = self.device_step(real, noise, labels)?;
+            self.update_average();
+            return Ok(stats);
         }
         let (stats, mut grads) = self.weighted_gradients(real, noise, labels, LossWeights::WHOLE);
         let grads = self.host_gradients(&mut grads)?;
@@ -367,10 +389,13 @@ impl Gan {
             labels,
             LossWeights::WHOLE,
         );
-        self.discriminator_optim
-            .step(&mut self.discriminator.layers, &grads)?;
+        self.discriminator_optim.step(
+            &mut self.discriminator.layers,
+            &grads,
+            Some(inputs.discriminator_alpha),
+        )?;
         self.generator_optim
-            .step_with_alpha(&mut self.generator.layers, &grads, inputs.alpha)?;
+            .step(&mut self.generator.layers, &grads, Some(inputs.alpha))?;
         Ok(stats)
     }
 }

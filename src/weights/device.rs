@@ -4,19 +4,19 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
 use super::layout::Layout;
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
-use crate::model::{Dense, Discriminator, Generator};
-use crate::optim::{FlatLayout, FlatSlot, KerasAdam, KerasRmsProp, copy_of, layer_parts};
-use crate::train::{Gan, Trainer};
+use crate::model::{Dense, Discriminator, Generator, NetworkSpec};
+use crate::optim::{FlatLayout, FlatSlot, copy_of, layer_parts};
+use crate::train::{Average, Gan, Trainer};
 
-/// Layers of the given `[in, out]` shapes holding `layers`' values, on `device`.
-fn dense_layers(layers: &[HostDense], shapes: &[[usize; 2]], device: &Device) -> Vec<Dense> {
+/// Layers of `spec` holding `layers`' values, on `device`.
+fn dense_layers(layers: &[HostDense], spec: &NetworkSpec, device: &Device) -> Vec<Dense> {
     layers
         .iter()
-        .zip(shapes)
-        .map(|(layer, &[fan_in, fan_out])| {
+        .zip(spec.layers())
+        .map(|(layer, shape)| {
             Dense::from_values(
-                TensorData::new(layer.kernel.clone(), [fan_in, fan_out]),
-                TensorData::new(layer.bias.clone(), [fan_out]),
+                TensorData::new(layer.kernel.clone(), shape.matrix()),
+                TensorData::new(layer.bias.clone(), [shape.bias()]),
                 device,
             )
         })
@@ -26,9 +26,24 @@ fn dense_layers(layers: &[HostDense], shapes: &[[usize; 2]], device: &Device) ->
 impl Checkpoint {
     /// This checkpoint's generator alone, on `device` (autodiff is enabled on it here).
     pub fn generator(&self, device: &Device) -> Generator {
+        self.generator_of(&self.generator, device)
+    }
+
+    /// The generator the page shows, scores and exports ([`Gan::shown_generator`]): the moving
+    /// average of its weights when the file holds one, else the generator.
+    pub fn shown_generator(&self, device: &Device) -> Generator {
+        self.generator_of(self.shown_layers(), device)
+    }
+
+    /// The layers of [`Checkpoint::shown_generator`].
+    pub fn shown_layers(&self) -> &[HostDense] {
+        self.average.as_deref().unwrap_or(&self.generator)
+    }
+
+    fn generator_of(&self, layers: &[HostDense], device: &Device) -> Generator {
         let spec = self.config.model.spec(self.config.noise_dim).generator;
         Generator {
-            layers: dense_layers(&self.generator, &spec.shapes(), &device.clone().autodiff()),
+            layers: dense_layers(layers, &spec, &device.clone().autodiff()),
             spec,
         }
     }
@@ -68,20 +83,28 @@ impl Checkpoint {
         register_layers(k, b);
         let (k, b) = model_layers(&gan.discriminator.layers);
         register_layers(k, b);
-        let adam = &gan.generator_optim;
-        let rmsprop = &gan.discriminator_optim;
-        for slot in adam.slots.iter().take(KerasAdam::SLOT_NAMES.len()) {
-            let (k, b) = slot_layers(slot, &gan.generator.layers);
+        if let Some(average) = &gan.average {
+            let (k, b) = model_layers(&average.generator.layers);
             register_layers(k, b);
         }
-        for slot in rmsprop.slots.iter().take(KerasRmsProp::SLOT_NAMES.len()) {
-            let (k, b) = slot_layers(slot, &gan.discriminator.layers);
-            register_layers(k, b);
+        let networks = [
+            (&gan.generator_optim, &gan.generator.layers),
+            (&gan.discriminator_optim, &gan.discriminator.layers),
+        ];
+        for (optimizer, layers) in networks {
+            for slot in optimizer.slots() {
+                let (k, b) = slot_layers(slot, layers);
+                register_layers(k, b);
+            }
         }
         let config = trainer.config.clone();
         let layout = Layout::new(&config);
         let progress = trainer.progress;
-        let (adam_iterations, rmsprop_iterations) = (adam.iterations, rmsprop.iterations);
+        let has_average = gan.average.is_some();
+        let (adam_iterations, rmsprop_iterations) = (
+            gan.generator_optim.iterations(),
+            gan.discriminator_optim.iterations(),
+        );
         async move {
             let data = transaction
                 .execute_async()
@@ -96,12 +119,14 @@ impl Checkpoint {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut values = floats.into_iter();
             let (generator, discriminator) = layout.networks(&mut values);
+            let average = has_average.then(|| layout.average_layers(&mut values));
             let (adam_slots, rmsprop_slots) = layout.optimizer_slots(&mut values);
             Ok(Self {
                 config,
                 progress,
                 generator,
                 discriminator,
+                average,
                 optimizers: Some(HostOptimizers {
                     generator: HostOptimizer {
                         iterations: adam_iterations,
@@ -124,10 +149,13 @@ impl Checkpoint {
         let spec = self.config.model.spec(self.config.noise_dim).discriminator;
         let generator = self.generator(&device);
         let discriminator = Discriminator {
-            layers: dense_layers(&self.discriminator, &spec.shapes(), &device),
+            layers: dense_layers(&self.discriminator, &spec, &device),
             spec,
         };
         let mut gan = Gan::from_networks(&self.config, generator, discriminator, &device);
+        if let (Some(average), Some(layers)) = (&mut gan.average, &self.average) {
+            *average = Average::new(average.decay, &self.generator_of(layers, &device));
+        }
         if let Some(optimizers) = &self.optimizers {
             // Each slot's layers joined into one flat tensor, in the layout of a gradient on
             // this device. A file's slots have the layers' shapes (`from_bytes` reads them by
@@ -146,10 +174,11 @@ impl Checkpoint {
                     })
                     .collect()
             };
-            gan.generator_optim.iterations = optimizers.generator.iterations;
-            gan.generator_optim.slots = to_slots(&optimizers.generator, &gan.generator.layers);
-            gan.discriminator_optim.iterations = optimizers.discriminator.iterations;
-            gan.discriminator_optim.slots =
+            *gan.generator_optim.iterations_mut() = optimizers.generator.iterations;
+            *gan.generator_optim.slots_mut() =
+                to_slots(&optimizers.generator, &gan.generator.layers);
+            *gan.discriminator_optim.iterations_mut() = optimizers.discriminator.iterations;
+            *gan.discriminator_optim.slots_mut() =
                 to_slots(&optimizers.discriminator, &gan.discriminator.layers);
         }
         Trainer::from_parts(self.config, gan, self.progress)

@@ -128,8 +128,17 @@ fn check_model(
     if holds(tensors, prefix, &Layout::new(config)) {
         return Ok(());
     }
+    // Another model's noise may have another size: read it from its first kernel.
+    let noise_of = |model: ModelKind| {
+        let layout = Layout::of(&model.spec(1));
+        let first = layout.model().into_iter().next()?;
+        let view = tensors.tensor(&format!("{prefix}{}", first.name)).ok()?;
+        view.shape().first()?.checked_sub(model.labels())
+    };
     let other = ModelKind::ALL.into_iter().find(|&model| {
-        model != config.model && holds(tensors, prefix, &Layout::of(&model.spec(config.noise_dim)))
+        model != config.model
+            && noise_of(model)
+                .is_some_and(|noise| holds(tensors, prefix, &Layout::of(&model.spec(noise))))
     });
     match other {
         Some(found) => Err(WeightsError::WrongModel {
@@ -176,9 +185,11 @@ impl Checkpoint {
         let layout = Layout::new(&config);
         check_model(&tensors, prefix, &config)?;
         let model_entries = layout.model();
+        let average_entries = layout.average();
         let optim_entries = layout.optimizer();
         let known: BTreeSet<String> = model_entries
             .iter()
+            .chain(&average_entries)
             .chain(&optim_entries)
             .map(|e| format!("{prefix}{}", e.name))
             .collect();
@@ -199,6 +210,14 @@ impl Checkpoint {
         };
         let (generator, discriminator) =
             layout.networks(&mut read_all(&model_entries)?.into_iter());
+        let has_average = average_entries
+            .first()
+            .is_some_and(|e| tensors.tensor(&format!("{prefix}{}", e.name)).is_ok());
+        let average = if has_average {
+            Some(layout.average_layers(&mut read_all(&average_entries)?.into_iter()))
+        } else {
+            None
+        };
 
         let optim_prefix = format!("{prefix}optim.");
         let has_optimizer = tensors.names().iter().any(|n| n.starts_with(&optim_prefix));
@@ -230,13 +249,14 @@ impl Checkpoint {
             progress,
             generator,
             discriminator,
+            average,
             optimizers,
             scores,
         })
     }
 
-    /// Every tensor the file holds, with its entry, in the file's order: the model's, then the
-    /// optimizers' when there are any.
+    /// Every tensor the file holds, with its entry, in the file's order: the networks', the
+    /// generator's moving average when there is one, then the optimizers' when there are any.
     fn tensors(&self) -> Vec<(Entry, &[f32])> {
         let layout = Layout::new(&self.config);
         let mut entries = layout.model();
@@ -244,6 +264,13 @@ impl Checkpoint {
         for layer in self.generator.iter().chain(&self.discriminator) {
             values.push(&layer.kernel);
             values.push(&layer.bias);
+        }
+        if let Some(average) = &self.average {
+            entries.extend(layout.average());
+            for layer in average {
+                values.push(&layer.kernel);
+                values.push(&layer.bias);
+            }
         }
         if let Some(optimizers) = &self.optimizers {
             entries.extend(layout.optimizer());

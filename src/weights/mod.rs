@@ -1,7 +1,10 @@
-//! Weights in and out as safetensors, in Keras' layout: `gen.dense{0..4}.{kernel,bias}` and
-//! `disc.dense{0..3}.{kernel,bias}` (each model's layers, from its description), kernel
-//! `[in, out]`, float32, so a file loads into the model's Keras twin unchanged. The metadata's
-//! `model` names the model, and a file loads only as that model. Optimizer state rides along under `optim.` and the header's
+//! Weights in and out as safetensors, in Keras' layout: the tutorial's
+//! `gen.dense{0..4}.{kernel,bias}` and `disc.dense{0..3}.{kernel,bias}`; another model's layers
+//! named by their Keras kind and place (`gen.conv2d_transpose1`, `disc.conv2d0`, …, from its
+//! description), `Dense` kernels `[in, out]`, convolution kernels in Keras' 4-D shapes, float32,
+//! so a file loads into the model's Keras twin unchanged; a model that shows a moving average of
+//! its generator keeps it under `gen_avg.*`. The metadata's `model` names the model, and a file
+//! loads only as that model. Optimizer state rides along under `optim.` and the header's
 //! metadata holds the format version, the position in training and the full config (seeds
 //! included), so training resumes exactly.
 //!
@@ -30,10 +33,35 @@ pub const GENERATOR_STEM: &str = "gen";
 /// The prefix of the discriminator's tensors in the file (`disc.dense0.kernel`, …).
 pub const DISCRIMINATOR_STEM: &str = "disc";
 
-/// The name of Dense layer `index` of the network under `stem`, as the file names it (its
-/// tensors are `NAME.kernel` and `NAME.bias`), e.g. `gen.dense0`.
-pub fn layer_name(stem: &str, index: usize) -> String {
-    format!("{stem}.dense{index}")
+/// The prefix of the generator's moving average (`gen_avg.dense0.kernel`, …), for a model that
+/// keeps one: a generator of the same layers.
+pub const AVERAGE_STEM: &str = "gen_avg";
+
+pub use crate::model::layer_name;
+
+impl Checkpoint {
+    /// Each layer's values under its name in the file (`gen.dense0`, `disc.conv2d1`,
+    /// `gen_avg.conv2d_transpose2`, …): the generator's, the discriminator's, then the average's.
+    pub fn named_layers(&self) -> Vec<(String, &HostDense)> {
+        let spec = self.config.model.spec(self.config.noise_dim);
+        let networks = [
+            (GENERATOR_STEM, &spec.generator, Some(&self.generator)),
+            (
+                DISCRIMINATOR_STEM,
+                &spec.discriminator,
+                Some(&self.discriminator),
+            ),
+            (AVERAGE_STEM, &spec.generator, self.average.as_ref()),
+        ];
+        let mut out = Vec::new();
+        for (stem, network, layers) in networks {
+            let Some(layers) = layers else { continue };
+            for (i, (layer, shape)) in layers.iter().zip(network.layers()).enumerate() {
+                out.push((layer_name(stem, &shape, i), layer));
+            }
+        }
+        out
+    }
 }
 
 /// Why a weights file was refused.
@@ -106,10 +134,10 @@ pub enum WeightsError {
     Read(String),
 }
 
-/// One Dense layer's values on the host.
+/// One layer's values on the host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostDense {
-    /// `[in, out]`, row-major.
+    /// Its kernel, row-major in Keras' shape (`[in, out]` for `Dense`).
     pub kernel: Vec<f32>,
     /// `[out]`.
     pub bias: Vec<f32>,
@@ -129,7 +157,7 @@ pub struct HostOptimizer {
 pub struct HostOptimizers {
     /// The generator's Adam.
     pub generator: HostOptimizer,
-    /// The discriminator's RMSprop.
+    /// The discriminator's optimizer (RMSprop, or Adam as the model says).
     pub discriminator: HostOptimizer,
 }
 
@@ -140,10 +168,12 @@ pub struct Checkpoint {
     pub config: TrainingConfig,
     /// Where training stood.
     pub progress: Progress,
-    /// Generator layers `dense0` … in order.
+    /// Generator layers, first to last.
     pub generator: Vec<HostDense>,
-    /// Discriminator layers `dense0` … in order.
+    /// Discriminator layers, first to last.
     pub discriminator: Vec<HostDense>,
+    /// The generator's moving average, for a model that keeps one (`gen_avg.*`).
+    pub average: Option<Vec<HostDense>>,
     /// Optimizer state, when the file has it (a plain Keras export does not).
     pub optimizers: Option<HostOptimizers>,
     /// The quality scores taken so far in the run (metadata `scores`, JSON).

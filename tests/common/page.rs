@@ -35,7 +35,8 @@ pub fn measured(webgpu: f64, cpu: f64, workers: usize) -> CalibrationStore {
     let GpuProbe::Adapter(info) = hardware() else {
         unreachable!("hardware() is an adapter")
     };
-    let key = CalibrationKey::new(&info, TrainingConfig::default().batch_size, workers);
+    let config = TrainingConfig::default();
+    let key = CalibrationKey::new(&info, config.model, config.batch_size, workers);
     let mut store = CalibrationStore::default();
     store.remember(Calibration {
         key,

@@ -544,3 +544,60 @@ test('saved runs: two tabs train their own runs, both survive reloads, Reset kee
   await browser.command('DELETE', '/window');
   await browser.switchTo(first);
 });
+
+// Last: it leaves a saved run behind, which the tests above do not expect.
+test('a sharp run: its defaults, an epoch in two workers, the digit picker, samples, a reload resumes it as sharp', { timeout: 2_400_000 }, async () => {
+  await openPage('?path=cpu&model=sharp');
+  const field = id => browser.run(`return document.getElementById('${id}').value;`);
+  assert.equal(await field('setting-model'), 'sharp');
+  // The model's own defaults fill the form (src/model/sharp.rs).
+  assert.deepEqual([await field('setting-batch_size'), await field('setting-noise_dim'), await field('setting-adam_beta1')],
+    ['64', '64', '0.5']);
+  await browser.run(`const menu = document.getElementById('cpu-workers');
+    menu.value = '2'; menu.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await browser.waitFor('two workers and the conditional grid', `const app = document.getElementById('app');
+    const grid = document.getElementById('grid');
+    return app.dataset.workers === '2' && app.dataset.phase === 'ready' && app.dataset.gridStep
+      && grid.width === 280 && grid.height === 224;`, { timeout: 120_000 });
+  const earlier = new Set((await runRows()).map(row => row.key));
+
+  // A whole epoch (938 steps of 64), then the autosave.
+  await browser.click('#train');
+  await browser.waitFor('the autosave after epoch 1', `return document.getElementById('saved-status').textContent.startsWith('Autosaved at epoch 1, step 938');`, { timeout: 2_000_000 });
+  await browser.click('#train');
+  await waitSettled('the pause', undefined, 'paused');
+  await browser.click('#digit-4');
+  await browser.waitFor('nine columns', `return document.getElementById('grid').width === 252;`, { timeout: 60_000 });
+
+  const samplesFile = await download('#download-samples', '-samples.npy');
+  assert.equal(samplesFile, join(DOWNLOADS, 'mnist-gan-sharp-epoch-1-samples.npy'));
+  const samples = readFileSync(samplesFile);
+  const { header, data } = parseNpy(samples);
+  assert.equal(header, "{'descr': '<f4', 'fortran_order': False, 'shape': (10000, 28, 28), }");
+  assert.equal(samples.length, data + 10000 * 784 * 4);
+  const labels = readFileSync(await download('#download-sample-labels', '-labels.npy'));
+  assert.equal(parseNpy(labels).header, "{'descr': '|u1', 'fortran_order': False, 'shape': (10000,), }");
+
+  // The weights file: Keras' convolution kernels, the generator's average, the model's name.
+  const weightsFile = await downloadWeights();
+  assert.equal(weightsFile, join(DOWNLOADS, 'mnist-gan-sharp-epoch-1.safetensors'));
+  const weights = parseSafetensors(readFileSync(weightsFile));
+  assert.equal(weights.__metadata__.model, 'sharp');
+  assert.deepEqual(weights['gen.conv2d_transpose1.kernel'].shape, [4, 4, 32, 64]);
+  assert.deepEqual(weights['gen_avg.conv2d_transpose1.kernel'].shape, [4, 4, 32, 64]);
+  assert.deepEqual(weights['disc.conv2d0.kernel'].shape, [4, 4, 11, 32]);
+
+  // A reload lists the run as sharp; resuming it brings back a sharp run that trains on.
+  await openPage('?path=cpu');
+  const saved = await waitForRows('the saved sharp run',
+    rows => rows.find(row => !earlier.has(row.key) && row.epoch === '1' && row.state === 'saved'));
+  assert.match(await browser.run(`return document.querySelector('#runs li[data-key="${saved.key}"] .run-meta').textContent;`),
+    /^sharp · epoch 1 \//);
+  await browser.click(`#runs [data-action=resume][data-key="${saved.key}"]`);
+  await waitSettled('the resumed run', 938);
+  assert.equal(await field('setting-model'), 'sharp');
+  assert.equal(await browser.run(`return document.getElementById('digit-picker').hidden;`), false);
+  const step = await trainAndPause(940);
+  assert.ok(step >= 940);
+  await assertCleanConsoleAndOrigin();
+});
