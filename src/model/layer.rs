@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use super::spec::{Layer, LayerKind, Volume};
+use super::geometry::{Layer, LayerKind, Volume};
 
 /// `x` `[n, input features]` through `layer` with `kernel` (its matrix, [`Layer::matrix`]) and
 /// `bias`: `[n, output features]`, before the activation.

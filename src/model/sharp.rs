@@ -14,7 +14,8 @@
 //! and 75 %, 3·10⁻³ 30.8 and 84 % (after two: 30.8, 16.3, 13.0).
 
 use super::Activation::{LeakyRelu, Linear, Relu, Tanh};
-use super::spec::{DIGITS, LayerSpec, ModelDefaults, ModelSpec, NetworkSpec, OptimizerKind};
+use super::geometry::LayerSpec;
+use super::spec::{DIGITS, ModelDefaults, ModelSpec, NetworkSpec, OptimizerKind};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Its LeakyReLUs' slope below zero.

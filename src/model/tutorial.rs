@@ -1,6 +1,7 @@
 //! `tutorial`: the reference's two multilayer perceptrons (`SPEC.md`).
 
-use super::spec::{LayerSpec, ModelDefaults, ModelSpec, NetworkSpec, OptimizerKind};
+use super::geometry::LayerSpec;
+use super::spec::{ModelDefaults, ModelSpec, NetworkSpec, OptimizerKind};
 use super::{
     DISCRIMINATOR_ACTIVATIONS, DISCRIMINATOR_UNITS, GENERATOR_ACTIVATIONS, GENERATOR_UNITS,
 };
