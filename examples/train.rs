@@ -29,9 +29,10 @@
 //!
 //! Other options: `--set FIELD=VALUE` (any setting of `TrainingConfig`, e.g.
 //! `--set generator_lr=1e-3`), `--batch N`, `--data PATH` (a folder of MNIST's gzipped IDX files, default
-//! `www/data/mnist`; or any IDX images file, gzipped or not, with its labels file beside it
-//! when there is one — `…-images-idx3-ubyte` and `…-labels-idx1-ubyte` — converted to 28 × 28
-//! by `mnist_gan_web::import` and described before training),
+//! `www/data/mnist`; or other data, converted to 28 × 28 by `mnist_gan_web::import` and
+//! described before training: any IDX images file, gzipped or not, with its labels file beside
+//! it when there is one — `…-images-idx3-ubyte` and `…-labels-idx1-ubyte` —, a zip of images or
+//! a folder of them, PNG, JPEG, WebP or GIF, whose sub-folders name their labels),
 //! `--device cpu|wgpu|wgpu-register-tiles|ndarray` (wgpu needs the `wgpu` feature and an
 //! adapter; `wgpu-register-tiles` sends its matrix products through `mnist_gan_web::matmul`'s
 //! kernel, as the browser's worker does on SwiftShader, to measure it against CubeCL's
@@ -353,41 +354,11 @@ fn benchmark(trainer: &mut Trainer, data: &Dataset, steps: usize, device: &str) 
     }
 }
 
-/// The bytes of `path`, decompressed when they are gzip's.
-fn read_maybe_gzipped(path: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| {
-        eprintln!("{}: {e}", path.display());
-        std::process::exit(1)
-    });
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .unwrap_or_else(|e| {
-                eprintln!("{}: not a valid gzip file: {e}", path.display());
-                std::process::exit(1)
-            });
-        return out;
-    }
-    bytes
-}
-
-/// An IDX images file and its labels file beside it, if there is one, converted.
-fn import_file(path: &Path) -> Dataset {
-    use mnist_gan_web::import::{ConvertOptions, import_idx};
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let labels_path = path.with_file_name(name.replace("images-idx3", "labels-idx1"));
-    let labels =
-        (labels_path != path && labels_path.exists()).then(|| read_maybe_gzipped(&labels_path));
-    let imported = import_idx(
-        &read_maybe_gzipped(path),
-        labels.as_deref(),
-        ConvertOptions::default(),
-    )
-    .unwrap_or_else(|e| {
+/// A dataset other than MNIST (an IDX file, a zip or a folder of images), converted, after
+/// saying what was read.
+fn import(path: &Path) -> Dataset {
+    use mnist_gan_web::import::{ConvertOptions, native::import_path};
+    let imported = import_path(path, ConvertOptions::default()).unwrap_or_else(|e| {
         eprintln!("{}: {e}", path.display());
         std::process::exit(1)
     });
@@ -397,8 +368,8 @@ fn import_file(path: &Path) -> Dataset {
 
 fn main() {
     let args = parse_args();
-    let data = if args.data.is_file() {
-        import_file(&args.data)
+    let data = if !args.data.join("train-images-idx3-ubyte.gz").exists() {
+        import(&args.data)
     } else {
         mnist(&args.data)
     };

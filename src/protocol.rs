@@ -9,6 +9,7 @@
 use serde_bytes::ByteBuf;
 
 use crate::config::TrainingConfig;
+use crate::import::{ConvertOptions, Imported, SourceFile};
 use crate::path::ComputePath;
 use crate::quality::Score;
 use crate::shard::ShardPlace;
@@ -155,17 +156,28 @@ pub enum Command {
         /// Timed steps.
         steps: usize,
     },
+    /// What a visitor brought, converted into a dataset (`import::import_files`), its images
+    /// decoded by the worker's own decoders; the worker's state is untouched.
+    Import {
+        /// The files: images, zips of them, or an IDX pair.
+        files: Vec<SourceFile>,
+        /// How to convert them.
+        options: ConvertOptions,
+    },
 }
 
 impl Command {
     /// Whether the worker must finish this command before it starts the next one (a score
     /// completes before the autosave after it is captured, so the file includes it; a
-    /// calibration times nothing else; the rest are started in order and may complete
-    /// concurrently, so several steps can be under way).
+    /// calibration times nothing else; an import holds its files' memory alone; the rest are
+    /// started in order and may complete concurrently, so several steps can be under way).
     pub fn is_barrier(&self) -> bool {
         matches!(
             self,
-            Command::StartWebGpu | Command::Score { .. } | Command::Calibrate { .. }
+            Command::StartWebGpu
+                | Command::Score { .. }
+                | Command::Calibrate { .. }
+                | Command::Import { .. }
         )
     }
 }
@@ -189,6 +201,8 @@ pub enum Reply {
     Checksum(String),
     /// A calibration's mean time per step (ms).
     Timing(f64),
+    /// A dataset converted from what a visitor brought.
+    Imported(ImportedData),
     /// The command failed; the worker's state is as before it.
     Failed(TrainerError),
 }
@@ -205,6 +219,7 @@ impl Reply {
             Reply::Score(_) => "Score",
             Reply::Checksum(_) => "Checksum",
             Reply::Timing(_) => "Timing",
+            Reply::Imported(_) => "Imported",
             Reply::Failed(_) => "Failed",
         }
     }
@@ -224,6 +239,45 @@ pub struct WorkerStats {
     pub device_in_use: Option<f64>,
     /// Bytes the device's memory pool has reserved.
     pub device_reserved: Option<f64>,
+}
+
+/// A dataset converted in a worker: its images and labels as [`Command::Data`] takes them, and
+/// what the conversion found, for the preview.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImportedData {
+    /// Number of images.
+    pub count: usize,
+    /// `count × 784` pixels.
+    pub pixels: ByteBuf,
+    /// `count` labels, when the data has them.
+    pub labels: Option<ByteBuf>,
+    /// The classes' names, in the order of their labels.
+    pub classes: Vec<String>,
+    /// Whether the grey levels were turned over.
+    pub inverted: bool,
+    /// What was read ([`Imported::summary`]).
+    pub summary: String,
+    /// Every file left out: "path: why".
+    pub skipped: Vec<String>,
+}
+
+impl From<Imported> for ImportedData {
+    fn from(imported: Imported) -> Self {
+        let summary = imported.summary();
+        let images = imported.dataset.images();
+        Self {
+            count: images.count,
+            pixels: ByteBuf::from(images.pixels.clone()),
+            labels: imported
+                .dataset
+                .labels()
+                .map(|labels| ByteBuf::from(labels.to_vec())),
+            classes: imported.classes,
+            inverted: imported.inverted,
+            summary,
+            skipped: imported.skipped.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// A command with the id its answer will carry.

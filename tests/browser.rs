@@ -1151,3 +1151,180 @@ async fn conditional_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend()
 async fn sharp_steps_match_tensorflow_on_webgpu_and_the_wasm_cpu_backend() {
     labelled_steps_match_tensorflow(SHARP, ModelKind::Sharp).await;
 }
+
+/// A 28 × 28 image, its left half black and its right half white, encoded by this browser as
+/// `media_type` (`OffscreenCanvas.convertToBlob`).
+async fn encoded_halves(media_type: &str) -> Vec<u8> {
+    use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+    use wasm_bindgen_futures::JsFuture;
+    let pixels: Vec<u8> = (0..28 * 28)
+        .flat_map(|i| {
+            if i % 28 < 14 {
+                [0, 0, 0, 255]
+            } else {
+                [255; 4]
+            }
+        })
+        .collect();
+    let canvas = web_sys::OffscreenCanvas::new(28, 28).unwrap();
+    let context: web_sys::OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&pixels),
+        28,
+        28,
+    )
+    .unwrap();
+    context.put_image_data(&image, 0.0, 0.0).unwrap();
+    let options = Object::new();
+    Reflect::set(&options, &"type".into(), &media_type.into()).unwrap();
+    Reflect::set(&options, &"quality".into(), &1.0.into()).unwrap();
+    let convert: Function = Reflect::get(&canvas, &"convertToBlob".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let promise: Promise = convert
+        .call1(&canvas, &options)
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let blob: web_sys::Blob = JsFuture::from(promise).await.unwrap().dyn_into().unwrap();
+    let buffer = JsFuture::from(blob.array_buffer()).await.unwrap();
+    Uint8Array::new(&buffer).to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn the_worker_decodes_a_png_and_a_jpeg_made_here_into_their_pixels() {
+    use mnist_gan_web::import::{ConvertOptions, ImageFormat, Invert, SourceFile};
+    let png = encoded_halves("image/png").await;
+    let jpeg = encoded_halves("image/jpeg").await;
+    assert_eq!(ImageFormat::sniff(&png), Some(ImageFormat::Png));
+    assert_eq!(ImageFormat::sniff(&jpeg), Some(ImageFormat::Jpeg));
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    let file = |path: &str, bytes| SourceFile {
+        path: path.into(),
+        bytes,
+    };
+    let import = Command::Import {
+        files: vec![
+            file("png/halves.png", png),
+            file("jpeg/halves.jpg", jpeg),
+            file("notes.txt", b"not an image".to_vec()),
+        ],
+        options: ConvertOptions {
+            invert: Invert::Never,
+            ..ConvertOptions::default()
+        },
+    };
+    let Reply::Imported(data) = worker.request(import).await.unwrap() else {
+        panic!("an import")
+    };
+    assert_eq!(data.count, 2);
+    assert_eq!(
+        data.skipped,
+        ["notes.txt: not a PNG, JPEG, WebP or GIF image"]
+    );
+    // The PNG exactly; the JPEG within its compression's error away from the edge.
+    let (png, jpeg) = data.pixels.split_at(784);
+    for (i, (&p, &j)) in png.iter().zip(jpeg).enumerate() {
+        let expected = if i % 28 < 14 { 0 } else { 255 };
+        assert_eq!(p, expected, "PNG pixel {i}");
+        if !(12..16).contains(&(i % 28)) {
+            assert!(j.abs_diff(expected) <= 12, "JPEG pixel {i}: {j}");
+        }
+    }
+    // A broken zip is refused with the core's message; the worker goes on.
+    let broken = Command::Import {
+        files: vec![file("broken.zip", b"PK\x03\x04 and then nothing".to_vec())],
+        options: ConvertOptions::default(),
+    };
+    let refused = worker.request(broken).await.unwrap_err();
+    assert!(
+        refused.to_string().starts_with("not a readable zip file"),
+        "{refused}"
+    );
+    assert!(worker.failure().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_worker_unzips_with_the_browsers_inflater_and_stops_a_zip_bomb() {
+    use mnist_gan_web::import::{ConvertOptions, Decoders, InflateError, Packing, SourceFile};
+    use mnist_gan_web::web::decode::BrowserDecoders;
+    let zip = include_bytes!("fixtures/import/two-digits.zip").to_vec();
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    let import = Command::Import {
+        files: vec![SourceFile {
+            path: "two-digits.zip".into(),
+            bytes: zip,
+        }],
+        options: ConvertOptions::default(),
+    };
+    let Reply::Imported(data) = worker.request(import).await.unwrap() else {
+        panic!("an import")
+    };
+    assert_eq!(
+        data.summary,
+        "2 images (28 × 28, inverted), 2 labels, 1 file skipped: digits/README.txt: not a PNG, JPEG, WebP or GIF image"
+    );
+    assert_eq!(data.classes, ["1", "2"]);
+    // Inverted: the vertical bar of the first bright, its paper dark.
+    assert_eq!(
+        (data.pixels[10 * 28 + 13], data.pixels[10 * 28 + 3]),
+        (255, 0)
+    );
+    assert_eq!(data.pixels[784 + 13 * 28 + 10], 255);
+    // The browser's inflater stops at the limit: 100 kB of zeros, deflated by its own
+    // `CompressionStream`.
+    let zeros = CompressionStream::deflate_raw(&vec![0u8; 100_000]).await;
+    let inflated = BrowserDecoders
+        .inflate(Packing::Deflate, zeros.clone(), 100_000)
+        .await
+        .unwrap();
+    assert_eq!(inflated, vec![0u8; 100_000]);
+    assert_eq!(
+        BrowserDecoders
+            .inflate(Packing::Deflate, zeros, 99_999)
+            .await
+            .unwrap_err(),
+        InflateError::TooLarge
+    );
+    assert!(matches!(
+        BrowserDecoders
+            .inflate(Packing::Gzip, b"\x1f\x8b broken".to_vec(), 1000)
+            .await,
+        Err(InflateError::Broken(_))
+    ));
+}
+
+/// The browser's `CompressionStream`, to make deflated bytes in a test.
+struct CompressionStream;
+
+impl CompressionStream {
+    async fn deflate_raw(bytes: &[u8]) -> Vec<u8> {
+        use js_sys::{Array, Function, Reflect, Uint8Array};
+        use wasm_bindgen_futures::JsFuture;
+        let source = web_sys::Response::new_with_opt_u8_array(Some(&mut bytes.to_vec())).unwrap();
+        let body = source.body().unwrap();
+        let constructor: Function = Reflect::get(&js_sys::global(), &"CompressionStream".into())
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        let compress =
+            Reflect::construct(&constructor, &Array::of1(&"deflate-raw".into())).unwrap();
+        let pipe: Function = Reflect::get(&body, &"pipeThrough".into())
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        let stream: web_sys::ReadableStream =
+            pipe.call1(&body, &compress).unwrap().unchecked_into();
+        let response = web_sys::Response::new_with_opt_readable_stream(Some(&stream)).unwrap();
+        let buffer = JsFuture::from(response.array_buffer().unwrap())
+            .await
+            .unwrap();
+        Uint8Array::new(&buffer).to_vec()
+    }
+}

@@ -2,6 +2,10 @@
 //! crop, inversion, transposition, labels, and every refusal.
 #![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
+/// Folders and zips of image files, decoded natively.
+#[path = "import/files.rs"]
+mod files;
+
 use mnist_gan_web::idx::{IdxError, RawImages};
 use mnist_gan_web::import::{
     ConvertOptions, Fit, ImportError, Invert, MAX_IMAGES, convert, dark_on_light, import_idx,
@@ -91,6 +95,22 @@ fn a_large_image_is_averaged_by_area() {
     // 42 × 42 of one level stays that level (target pixels straddle source pixels).
     let (flat, _) = convert(&raw(42, 42, &[77; 42 * 42]), NEVER);
     assert!(flat.pixels.iter().all(|&p| p == 77));
+}
+
+#[test]
+fn a_padded_edge_is_partly_background_inverted_or_not() {
+    // 1 row × 3 columns of 90: 28/3 target pixels per source pixel, the row centred from
+    // 9⅓ to 18⅔, so target rows 9 and 18 are two-thirds covered.
+    let (plain, _) = convert(&raw(1, 3, &[90, 90, 90]), NEVER);
+    let rows = |image: &[u8]| [8, 9, 10, 17, 18, 19].map(|y| pixel(image, 5, y));
+    assert_eq!(rows(&plain.pixels), [0, 60, 90, 90, 60, 0]);
+    let always = ConvertOptions {
+        invert: Invert::Always,
+        ..NEVER
+    };
+    let (inverted, _) = convert(&raw(1, 3, &[90, 90, 90]), always);
+    // round(⅔ × (255 − 90)) = 110: the padding stays background.
+    assert_eq!(rows(&inverted.pixels), [0, 110, 165, 165, 110, 0]);
 }
 
 #[test]

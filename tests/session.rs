@@ -487,3 +487,77 @@ fn the_host_draws_samples_from_the_scoring_noise() {
         ));
     }
 }
+
+/// A zip of `count` 28 × 28 PNGs in the sub-folders `a/` and `b/`, dark on light, and a text
+/// file.
+fn zip_of_pngs(count: usize) -> Vec<u8> {
+    use image::ImageEncoder;
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for index in 0..count {
+        let mut pixels = vec![240u8; 784];
+        pixels[index % 784] = 10;
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(&pixels, 28, 28, image::ExtendedColorType::L8)
+            .unwrap();
+        let folder = if index % 2 == 0 { "a" } else { "b" };
+        zip.start_file(
+            format!("{folder}/{index}.png"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&png).unwrap();
+    }
+    zip.start_file("readme.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(b"digits").unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn the_host_imports_files_into_data_it_trains_on_and_refuses_a_broken_zip() {
+    use mnist_gan_web::import::{ConvertOptions, SourceFile};
+    let mut host = ready_host();
+    let zip = zip_of_pngs(24);
+    let import = |bytes: Vec<u8>| Command::Import {
+        files: vec![SourceFile {
+            path: "digits.zip".into(),
+            bytes,
+        }],
+        options: ConvertOptions::default(),
+    };
+    let Reply::Imported(data) = send(&mut host, import(zip.clone())) else {
+        panic!("imported")
+    };
+    assert_eq!(data.count, 24);
+    assert_eq!(data.classes, ["a", "b"]);
+    assert!(data.inverted);
+    assert_eq!(
+        data.skipped,
+        ["readme.txt: not a PNG, JPEG, WebP or GIF image"]
+    );
+    assert_eq!(
+        data.summary,
+        "24 images (28 × 28, inverted), 2 labels, 1 file skipped: readme.txt: not a PNG, JPEG, WebP or GIF image"
+    );
+    // Image 3 (in b/): its dark dot at pixel 3 is now bright, its paper dark.
+    let image = &data.pixels[3 * 784..4 * 784];
+    assert_eq!((image[3], image[4]), (245, 15));
+    assert_eq!(&data.labels.as_ref().unwrap()[..4], &[0, 1, 0, 1]);
+    // The import left the run alone; the data it made trains with the same step.
+    let before = send(&mut host, Command::Checksum);
+    let broken = send(&mut host, import(zip[..zip.len() / 2].to_vec()));
+    assert!(
+        matches!(&broken, Reply::Failed(TrainerError::Refused(m)) if m.starts_with("not a readable zip file")),
+        "{broken:?}"
+    );
+    assert_eq!(send(&mut host, Command::Checksum), before);
+    let use_it = Command::Data {
+        count: data.count,
+        pixels: data.pixels,
+        labels: data.labels,
+    };
+    assert_eq!(send(&mut host, use_it), Reply::Done);
+    assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
+}

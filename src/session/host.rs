@@ -12,6 +12,7 @@ use super::calibrate::time_steps;
 use super::{Pending, TrainerSession, replicated_step};
 use crate::data::Dataset;
 use crate::idx::{IMAGE_PIXELS, IdxImages};
+use crate::import::{Decoders, import_files};
 use crate::path::ComputePath;
 use crate::protocol::{
     Command, Reply, TrainerError, WorkerStats, floats_to_bytes, trains_on_every_worker,
@@ -42,6 +43,9 @@ pub trait Platform {
     fn group(&self) -> Option<Rc<dyn Exchange>>;
     /// A monotonic clock in milliseconds (for calibrations).
     fn clock(&self) -> fn() -> f64;
+    /// This thread's image decoders and decompressors (the browser's, or the `image` crate's
+    /// and flate2's natively).
+    fn decoders(&self) -> Rc<dyn Decoders>;
 }
 
 /// The worker's state: its images and its session. Each command is started at once (the
@@ -308,6 +312,15 @@ impl Host {
                 }
                 None => ready(no_session()),
             },
+            Command::Import { files, options } => {
+                let decoders = platform.decoders();
+                Box::pin(async move {
+                    match import_files(files, options, &*decoders).await {
+                        Ok(imported) => Reply::Imported(imported.into()),
+                        Err(e) => refused(e),
+                    }
+                })
+            }
             Command::Capture { checked } => match &self.session {
                 Some(session) => {
                     let session = session.borrow();

@@ -13,6 +13,7 @@ use web_sys::DedicatedWorkerGlobalScope;
 
 use super::dom::{js_message, to_js, wasm_memory_bytes};
 use super::replicas::PortExchange;
+use crate::import::Decoders;
 use crate::path::ComputePath;
 use crate::protocol::{FromWorker, Reply, Request, ToWorker, TrainerError};
 use crate::session::{Exchange, Host, Pending, Platform};
@@ -57,6 +58,10 @@ impl Platform for WorkerPlatform {
                 .map_or_else(js_sys::Date::now, |performance| performance.now())
         }
         performance_now
+    }
+
+    fn decoders(&self) -> Rc<dyn Decoders> {
+        Rc::new(super::decode::BrowserDecoders)
     }
 }
 

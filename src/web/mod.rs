@@ -9,6 +9,7 @@
 pub mod calibrations;
 pub mod client;
 pub mod dataset;
+pub mod decode;
 pub mod dispatch;
 pub mod dom;
 pub mod downloads;

@@ -107,4 +107,11 @@ impl mnist_gan_web::session::Platform for CpuThread {
         }
         since_first_call
     }
+    /// The `image` crate's and flate2's natively, the browser's in a browser test.
+    fn decoders(&self) -> std::rc::Rc<dyn mnist_gan_web::import::Decoders> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return std::rc::Rc::new(mnist_gan_web::import::native::NativeDecoders);
+        #[cfg(target_arch = "wasm32")]
+        return std::rc::Rc::new(mnist_gan_web::web::decode::BrowserDecoders);
+    }
 }

@@ -1,0 +1,203 @@
+//! What a visitor brings, sorted out: files (a folder's, or picked one by one), gzipped or not,
+//! each an image, a zip of images, or one of an IDX pair. The decoders are the caller's and
+//! may take their time (the browser's answer with promises).
+
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use serde::{Deserialize, Serialize};
+
+use super::archive::{Archive, Member, Method};
+use super::{
+    ConvertOptions, Decoders, FileImport, ImportError, Imported, InflateError, MAX_SOURCE_BYTES,
+    Packing, SkipReason, Skipped, import_idx, is_ignored,
+};
+
+/// A file to import: its path (under the folder it came from, or its name) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// Its path, with `/` between folders.
+    pub path: String,
+    /// Its bytes.
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+const IDX_IMAGES: [u8; 4] = [0, 0, 8, 3];
+const IDX_LABELS: [u8; 4] = [0, 0, 8, 1];
+
+/// Whether `bytes` open a zip (a local file header, or the end of an empty one).
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+/// Whether `bytes` are gzip's.
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// What is left of the source limit once `used` bytes are read.
+fn budget(used: u64) -> Result<u64, ImportError> {
+    MAX_SOURCE_BYTES
+        .checked_sub(used)
+        .ok_or(ImportError::TooLarge)
+}
+
+/// Every file imported: an IDX images file (with the labels file among them, if there is one)
+/// makes the dataset alone; otherwise every image, in the files and in the zips among them,
+/// decoded by `decoders`, its sub-folder naming its label.
+pub async fn import_files<D: Decoders + ?Sized>(
+    files: Vec<SourceFile>,
+    options: ConvertOptions,
+    decoders: &D,
+) -> Result<Imported, ImportError> {
+    let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+    if total > MAX_SOURCE_BYTES {
+        return Err(ImportError::TooLarge);
+    }
+    let mut expanded = 0;
+    let mut unpacked = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = if is_gzip(&file.bytes) {
+            let limit = budget(expanded)?;
+            match decoders.inflate(Packing::Gzip, file.bytes, limit).await {
+                Ok(bytes) => bytes,
+                Err(InflateError::TooLarge) => return Err(ImportError::TooLarge),
+                Err(InflateError::Broken(error)) => {
+                    return Err(ImportError::Gzip {
+                        file: file.path,
+                        error,
+                    });
+                }
+            }
+        } else {
+            file.bytes
+        };
+        expanded += bytes.len() as u64;
+        budget(expanded)?;
+        unpacked.push(SourceFile { bytes, ..file });
+    }
+    if unpacked.iter().any(|f| f.bytes.starts_with(&IDX_IMAGES)) {
+        return import_idx_files(unpacked, options);
+    }
+    let mut import = FileImport::new(options);
+    let mut unzipped = 0;
+    for file in unpacked {
+        if is_ignored(&file.path) {
+            continue;
+        }
+        if !is_zip(&file.bytes) {
+            add(&mut import, &file.path, file.bytes, decoders).await?;
+            continue;
+        }
+        for member in Archive::open(&file.bytes)?.members {
+            match unzip(&member, unzipped, decoders).await? {
+                Ok(bytes) => {
+                    unzipped += bytes.len() as u64;
+                    add(&mut import, &member.path, bytes, decoders).await?;
+                }
+                Err(reason) => import.skip(&member.path, reason),
+            }
+        }
+    }
+    import.finish()
+}
+
+/// A zip's file read out, inflated within what is left of the limit after `unzipped` bytes,
+/// and checked; or why it is skipped. Expanding past the limit refuses the whole zip.
+async fn unzip<D: Decoders + ?Sized>(
+    member: &Member<'_>,
+    unzipped: u64,
+    decoders: &D,
+) -> Result<Result<Vec<u8>, SkipReason>, ImportError> {
+    let data = match &member.data {
+        Ok(data) => *data,
+        Err(reason) => return Ok(Err(reason.clone())),
+    };
+    let limit = MAX_SOURCE_BYTES
+        .checked_sub(unzipped)
+        .ok_or(ImportError::Expanded)?;
+    let contents = match member.method {
+        Method::Stored if data.len() as u64 > limit => return Err(ImportError::Expanded),
+        Method::Stored => data.to_vec(),
+        Method::Deflated => match decoders
+            .inflate(Packing::Deflate, data.to_vec(), limit)
+            .await
+        {
+            Ok(contents) => contents,
+            Err(InflateError::TooLarge) => return Err(ImportError::Expanded),
+            Err(InflateError::Broken(error)) => {
+                return Ok(Err(SkipReason::Unreadable(format!("damaged: {error}"))));
+            }
+        },
+        Method::Other(method) => {
+            return Ok(Err(SkipReason::Unreadable(format!(
+                "compressed with method {method}, not stored or deflated"
+            ))));
+        }
+    };
+    Ok(member.check(contents))
+}
+
+/// [`import_files`] with decoders that answer at once (natively, and in the fuzzer).
+pub fn import_files_now(
+    files: Vec<SourceFile>,
+    options: ConvertOptions,
+    decoders: &impl Decoders,
+) -> Result<Imported, ImportError> {
+    let mut future = pin!(import_files(files, options, decoders));
+    let mut context = Context::from_waker(Waker::noop());
+    // Every decoder answers when asked: the first poll completes.
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            return result;
+        }
+    }
+}
+
+/// One file to `import`: decoded if it is an image, skipped with the reason otherwise.
+async fn add<D: Decoders + ?Sized>(
+    import: &mut FileImport,
+    path: &str,
+    bytes: Vec<u8>,
+    decoders: &D,
+) -> Result<(), ImportError> {
+    let Some(format) = import.sniff(path, &bytes) else {
+        return Ok(());
+    };
+    match decoders.image(format, bytes).await {
+        Ok(image) => import.add(path, &image),
+        Err(reason) => {
+            import.skip(path, reason);
+            Ok(())
+        }
+    }
+}
+
+/// The IDX pair among `files`: the first images file and the first labels file; the others
+/// are skipped, said so.
+fn import_idx_files(
+    files: Vec<SourceFile>,
+    options: ConvertOptions,
+) -> Result<Imported, ImportError> {
+    let images = files.iter().position(|f| f.bytes.starts_with(&IDX_IMAGES));
+    let labels = files.iter().position(|f| f.bytes.starts_with(&IDX_LABELS));
+    let Some(images) = images else {
+        return Err(ImportError::NoImages(Vec::new()));
+    };
+    let mut imported = import_idx(
+        &files[images].bytes,
+        labels.map(|l| &files[l].bytes[..]),
+        options,
+    )?;
+    imported.skipped = files
+        .iter()
+        .enumerate()
+        .filter(|&(i, f)| Some(i) != labels && i != images && !is_ignored(&f.path))
+        .map(|(_, f)| Skipped {
+            path: f.path.clone(),
+            reason: SkipReason::Unpaired,
+        })
+        .collect();
+    Ok(imported)
+}

@@ -1,0 +1,142 @@
+//! The browser's own decoders, for the worker's imports: `createImageBitmap` decodes images
+//! (off the page's thread, in the worker that imports), an `OffscreenCanvas` gives the pixels
+//! back as they are stored — not premultiplied, no colour-space conversion; a
+//! `DecompressionStream` inflates zips' files and gzip files, read chunk by chunk so a zip bomb
+//! stops at the limit.
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, BlobPropertyBag, ImageBitmap, OffscreenCanvas, OffscreenCanvasRenderingContext2d,
+    ReadableStreamDefaultReader,
+};
+
+use super::dataset::decompressing;
+use super::dom::js_message;
+use crate::import::{
+    Decoders, Decoding, ImageFormat, InflateError, Packing, Rgba, SkipReason, check_size,
+};
+
+/// The browser's decoders and decompressors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrowserDecoders;
+
+impl Decoders for BrowserDecoders {
+    fn image(&self, format: ImageFormat, bytes: Vec<u8>) -> Decoding<Result<Rgba, SkipReason>> {
+        decode(format, bytes)
+    }
+
+    fn inflate(
+        &self,
+        packing: Packing,
+        bytes: Vec<u8>,
+        limit: u64,
+    ) -> Decoding<Result<Vec<u8>, InflateError>> {
+        Box::pin(async move {
+            let format = match packing {
+                Packing::Deflate => "deflate-raw",
+                Packing::Gzip => "gzip",
+            };
+            inflate(&bytes, format, limit)
+                .await
+                .map_err(|error| InflateError::Broken(js_message(&error)))?
+                .ok_or(InflateError::TooLarge)
+        })
+    }
+}
+
+/// `bytes` inflated, or `None` once they expand past `limit` (the stream is cancelled there).
+async fn inflate(bytes: &[u8], format: &str, limit: u64) -> Result<Option<Vec<u8>>, JsValue> {
+    let reader: ReadableStreamDefaultReader =
+        decompressing(bytes, format)?.get_reader().unchecked_into();
+    let mut out = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await?;
+        if Reflect::get(&chunk, &"done".into())?.as_bool() != Some(false) {
+            return Ok(Some(out));
+        }
+        let part = Uint8Array::new(&Reflect::get(&chunk, &"value".into())?);
+        if (out.len() + part.length() as usize) as u64 > limit {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        let start = out.len();
+        out.resize(start + part.length() as usize, 0);
+        part.copy_to(&mut out[start..]);
+    }
+}
+
+/// The media type a `Blob` of `format` carries.
+fn media_type(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "image/png",
+        ImageFormat::Jpeg => "image/jpeg",
+        ImageFormat::WebP => "image/webp",
+        ImageFormat::Gif => "image/gif",
+    }
+}
+
+/// Decodes one image with this browser's decoders (a GIF's first frame).
+fn decode(format: ImageFormat, bytes: Vec<u8>) -> Decoding<Result<Rgba, SkipReason>> {
+    Box::pin(async move {
+        decode_bytes(format, &bytes)
+            .await
+            .map_err(|error| match error {
+                Failure::Skip(reason) => reason,
+                Failure::Js(error) => SkipReason::Broken {
+                    format,
+                    error: js_message(&error),
+                },
+            })
+    })
+}
+
+/// Why a decode stopped.
+enum Failure {
+    Skip(SkipReason),
+    Js(JsValue),
+}
+
+impl From<JsValue> for Failure {
+    fn from(error: JsValue) -> Self {
+        Self::Js(error)
+    }
+}
+
+async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure> {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    let kind = BlobPropertyBag::new();
+    kind.set_type(media_type(format));
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &kind)?;
+    // `createImageBitmap` is the window's and every worker's: called on this thread's global.
+    let global = js_sys::global();
+    let create: Function = Reflect::get(&global, &"createImageBitmap".into())?.dyn_into()?;
+    let options = Object::new();
+    Reflect::set(&options, &"premultiplyAlpha".into(), &"none".into())?;
+    Reflect::set(&options, &"colorSpaceConversion".into(), &"none".into())?;
+    let promise: Promise = create.call2(&global, &blob, &options)?.dyn_into()?;
+    let bitmap: ImageBitmap = JsFuture::from(promise).await?.dyn_into()?;
+    let pixels = read_pixels(&bitmap);
+    bitmap.close();
+    pixels
+}
+
+/// The bitmap's pixels, row after row.
+fn read_pixels(bitmap: &ImageBitmap) -> Result<Rgba, Failure> {
+    let (width, height) = (bitmap.width(), bitmap.height());
+    check_size(u64::from(width), u64::from(height)).map_err(Failure::Skip)?;
+    let canvas = OffscreenCanvas::new(width, height)?;
+    let context: OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2D context on an OffscreenCanvas"))?
+        .dyn_into()
+        .map_err(JsValue::from)?;
+    context.draw_image_with_image_bitmap(bitmap, 0.0, 0.0)?;
+    let data = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height))?;
+    Ok(Rgba {
+        width: width as usize,
+        height: height as usize,
+        pixels: data.data().0,
+    })
+}
