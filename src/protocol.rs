@@ -241,6 +241,9 @@ pub struct WorkerStats {
     pub device_reserved: Option<f64>,
 }
 
+/// Files left out that an import lists by name.
+pub const LISTED_SKIPPED: usize = 100;
+
 /// A dataset converted in a worker: its images and labels as [`Command::Data`] takes them, and
 /// what the conversion found, for the preview.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -257,7 +260,8 @@ pub struct ImportedData {
     pub inverted: bool,
     /// What was read ([`Imported::summary`]).
     pub summary: String,
-    /// Every file left out: "path: why".
+    /// The first files left out ([`LISTED_SKIPPED`] at most; the summary counts them all):
+    /// "path: why".
     pub skipped: Vec<String>,
 }
 
@@ -275,7 +279,12 @@ impl From<Imported> for ImportedData {
             classes: imported.classes,
             inverted: imported.inverted,
             summary,
-            skipped: imported.skipped.iter().map(ToString::to_string).collect(),
+            skipped: imported
+                .skipped
+                .iter()
+                .take(LISTED_SKIPPED)
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 }

@@ -6,10 +6,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mnist_gan_web::import::native::NativeDecoders;
+use std::cell::Cell;
+
+use mnist_gan_web::import::native;
 use mnist_gan_web::import::{
-    ConvertOptions, Decoders, Decoding, ImageFormat, InflateError, Packing, Rgba, SkipReason,
-    SourceFile, import_files_now,
+    ConvertOptions, Decoders, Decoding, ImageFormat, InflateError, MAX_SOURCE_BYTES, Packing,
+    Rgba, SkipReason, SourceFile, import_files_now,
 };
 
 /// Grey levels after a PNG's 8-byte signature, `width` from the first of them.
@@ -31,8 +33,11 @@ fn decode(_: ImageFormat, bytes: &[u8]) -> Result<Rgba, SkipReason> {
     })
 }
 
-/// The stand-in image decoder, and flate2 as `train --data` inflates.
-struct Fuzzing;
+/// The stand-in image decoder, and flate2 as `train --data` inflates, counting what it inflates.
+#[derive(Default)]
+struct Fuzzing {
+    inflated: Cell<u64>,
+}
 
 impl Decoders for Fuzzing {
     fn image(&self, format: ImageFormat, bytes: Vec<u8>) -> Decoding<Result<Rgba, SkipReason>> {
@@ -45,7 +50,11 @@ impl Decoders for Fuzzing {
         bytes: Vec<u8>,
         limit: u64,
     ) -> Decoding<Result<Vec<u8>, InflateError>> {
-        NativeDecoders.inflate(packing, bytes, limit)
+        let inflated = native::inflate(packing, &bytes, limit);
+        if let Ok(contents) = &inflated {
+            self.inflated.set(self.inflated.get() + contents.len() as u64);
+        }
+        Box::pin(std::future::ready(inflated))
     }
 }
 
@@ -54,7 +63,11 @@ fuzz_target!(|data: &[u8]| {
         path: "fuzzed.zip".into(),
         bytes: data.to_vec(),
     };
-    if let Ok(imported) = import_files_now(vec![file], ConvertOptions::default(), &Fuzzing) {
+    let fuzzing = Fuzzing::default();
+    let imported = import_files_now(vec![file], ConvertOptions::default(), &fuzzing);
+    // A gzip file and a zip inside it each expand at most to the limit.
+    assert!(fuzzing.inflated.get() <= 2 * MAX_SOURCE_BYTES);
+    if let Ok(imported) = imported {
         let dataset = &imported.dataset;
         assert!(!dataset.is_empty());
         assert_eq!(dataset.images().pixels.len(), dataset.len() * 784);

@@ -5,7 +5,7 @@
 
 use rawzip::{CompressionMethod, ZipArchive, ZipSliceArchive};
 
-use super::{ImportError, MAX_SOURCE_BYTES, SkipReason, is_ignored};
+use super::{ImportError, MAX_FILES, MAX_SOURCE_BYTES, SkipReason, is_ignored};
 
 /// How a file of a zip is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,9 @@ impl<'a> Archive<'a> {
             let path = String::from_utf8_lossy(raw.as_bytes()).replace('\\', "/");
             if entry.is_dir() || is_ignored(&path) {
                 continue;
+            }
+            if members.len() == MAX_FILES {
+                return Err(ImportError::TooManyFiles);
             }
             declared = declared.saturating_add(entry.uncompressed_size_hint());
             if declared > MAX_SOURCE_BYTES {

@@ -52,9 +52,14 @@ impl Converter {
         self.frames.is_empty()
     }
 
-    /// Converts one image of `rows × cols` grey levels as stored (transposed if asked).
+    /// Converts one image of `rows × cols` grey levels as stored (transposed if asked); an
+    /// image without pixels, or with fewer than its size says, is background.
     pub fn add(&mut self, image: &[u8], rows: usize, cols: usize) {
-        debug_assert_eq!(image.len(), rows * cols);
+        if rows == 0 || cols == 0 || rows.checked_mul(cols) != Some(image.len()) {
+            self.means.extend([0; IMAGE_PIXELS]);
+            self.frames.push(None);
+            return;
+        }
         if self.frames.len() < BORDER_SAMPLE {
             let (sum, count) = border(image, rows, cols);
             self.border.0 += sum;

@@ -5,8 +5,8 @@
 use std::fmt;
 
 use super::{
-    ConvertOptions, Converter, ImportError, Imported, MAX_IMAGE_PIXELS, MAX_IMAGES,
-    MAX_SOURCE_BYTES, Sizes, grey_from_rgba, labels_from_keys,
+    ConvertOptions, Converter, ImportError, Imported, MAX_IMAGE_PIXELS, MAX_IMAGES, Sizes,
+    grey_from_rgba, labels_from_keys,
 };
 use crate::data::Dataset;
 
@@ -143,7 +143,6 @@ pub struct FileImport {
     paths: Vec<String>,
     skipped: Vec<Skipped>,
     sizes: Option<Sizes>,
-    bytes: u64,
 }
 
 impl FileImport {
@@ -154,17 +153,7 @@ impl FileImport {
             paths: Vec::new(),
             skipped: Vec::new(),
             sizes: None,
-            bytes: 0,
         }
-    }
-
-    /// Counts a source file's bytes against [`MAX_SOURCE_BYTES`].
-    pub fn count_bytes(&mut self, bytes: u64) -> Result<(), ImportError> {
-        self.bytes += bytes;
-        if self.bytes > MAX_SOURCE_BYTES {
-            return Err(ImportError::TooLarge);
-        }
-        Ok(())
     }
 
     /// The format of a file of the set if it is an image; if not, it is recorded as skipped.
@@ -186,7 +175,8 @@ impl FileImport {
             .chunks_exact(4)
             .map(|p| grey_from_rgba([p[0], p[1], p[2], p[3]]))
             .collect();
-        if image.width == 0 || image.height == 0 || grey.len() != image.width * image.height {
+        let pixels = image.width.checked_mul(image.height);
+        if image.width == 0 || image.height == 0 || pixels != Some(grey.len()) {
             self.skip(
                 path,
                 SkipReason::Unreadable(format!(
@@ -231,7 +221,11 @@ impl FileImport {
         let Some(sizes) = self.sizes else {
             return Err(ImportError::NoImages(self.skipped));
         };
-        let folders = label_folders(&self.paths);
+        let mut folders = label_folders(&self.paths);
+        // One folder for every image (a zip of one folder) names no classes.
+        if folders.iter().all(|f| f.is_some() && *f == folders[0]) {
+            folders.iter_mut().for_each(|f| *f = None);
+        }
         let (labels, classes, unlabelled) = if folders.iter().all(Option::is_some) {
             let keys: Vec<ClassName> = folders.into_iter().flatten().map(ClassName).collect();
             labels_from_keys(&keys)

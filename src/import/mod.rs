@@ -16,6 +16,7 @@ mod archive;
 mod convert;
 mod decoders;
 mod files;
+mod header;
 mod idx;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
@@ -41,6 +42,9 @@ pub use sources::{SourceFile, import_files, import_files_now, is_zip};
 pub const MAX_IMAGES: usize = 250_000;
 /// The most bytes of source files one dataset may come from (and a zip may expand to).
 pub const MAX_SOURCE_BYTES: u64 = 400_000_000;
+/// The most files a zip may hold (twice the images a dataset may hold: room for what is not
+/// an image).
+pub const MAX_FILES: usize = 2 * MAX_IMAGES;
 /// The most pixels one image may have (an 8K frame fits), so a small file that promises a huge
 /// image is skipped before it is decoded.
 pub const MAX_IMAGE_PIXELS: u64 = 1 << 25;
@@ -136,6 +140,12 @@ pub enum ImportError {
         /// Labels.
         labels: usize,
     },
+    /// A zip of more files than a dataset may come from.
+    #[error("the zip holds more than {MAX_FILES} files: a dataset comes from at most {MAX_FILES}")]
+    TooManyFiles,
+    /// A decoder that did not answer at once, given to [`import_files_now`].
+    #[error("a decoder answered later than a synchronous import can wait")]
+    Deferred,
     /// No file was an image (what was skipped says why).
     #[error("no images found{}", skipped_clause(.0))]
     NoImages(Vec<Skipped>),

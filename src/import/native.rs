@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use image::ImageReader;
+use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use super::{
     ConvertOptions, Decoders, Decoding, ImageFormat, ImportError, Imported, InflateError,
@@ -31,7 +31,12 @@ pub fn decode(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, SkipReason> {
     let reader = || ImageReader::with_format(Cursor::new(bytes), kind);
     let (width, height) = reader().into_dimensions().map_err(broken)?;
     check_size(u64::from(width), u64::from(height))?;
-    let image = reader().decode().map_err(broken)?.into_rgba8();
+    // Turned as its EXIF orientation says, as the browser's `createImageBitmap` does.
+    let mut decoder = reader().into_decoder().map_err(broken)?;
+    let orientation = decoder.orientation().map_err(broken)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(broken)?;
+    image.apply_orientation(orientation);
+    let image = image.into_rgba8();
     Ok(Rgba {
         width: image.width() as usize,
         height: image.height() as usize,
@@ -138,15 +143,14 @@ fn folder(root: &Path) -> Result<Vec<SourceFile>, ImportError> {
         }
     }
     paths.sort();
-    let mut files = Vec::with_capacity(paths.len());
-    let mut bytes = 0;
-    for path in paths {
-        let file = source(root, &path)?;
-        bytes += file.bytes.len() as u64;
-        if bytes > MAX_SOURCE_BYTES {
-            return Err(ImportError::TooLarge);
-        }
-        files.push(file);
+    // Their sizes first: nothing is read from a folder over the limit.
+    let bytes: u64 = paths
+        .iter()
+        .filter_map(|path| fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    if bytes > MAX_SOURCE_BYTES {
+        return Err(ImportError::TooLarge);
     }
-    Ok(files)
+    paths.iter().map(|path| source(root, path)).collect()
 }

@@ -91,11 +91,8 @@ pub async fn import_files<D: Decoders + ?Sized>(
             continue;
         }
         for member in Archive::open(&file.bytes)?.members {
-            match unzip(&member, unzipped, decoders).await? {
-                Ok(bytes) => {
-                    unzipped += bytes.len() as u64;
-                    add(&mut import, &member.path, bytes, decoders).await?;
-                }
+            match unzip(&member, &mut unzipped, decoders).await? {
+                Ok(bytes) => add(&mut import, &member.path, bytes, decoders).await?,
                 Err(reason) => import.skip(&member.path, reason),
             }
         }
@@ -103,11 +100,13 @@ pub async fn import_files<D: Decoders + ?Sized>(
     import.finish()
 }
 
-/// A zip's file read out, inflated within what is left of the limit after `unzipped` bytes,
-/// and checked; or why it is skipped. Expanding past the limit refuses the whole zip.
+/// A zip's file read out, inflated within what is left of the limit after the `unzipped` bytes
+/// so far (which it adds to, whether its contents check out or not: files that share their
+/// stored bytes, or fail their checksum, count each time), and checked; or why it is skipped.
+/// Expanding past the limit refuses the whole zip.
 async fn unzip<D: Decoders + ?Sized>(
     member: &Member<'_>,
-    unzipped: u64,
+    unzipped: &mut u64,
     decoders: &D,
 ) -> Result<Result<Vec<u8>, SkipReason>, ImportError> {
     let data = match &member.data {
@@ -115,21 +114,26 @@ async fn unzip<D: Decoders + ?Sized>(
         Err(reason) => return Ok(Err(reason.clone())),
     };
     let limit = MAX_SOURCE_BYTES
-        .checked_sub(unzipped)
+        .checked_sub(*unzipped)
         .ok_or(ImportError::Expanded)?;
+    // A file counts its stored bytes at least, even when it does not inflate.
+    *unzipped += data.len() as u64;
     let contents = match member.method {
         Method::Stored if data.len() as u64 > limit => return Err(ImportError::Expanded),
         Method::Stored => data.to_vec(),
-        Method::Deflated => match decoders
-            .inflate(Packing::Deflate, data.to_vec(), limit)
-            .await
-        {
-            Ok(contents) => contents,
-            Err(InflateError::TooLarge) => return Err(ImportError::Expanded),
-            Err(InflateError::Broken(error)) => {
-                return Ok(Err(SkipReason::Unreadable(format!("damaged: {error}"))));
+        Method::Deflated => {
+            let inflated = decoders.inflate(Packing::Deflate, data.to_vec(), limit);
+            match inflated.await {
+                Ok(contents) => {
+                    *unzipped += (contents.len() as u64).saturating_sub(data.len() as u64);
+                    contents
+                }
+                Err(InflateError::TooLarge) => return Err(ImportError::Expanded),
+                Err(InflateError::Broken(error)) => {
+                    return Ok(Err(SkipReason::Unreadable(format!("damaged: {error}"))));
+                }
             }
-        },
+        }
         Method::Other(method) => {
             return Ok(Err(SkipReason::Unreadable(format!(
                 "compressed with method {method}, not stored or deflated"
@@ -146,12 +150,13 @@ pub fn import_files_now(
     decoders: &impl Decoders,
 ) -> Result<Imported, ImportError> {
     let mut future = pin!(import_files(files, options, decoders));
-    let mut context = Context::from_waker(Waker::noop());
     // Every decoder answers when asked: the first poll completes.
-    loop {
-        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
-            return result;
-        }
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(ImportError::Deferred),
     }
 }
 

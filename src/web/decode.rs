@@ -4,6 +4,8 @@
 //! `DecompressionStream` inflates zips' files and gzip files, read chunk by chunk so a zip bomb
 //! stops at the limit.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -105,6 +107,10 @@ impl From<JsValue> for Failure {
 }
 
 async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure> {
+    // The size its header declares, checked before the browser decodes it whole.
+    if let Some((width, height)) = format.dimensions(bytes) {
+        check_size(width, height).map_err(Failure::Skip)?;
+    }
     let parts = Array::of1(&Uint8Array::from(bytes));
     let kind = BlobPropertyBag::new();
     kind.set_type(media_type(format));
@@ -115,6 +121,8 @@ async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure
     let options = Object::new();
     Reflect::set(&options, &"premultiplyAlpha".into(), &"none".into())?;
     Reflect::set(&options, &"colorSpaceConversion".into(), &"none".into())?;
+    // Turned as its EXIF orientation says (the default, and what `image` does natively).
+    Reflect::set(&options, &"imageOrientation".into(), &"from-image".into())?;
     let promise: Promise = create.call2(&global, &blob, &options)?.dyn_into()?;
     let bitmap: ImageBitmap = JsFuture::from(promise).await?.dyn_into()?;
     let pixels = read_pixels(&bitmap);
@@ -122,16 +130,38 @@ async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure
     pixels
 }
 
+thread_local! {
+    /// One canvas for every image this thread decodes, its 2D context made for reading back.
+    static CANVAS: RefCell<Option<(OffscreenCanvas, OffscreenCanvasRenderingContext2d)>> =
+        const { RefCell::new(None) };
+}
+
+/// This thread's canvas, made on first use.
+fn canvas() -> Result<(OffscreenCanvas, OffscreenCanvasRenderingContext2d), JsValue> {
+    if let Some(pair) = CANVAS.with(|canvas| canvas.borrow().clone()) {
+        return Ok(pair);
+    }
+    let canvas = OffscreenCanvas::new(1, 1)?;
+    let options = Object::new();
+    Reflect::set(&options, &"willReadFrequently".into(), &true.into())?;
+    let context: OffscreenCanvasRenderingContext2d = canvas
+        .get_context_with_context_options("2d", &options)?
+        .ok_or_else(|| JsValue::from_str("no 2D context on an OffscreenCanvas"))?
+        .dyn_into()
+        .map_err(JsValue::from)?;
+    let pair = (canvas, context);
+    CANVAS.with(|canvas| *canvas.borrow_mut() = Some(pair.clone()));
+    Ok(pair)
+}
+
 /// The bitmap's pixels, row after row.
 fn read_pixels(bitmap: &ImageBitmap) -> Result<Rgba, Failure> {
     let (width, height) = (bitmap.width(), bitmap.height());
     check_size(u64::from(width), u64::from(height)).map_err(Failure::Skip)?;
-    let canvas = OffscreenCanvas::new(width, height)?;
-    let context: OffscreenCanvasRenderingContext2d = canvas
-        .get_context("2d")?
-        .ok_or_else(|| JsValue::from_str("no 2D context on an OffscreenCanvas"))?
-        .dyn_into()
-        .map_err(JsValue::from)?;
+    let (canvas, context) = canvas()?;
+    // Resizing clears it.
+    canvas.set_width(width);
+    canvas.set_height(height);
     context.draw_image_with_image_bitmap(bitmap, 0.0, 0.0)?;
     let data = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height))?;
     Ok(Rgba {

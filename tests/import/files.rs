@@ -362,3 +362,83 @@ fn files_picked_together_sort_themselves_out() {
         ImportError::TooLarge
     );
 }
+
+/// A zip whose one deflated file (4 MB of zeros) is listed `copies` times in its directory, each
+/// copy declaring 0 bytes and a wrong checksum: each inflates to 4 MB and fails its check.
+fn shared_bomb(copies: u16) -> Vec<u8> {
+    let zip = zip_of(&[("zeros.png", &vec![0u8; 4_000_000])]);
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let end = zip.windows(4).position(|w| w == b"PK\x05\x06").unwrap();
+    let mut record = zip[central..end].to_vec();
+    record[16] ^= 0xff;
+    record[24..28].copy_from_slice(&0u32.to_le_bytes());
+    let mut out = zip[..central].to_vec();
+    for _ in 0..copies {
+        out.extend(&record);
+    }
+    let mut tail = zip[end..].to_vec();
+    tail[8..10].copy_from_slice(&copies.to_le_bytes());
+    tail[10..12].copy_from_slice(&copies.to_le_bytes());
+    let size = record.len() as u32 * u32::from(copies);
+    tail[12..16].copy_from_slice(&size.to_le_bytes());
+    out.extend(tail);
+    out
+}
+
+#[test]
+fn files_that_share_their_bytes_or_fail_their_checksum_count_against_the_limit() {
+    // 50 copies: 200 MB inflated, every one damaged.
+    let refused = import_zip(&shared_bomb(50)).unwrap_err();
+    let ImportError::NoImages(skipped) = refused else {
+        panic!("{refused}")
+    };
+    assert_eq!(skipped.len(), 50);
+    assert_eq!(
+        skipped[0].to_string(),
+        "zeros.png: unreadable: damaged: its contents do not match their checksum"
+    );
+    // 120 copies: 480 MB, although each declares nothing and none checks out.
+    assert_eq!(
+        import_zip(&shared_bomb(120)).unwrap_err(),
+        ImportError::Expanded
+    );
+}
+
+#[test]
+fn a_zip_of_one_folder_names_no_classes_and_headers_give_sizes() {
+    let zip = zip_of(&[("digits/a.png", &png(28, 0)), ("digits/b.png", &png(28, 0))]);
+    let imported = import_zip(&zip).unwrap();
+    assert_eq!(imported.summary(), "2 images (28 × 28), no labels");
+    assert!(imported.classes.is_empty());
+    // Every format's header gives its size before anything decodes it.
+    let (width, height) = (30u32, 20u32);
+    let rgb = vec![90u8; (width * height * 3) as usize];
+    let mut encoded = Vec::new();
+    let mut out = Vec::new();
+    codecs::png::PngEncoder::new(&mut out)
+        .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    encoded.push(std::mem::take(&mut out));
+    codecs::jpeg::JpegEncoder::new(&mut out)
+        .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    encoded.push(std::mem::take(&mut out));
+    codecs::webp::WebPEncoder::new_lossless(&mut out)
+        .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    encoded.push(std::mem::take(&mut out));
+    codecs::gif::GifEncoder::new(&mut out)
+        .encode(
+            &vec![90u8; (width * height * 4) as usize],
+            width,
+            height,
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    encoded.push(out);
+    for bytes in encoded {
+        let format = ImageFormat::sniff(&bytes).unwrap();
+        assert_eq!(format.dimensions(&bytes), Some((30, 20)), "{format:?}");
+        assert_eq!(format.dimensions(&bytes[..6]), None, "{format:?} truncated");
+    }
+}
