@@ -22,6 +22,14 @@ pub fn unscale_pixel(value: f32) -> u8 {
     (value * 127.5 + 127.5).round().clamp(0.0, 255.0) as u8
 }
 
+/// An imported dataset holds out one image in this many for its score ([`Dataset::hold_out`]).
+pub const HELD_OUT_EVERY: usize = 10;
+
+/// Images an imported dataset of `count` images trains on, the rest held out.
+pub fn training_count(count: usize) -> usize {
+    count - count / HELD_OUT_EVERY
+}
+
 /// Training images kept as bytes (47 MB for MNIST, a quarter of f32); batches are scaled on
 /// demand. Labels, where known, are what a conditional model's real images are shown with.
 #[derive(Debug, Clone)]
@@ -78,6 +86,41 @@ impl Dataset {
     /// The raw pixels of image `index`.
     pub fn image(&self, index: usize) -> &[u8] {
         self.images.image(index)
+    }
+
+    /// The images an imported dataset trains on, and those held out for its score: every
+    /// [`HELD_OUT_EVERY`]th image (the 10th, the 20th, …), so a folder sorted by class holds
+    /// out some of each. Labels stay with their images.
+    pub fn hold_out(self) -> (Dataset, IdxImages) {
+        let held = |i: usize| i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1;
+        let pick = |keep: bool| -> Vec<u8> {
+            (0..self.len())
+                .filter(|&i| held(i) != keep)
+                .flat_map(|i| self.image(i).iter().copied())
+                .collect()
+        };
+        let (training, held_out) = (pick(true), pick(false));
+        let count = training_count(self.len());
+        let labels = self.labels.as_ref().map(|labels| {
+            labels
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !held(i))
+                .map(|(_, &l)| l)
+                .collect()
+        });
+        let held_out = IdxImages {
+            count: self.len() - count,
+            pixels: held_out,
+        };
+        let training = Dataset {
+            images: IdxImages {
+                count,
+                pixels: training,
+            },
+            labels,
+        };
+        (training, held_out)
     }
 
     /// Batches per epoch: `ceil(len / batch_size)` (the last one may be smaller).
@@ -139,4 +182,40 @@ pub fn normal_noise(seed: u64, stream: u64, rows: usize, dim: usize) -> Vec<f32>
     (0..rows * dim)
         .map(|_| rng.sample::<f32, _>(StandardNormal))
         .collect()
+}
+
+/// Which data: its name and, for an imported dataset, the SHA-256 of its pixels and labels (in
+/// hex). MNIST's is `None`; runs saved before there were datasets are MNIST's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataRef {
+    /// The name it had when the run began.
+    pub name: String,
+    /// Its SHA-256, `None` for MNIST.
+    pub sha256: Option<String>,
+}
+
+impl Default for DataRef {
+    fn default() -> Self {
+        Self::mnist()
+    }
+}
+
+impl DataRef {
+    /// MNIST, built in.
+    pub fn mnist() -> Self {
+        Self {
+            name: "MNIST".into(),
+            sha256: None,
+        }
+    }
+
+    /// Whether this is MNIST.
+    pub fn is_mnist(&self) -> bool {
+        self.sha256.is_none()
+    }
+
+    /// Whether `other` is the same data (whatever either is called).
+    pub fn same_data(&self, other: &DataRef) -> bool {
+        self.sha256 == other.sha256
+    }
 }

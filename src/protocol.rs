@@ -9,6 +9,7 @@
 use serde_bytes::ByteBuf;
 
 use crate::config::TrainingConfig;
+use crate::data::DataRef;
 use crate::import::{ConvertOptions, Imported, SourceFile};
 use crate::path::ComputePath;
 use crate::quality::Score;
@@ -68,6 +69,9 @@ pub enum Command {
         /// `count` labels (digits), which a conditional model trains on; absent for
         /// unlabelled data.
         labels: Option<ByteBuf>,
+        /// Which data it is (named in the weights files the worker writes).
+        #[serde(default)]
+        source: DataRef,
     },
     /// Create the worker's WebGPU device (before any trainer on that path).
     StartWebGpu,
@@ -156,10 +160,18 @@ pub enum Command {
         /// Timed steps.
         steps: usize,
     },
-    /// What a visitor brought, converted into a dataset (`import::import_files`), its images
-    /// decoded by the worker's own decoders; the worker's state is untouched.
+    /// Files kept for the imports that follow, beside those kept before (the page sends a
+    /// folder in parts; a dedicated import worker keeps them, so converting them again with
+    /// other options sends nothing twice).
+    StageFiles {
+        /// The files.
+        files: Vec<SourceFile>,
+    },
+    /// What a visitor brought — the files staged and these — converted into a dataset
+    /// (`import::import_files`), its images decoded by the worker's own decoders; nothing
+    /// else of the worker's state changes.
     Import {
-        /// The files: images, zips of them, or an IDX pair.
+        /// The files not staged: images, zips of them, or an IDX pair.
         files: Vec<SourceFile>,
         /// How to convert them.
         options: ConvertOptions,
@@ -177,6 +189,7 @@ impl Command {
             Command::StartWebGpu
                 | Command::Score { .. }
                 | Command::Calibrate { .. }
+                | Command::StageFiles { .. }
                 | Command::Import { .. }
         )
     }

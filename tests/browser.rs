@@ -252,7 +252,7 @@ async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
         "the CPU's grid is {difference} off the GPU's"
     );
 
-    let file = session.capture().await.unwrap();
+    let file = session.capture(&Default::default()).await.unwrap();
     let checkpoint = Checkpoint::from_bytes(&file, "", &small_config()).unwrap();
     let loaded = TrainerSession::from_checkpoint(checkpoint, &device);
     assert!(loaded.previews());
@@ -617,7 +617,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
     // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
     // same samples (a file from one path loads in the other).
     let bytes = capture(&worker, false).await.unwrap();
-    let local_bytes = local.capture().await.unwrap();
+    let local_bytes = local.capture(&Default::default()).await.unwrap();
     // Equal as checkpoints (the header's metadata map has no fixed order).
     let parse = |b: &[u8]| Checkpoint::from_bytes(b, "", &TrainingConfig::default()).unwrap();
     assert!(
@@ -778,7 +778,7 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     }
     let first = saved_run(
         &uninterrupted,
-        uninterrupted.capture().await.unwrap(),
+        uninterrupted.capture(&Default::default()).await.unwrap(),
         &history,
     );
     let other_config = TrainingConfig {
@@ -787,7 +787,11 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     };
     let mut other = TrainerSession::new(other_config, &Device::flex()).unwrap();
     let report = other.step(&data).unwrap().await.unwrap();
-    let second = saved_run(&other, other.capture().await.unwrap(), &[report.values]);
+    let second = saved_run(
+        &other,
+        other.capture(&Default::default()).await.unwrap(),
+        &[report.values],
+    );
 
     // Two runs side by side: each loads back exactly, and both are listed.
     let (a, b, c) = ("browser-test-a", "browser-test-b", "browser-test-c");
@@ -840,7 +844,7 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     let report = uninterrupted.step(&data).unwrap().await.unwrap();
     let later = saved_run(
         &uninterrupted,
-        uninterrupted.capture().await.unwrap(),
+        uninterrupted.capture(&Default::default()).await.unwrap(),
         &[report.values],
     );
     store::save_interrupted(&lock_a, &summary_of(a, &later), &later)
@@ -877,7 +881,11 @@ async fn the_single_slot_autosave_of_earlier_versions_joins_the_library_once() {
     let data = small_dataset().await;
     let mut session = TrainerSession::new(small_config(), &Device::flex()).unwrap();
     let report = session.step(&data).unwrap().await.unwrap();
-    let legacy = saved_run(&session, session.capture().await.unwrap(), &[report.values]);
+    let legacy = saved_run(
+        &session,
+        session.capture(&Default::default()).await.unwrap(),
+        &[report.values],
+    );
     store::replace_with_legacy(&legacy).await.unwrap();
     let (runs, error) = store::list().await.unwrap();
     assert_eq!(error, None);
@@ -1327,4 +1335,93 @@ impl CompressionStream {
             .unwrap();
         Uint8Array::new(&buffer).to_vec()
     }
+}
+
+#[wasm_bindgen_test]
+async fn imported_datasets_are_stored_whole_listed_renamed_checked_and_deleted() {
+    use mnist_gan_web::app::DatasetInfo;
+    use mnist_gan_web::web::datasets;
+    // The name is the SHA-256 of the pixels, then the labels.
+    assert_eq!(
+        datasets::fingerprint(b"ab", Some(b"c")).await.unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let pixels: Vec<u8> = (0..2 * 784).map(|i| (i % 251) as u8).collect();
+    let labels = vec![3u8, 7];
+    let sha256 = datasets::fingerprint(&pixels, Some(&labels)).await.unwrap();
+    let info = DatasetInfo {
+        sha256: sha256.clone(),
+        name: "two".into(),
+        count: 2,
+        classes: vec!["3".into(), "7".into()],
+        saved_at: 1.0,
+    };
+    datasets::keep(&info, &pixels, Some(&labels)).await.unwrap();
+    let listed = datasets::list().await.unwrap();
+    assert!(listed.contains(&info), "{listed:?}");
+    let loaded = datasets::load(&sha256).await.unwrap();
+    assert_eq!(loaded.images().pixels, pixels);
+    assert_eq!(loaded.labels(), Some(&labels[..]));
+    datasets::rename(&sha256, "renamed").await.unwrap();
+    let renamed = datasets::list().await.unwrap();
+    assert!(
+        renamed
+            .iter()
+            .any(|d| d.sha256 == sha256 && d.name == "renamed")
+    );
+    // Contents that no longer match their name are refused.
+    let liar = DatasetInfo {
+        sha256: "00".repeat(32),
+        ..info.clone()
+    };
+    datasets::keep(&liar, &pixels, None).await.unwrap();
+    let refused = datasets::load(&liar.sha256).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("no longer matches"),
+        "{refused}"
+    );
+    datasets::delete(&liar.sha256).await.unwrap();
+    datasets::delete(&sha256).await.unwrap();
+    assert!(
+        datasets::list()
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.sha256 != sha256)
+    );
+    assert!(datasets::load(&sha256).await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn files_staged_in_parts_with_their_buffers_moved_are_converted_again_with_other_options() {
+    use mnist_gan_web::import::{ConvertOptions, Invert};
+    let png = encoded_halves("image/png").await;
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    for part in 0..2 {
+        let (files, transfer) = (js_sys::Array::new(), js_sys::Array::new());
+        let bytes = js_sys::Uint8Array::from(&png[..]);
+        let file = js_sys::Object::new();
+        js_sys::Reflect::set(&file, &"path".into(), &format!("{part}/halves.png").into()).unwrap();
+        js_sys::Reflect::set(&file, &"bytes".into(), &bytes).unwrap();
+        files.push(&file);
+        transfer.push(&bytes.buffer());
+        worker.stage_files(&files, &transfer).await.unwrap();
+        assert_eq!(bytes.byte_length(), 0, "the buffer moved to the worker");
+    }
+    let import = |invert| Command::Import {
+        files: Vec::new(),
+        options: ConvertOptions {
+            invert,
+            ..ConvertOptions::default()
+        },
+    };
+    let Reply::Imported(never) = worker.request(import(Invert::Never)).await.unwrap() else {
+        panic!("an import")
+    };
+    assert_eq!((never.count, never.classes.len()), (2, 2));
+    let Reply::Imported(always) = worker.request(import(Invert::Always)).await.unwrap() else {
+        panic!("the same files again")
+    };
+    assert_eq!(always.count, 2);
+    assert_eq!((never.pixels[0], always.pixels[0]), (0, 255));
 }

@@ -156,7 +156,9 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
 
 fn loaded() -> Event {
     Event::DataLoaded(Ok(DataSummary {
+        source: mnist_gan_web::app::DataRef::mnist(),
         count: IMAGES,
+        held_out: 0,
         first_label: 5,
         first_image: vec![0; 784],
     }))

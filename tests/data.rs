@@ -126,3 +126,23 @@ fn labels_pair_with_the_images_and_are_digits() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn an_imported_dataset_holds_out_every_tenth_image_with_its_label() {
+    use mnist_gan_web::data::{HELD_OUT_EVERY, training_count};
+    let count = 25;
+    let images = IdxImages {
+        count,
+        pixels: (0..count).flat_map(|i| [i as u8; 784]).collect(),
+    };
+    let labels = (0..count).map(|i| (i % 10) as u8).collect();
+    let (training, held) = Dataset::labelled(images, labels).unwrap().hold_out();
+    assert_eq!(HELD_OUT_EVERY, 10);
+    assert_eq!((training.len(), held.count), (23, 2));
+    assert_eq!(training_count(count), 23);
+    // Images 9 and 19 are held out; the others train, in order, with their labels.
+    assert_eq!((held.image(0)[0], held.image(1)[0]), (9, 19));
+    assert_eq!(training.image(9)[0], 10);
+    assert_eq!(training.labels().unwrap()[9], 0);
+    assert!(!training.labels().unwrap()[..9].contains(&9));
+}

@@ -191,6 +191,7 @@ fn a_loaded_file_brings_its_scores() {
     }];
     let bytes = mnist_gan_web::Checkpoint {
         scores: scores.clone(),
+        dataset: Default::default(),
         ..checkpoint
     }
     .to_bytes();

@@ -115,6 +115,7 @@ fn images() -> Command {
         labels: Some(ByteBuf::from(
             (0..count).map(|i| (i % 10) as u8).collect::<Vec<_>>(),
         )),
+        source: Default::default(),
     }
 }
 

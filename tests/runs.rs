@@ -28,6 +28,7 @@ fn summary(key: &str, name: &str, saved_at: f64, bytes: u64) -> RunSummary {
         bytes,
         changed: Vec::new(),
         thumbnail: None,
+        dataset: Default::default(),
     }
 }
 

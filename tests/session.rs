@@ -5,6 +5,7 @@
 mod common;
 
 use common::{CpuThread, block_on, device};
+use mnist_gan_web::data::DataRef;
 use mnist_gan_web::idx::IdxImages;
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
@@ -45,6 +46,7 @@ fn ready_host() -> Host {
         count: images.count,
         pixels: ByteBuf::from(images.pixels),
         labels: None,
+        source: Default::default(),
     };
     assert_eq!(send(&mut host, data), Reply::Done);
     let create = Command::Create {
@@ -158,12 +160,14 @@ fn bad_commands_are_refused_and_change_nothing() {
         count: 2,
         pixels: ByteBuf::from(vec![0; 784]),
         labels: None,
+        source: Default::default(),
     };
     assert!(matches!(send(&mut empty, bad_data), Reply::Failed(_)));
     let bad_labels = Command::Data {
         count: 1,
         pixels: ByteBuf::from(vec![0; 784]),
         labels: Some(ByteBuf::from(vec![1, 2])),
+        source: Default::default(),
     };
     assert!(matches!(
         send(&mut empty, bad_labels),
@@ -413,6 +417,7 @@ fn conditional_host() -> Host {
                 .map(|i| (i % 10) as u8)
                 .collect::<Vec<_>>(),
         )),
+        source: Default::default(),
     };
     assert_eq!(send(&mut host, data), Reply::Done);
     let create = Command::Create {
@@ -557,7 +562,136 @@ fn the_host_imports_files_into_data_it_trains_on_and_refuses_a_broken_zip() {
         count: data.count,
         pixels: data.pixels,
         labels: data.labels,
+        source: DataRef {
+            name: "digits".into(),
+            sha256: Some("ab12".into()),
+        },
     };
     assert_eq!(send(&mut host, use_it), Reply::Done);
     assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
+    // The weights file names the data.
+    let Reply::Weights(bytes) = send(&mut host, Command::Capture { checked: false }) else {
+        panic!("captured")
+    };
+    let dataset = parse(&bytes).dataset;
+    assert_eq!(
+        (dataset.name.as_str(), dataset.sha256.as_deref()),
+        ("digits", Some("ab12"))
+    );
+}
+
+#[test]
+fn staged_files_are_converted_again_with_other_options_without_sending_them_twice() {
+    use mnist_gan_web::import::{ConvertOptions, Invert, SourceFile};
+    let mut host = Host::default();
+    let zip = zip_of_pngs(6);
+    let part = |path: &str, bytes: Vec<u8>| Command::StageFiles {
+        files: vec![SourceFile {
+            path: path.into(),
+            bytes,
+        }],
+    };
+    assert_eq!(
+        send(&mut host, part("digits.zip", zip.clone())),
+        Reply::Done
+    );
+    assert_eq!(send(&mut host, part("more.zip", zip)), Reply::Done);
+    let import = |invert| Command::Import {
+        files: Vec::new(),
+        options: ConvertOptions {
+            invert,
+            ..ConvertOptions::default()
+        },
+    };
+    let Reply::Imported(auto) = send(&mut host, import(Invert::Auto)) else {
+        panic!("imported")
+    };
+    assert_eq!(auto.count, 12, "both parts");
+    assert!(auto.inverted);
+    let Reply::Imported(never) = send(&mut host, import(Invert::Never)) else {
+        panic!("imported again")
+    };
+    assert_eq!(never.count, 12);
+    assert!(!never.inverted);
+    assert_eq!(never.pixels[0], 255 - auto.pixels[0]);
+    // More than 400 MB staged in all is refused, and what was staged stays.
+    let huge = part("huge.bin", vec![0; 400_000_000]);
+    assert!(matches!(
+        send(&mut host, huge),
+        Reply::Failed(TrainerError::Refused(m)) if m.starts_with("more than 400 MB")
+    ));
+    assert!(matches!(send(&mut host, import(Invert::Auto)), Reply::Imported(d) if d.count == 12));
+}
+
+#[test]
+fn imported_data_trains_on_nine_tenths_and_scores_against_the_tenth_held_out() {
+    let mut host = Host::default();
+    let quality = Command::Quality {
+        classifier: ByteBuf::from(classifier_file()),
+    };
+    assert_eq!(send(&mut host, quality), Reply::Done);
+    let data = |count: usize, name: &str| Command::Data {
+        count,
+        pixels: ByteBuf::from(
+            (0..count * 784)
+                .map(|i| (i * 37 % 256) as u8)
+                .collect::<Vec<_>>(),
+        ),
+        labels: None,
+        source: DataRef {
+            name: name.into(),
+            sha256: Some("ab12".into()),
+        },
+    };
+    // 40 images: 36 train (5 batches of 8, the last of 4), 4 are held out.
+    assert_eq!(send(&mut host, data(40, "mine")), Reply::Done);
+    let create = Command::Create {
+        config: config(),
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, create.clone()), Reply::Done);
+    let finished: Vec<Option<usize>> = (0..5)
+        .map(|_| match send(&mut host, Command::Step) {
+            Reply::Step(report) => report.finished_epoch,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(finished, [None, None, None, None, Some(1)]);
+    let score = Command::Score { samples: 100 };
+    let Reply::Score(mine) = send(&mut host, score.clone()) else {
+        panic!("a score against the held-out images")
+    };
+    assert!(mine.fid.is_finite() && mine.fid > 0.0);
+    // MNIST's statistics give another distance for the same samples.
+    let mut mnist = Host::default();
+    let quality = Command::Quality {
+        classifier: ByteBuf::from(classifier_file()),
+    };
+    assert_eq!(send(&mut mnist, quality), Reply::Done);
+    let Command::Data { pixels, .. } = data(40, "x") else {
+        unreachable!()
+    };
+    let mnist_data = Command::Data {
+        count: 40,
+        pixels,
+        labels: None,
+        source: DataRef::mnist(),
+    };
+    assert_eq!(send(&mut mnist, mnist_data), Reply::Done);
+    assert_eq!(send(&mut mnist, create.clone()), Reply::Done);
+    for _ in 0..5 {
+        assert!(matches!(send(&mut mnist, Command::Step), Reply::Step(_)));
+    }
+    let Reply::Score(against_mnist) = send(&mut mnist, score.clone()) else {
+        panic!("a score against MNIST")
+    };
+    assert_ne!(mine.fid, against_mnist.fid);
+
+    // Too few images to hold out a tenth: the score says so.
+    assert_eq!(send(&mut host, data(15, "few")), Reply::Done);
+    assert_eq!(send(&mut host, create), Reply::Done);
+    assert!(matches!(
+        send(&mut host, score),
+        Reply::Failed(TrainerError::Refused(m)) if m.contains("too few images to hold out")
+    ));
 }

@@ -1,10 +1,13 @@
 //! What the page asks of the world ([`Effect`]); the answers come back as [`Event`](super::Event)s.
 
 use super::event::{CapturePurpose, RunId};
+use crate::app::datasets::DataRef;
+use crate::app::import::SharedImport;
 use crate::app::library::{RunKey, RunSummary};
 use crate::app::saved::SavedRun;
 use crate::calibration::CalibrationKey;
 use crate::config::TrainingConfig;
+use crate::import::ConvertOptions;
 use crate::path::ComputePath;
 
 /// What the page asks the world to do; `web::effects` does it and answers with events.
@@ -33,6 +36,8 @@ pub enum Effect {
     },
     /// Keep the calibrations (JSON) in the browser's local storage.
     StoreCalibrations(String),
+    /// Fetch each model's reference curve → [`Event::ReferencesLoaded`](super::Event::ReferencesLoaded).
+    LoadReferences,
     /// Download and check MNIST → [`Event::DataProgress`](super::Event::DataProgress), [`Event::DataLoaded`](super::Event::DataLoaded).
     LoadData,
     /// List the saved runs and the runs other tabs hold → [`Event::RunsListed`](super::Event::RunsListed).
@@ -184,4 +189,43 @@ pub enum Effect {
     ScheduleFrame,
     /// Cancel the requested animation frame.
     CancelFrame,
+    /// Start an import worker and stage the files the visitor picked in it →
+    /// [`Event::ImportProgress`](super::Event::ImportProgress), [`Event::FilesStaged`](super::Event::FilesStaged).
+    ReadImport,
+    /// Convert the staged files → [`Event::Imported`](super::Event::Imported).
+    Import {
+        /// How.
+        options: ConvertOptions,
+    },
+    /// Hash and store a conversion → [`Event::ImportKept`](super::Event::ImportKept); nothing is kept if it fails.
+    KeepImport {
+        /// The conversion.
+        data: SharedImport,
+        /// Its name.
+        name: String,
+        /// The data a saved run waits for: anything else is refused.
+        expect: Option<DataRef>,
+    },
+    /// Stop the import worker.
+    CloseImport,
+    /// List the stored datasets → [`Event::DatasetsListed`](super::Event::DatasetsListed).
+    ListDatasets,
+    /// Hand `to` to the workers (and to every worker started later) →
+    /// [`Event::DataSwitched`](super::Event::DataSwitched).
+    SwitchData {
+        /// The data.
+        to: DataRef,
+    },
+    /// Delete a stored dataset → [`Event::DatasetDeleted`](super::Event::DatasetDeleted).
+    DeleteDataset {
+        /// Its SHA-256.
+        sha256: String,
+    },
+    /// Rename a stored dataset → [`Event::DatasetRenamed`](super::Event::DatasetRenamed).
+    RenameDataset {
+        /// Its SHA-256.
+        sha256: String,
+        /// Its new name.
+        name: String,
+    },
 }

@@ -1,25 +1,34 @@
 //! What happens to the page ([`Event`]); what the page asks of the world is [`Effect`](super::Effect).
 
+use crate::app::datasets::{DataRef, DatasetInfo};
+use crate::app::import::SharedImport;
 use crate::app::library::{Listing, RunKey, RunSummary, SaveFailure, StorageFigures};
 use crate::app::saved::SavedRun;
 use crate::app::timing::FrameWork;
 use crate::calibration::Calibration;
+use crate::import::ConvertOptions;
+use crate::model::ModelKind;
 use crate::onnx::Network;
 use crate::path::{ComputePath, GpuProbe, PathPreference};
 use crate::protocol::{StepReport, TrainerError, WorkerStats};
 use crate::quality::Score;
+use crate::quality::reference::ReferenceCurve;
 use crate::train::Progress;
 
 /// Identifies one trainer installed in the worker (a run, until it is replaced): replies carry
 /// it, and a reply for another id is stale and dropped.
 pub type RunId = u64;
 
-/// MNIST once loaded: what the page shows of it (the images themselves stay with the effects,
+/// The data in use once loaded: what the page shows of it (the images themselves stay with the effects,
 /// which hand them to each worker).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSummary {
+    /// Which data.
+    pub source: DataRef,
     /// Training images.
     pub count: usize,
+    /// Images held out for the score (an imported dataset's tenth; none of MNIST's).
+    pub held_out: usize,
     /// The first image's label.
     pub first_label: u8,
     /// The first image's 784 pixels.
@@ -88,6 +97,8 @@ pub enum Event {
     },
     /// MNIST is loaded (and in the worker, if one runs), or why not.
     DataLoaded(Result<DataSummary, String>),
+    /// The models' reference curves that could be read.
+    ReferencesLoaded(Vec<(ModelKind, ReferenceCurve)>),
     /// Both paths timed for the automatic choice.
     Calibrated(Calibration),
     /// The saved runs, listed (at start-up, after a save, when another tab changed them).
@@ -287,4 +298,60 @@ pub enum Event {
     StorageChecked(StorageFigures),
     /// A download could not be offered.
     DownloadFailed(String),
+
+    // ----- other data
+    /// Files were chosen or dropped for an import (the web layer holds them).
+    FilesPicked {
+        /// The folder's, the zip's or the first file's name.
+        name: String,
+        /// How many.
+        files: usize,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// Files handed to the import worker so far.
+    ImportProgress {
+        /// Sent.
+        read: usize,
+        /// In all.
+        total: usize,
+    },
+    /// The import worker has every file, or why not.
+    FilesStaged(Result<(), String>),
+    /// The preview's options changed.
+    ImportOptionsPicked(ConvertOptions),
+    /// The import worker converted the files, or why not.
+    Imported(Result<SharedImport, String>),
+    /// The name to store the import under was edited.
+    ImportNameEdited(String),
+    /// "Use this data".
+    UseImportClicked,
+    /// The import is stored (its listing), or why not.
+    ImportKept(Result<DatasetInfo, String>),
+    /// "Cancel" in the preview.
+    ImportCancelled,
+    /// The stored datasets, listed.
+    DatasetsListed(Result<Vec<DatasetInfo>, String>),
+    /// Use MNIST or a stored dataset.
+    UseData(DataRef),
+    /// The workers have the data asked for (what the page shows of it), or why not.
+    DataSwitched(Result<DataSummary, String>),
+    /// Delete stored dataset (its SHA-256).
+    DeleteDataset(String),
+    /// A dataset was deleted, or why not.
+    DatasetDeleted {
+        /// Its SHA-256.
+        sha256: String,
+        /// Why not.
+        result: Result<(), String>,
+    },
+    /// Rename a stored dataset.
+    RenameDataset {
+        /// Its SHA-256.
+        sha256: String,
+        /// The name as typed.
+        name: String,
+    },
+    /// A dataset was renamed, or why not.
+    DatasetRenamed(Result<(), String>),
 }

@@ -7,6 +7,7 @@ use serde_bytes::ByteBuf;
 
 use crate::app::saved::SavedRun;
 use crate::config::TrainingConfig;
+use crate::data::DataRef;
 use crate::model::ModelKind;
 use crate::weights::Checkpoint;
 
@@ -45,6 +46,9 @@ pub struct RunSummary {
     pub changed: Vec<(String, String)>,
     /// Its latest snapshot as 784 grey levels, if it has one.
     pub thumbnail: Option<ByteBuf>,
+    /// The data it trains on (runs saved before there were datasets: MNIST).
+    #[serde(default)]
+    pub dataset: DataRef,
 }
 
 impl RunSummary {
@@ -70,7 +74,13 @@ impl RunSummary {
             bytes: (record.weights.len() + record.history.len() + snapshot_bytes) as u64,
             changed: changed_settings(config),
             thumbnail,
+            dataset: DataRef::mnist(),
         }
+    }
+
+    /// The summary of a run that trains on `dataset`.
+    pub fn trained_on(self, dataset: DataRef) -> Self {
+        Self { dataset, ..self }
     }
 
     /// "batch_size 64, epochs 20", or "reference settings".

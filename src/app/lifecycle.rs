@@ -126,7 +126,11 @@ impl Model {
         let id = self.new_id();
         let key = format!("{}-{id}", self.saved.library.tab);
         let name = name.unwrap_or_else(|| next_name(&self.saved.library.runs));
-        RunLabel { key, name }
+        RunLabel {
+            key,
+            name,
+            data: self.data_in_use(),
+        }
     }
 
     /// A fresh run with the form's settings on the active path.

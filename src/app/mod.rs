@@ -6,8 +6,11 @@
 mod calibrate;
 pub mod chart;
 mod controls;
+pub mod datasets;
 pub mod effect;
 pub mod event;
+pub mod import;
+mod importing;
 pub mod library;
 mod lifecycle;
 pub mod phase;
@@ -18,12 +21,15 @@ mod runs;
 pub mod saved;
 pub mod settings;
 mod state;
+mod switch;
 pub mod timing;
 mod workers;
 
 pub use calibrate::MeasureState;
+pub use datasets::{DataRef, DatasetInfo, Datasets};
 pub use effect::Effect;
 pub use event::{CapturePurpose, DataSummary, Event, MemoryFigures, RunId};
+pub use import::{ImportPhase, ImportState, SharedImport};
 pub use library::{Library, RunKey};
 pub use phase::{PauseReason, RunPhase};
 pub use run::{Run, RunLabel};
@@ -51,8 +57,12 @@ pub struct Model {
     pub phase: RunPhase,
     /// Where training runs.
     pub path: PathState,
-    /// MNIST.
+    /// The data in use (MNIST, built in, or a dataset stored here).
     pub data: DataState,
+    /// The datasets stored in this browser.
+    pub datasets: Datasets,
+    /// An import of the visitor's files, under way or previewed.
+    pub import: ImportState,
     /// The settings form.
     pub settings: SettingsForm,
     /// The run on screen.
@@ -93,6 +103,8 @@ impl Model {
                 ..PathState::default()
             },
             data: DataState::Downloading(0, 0),
+            datasets: Datasets::default(),
+            import: ImportState::default(),
             settings: SettingsForm::new(&TrainingConfig::default()),
             run: None,
             pending: None,
@@ -112,7 +124,13 @@ impl Model {
         };
         (
             model,
-            vec![Effect::ProbeGpu, Effect::LoadData, Effect::ListRuns],
+            vec![
+                Effect::ProbeGpu,
+                Effect::LoadData,
+                Effect::ListRuns,
+                Effect::ListDatasets,
+                Effect::LoadReferences,
+            ],
         )
     }
 
@@ -138,10 +156,11 @@ impl Model {
         ) && matches!(self.data, DataState::Ready(_))
             && self.pending.is_none()
             && self.path.measure.measuring.is_none()
-            && self
-                .run
-                .as_ref()
-                .is_some_and(|run| Some(run.path) == self.path.active && !run.is_finished())
+            && self.run.as_ref().is_some_and(|run| {
+                Some(run.path) == self.path.active
+                    && !run.is_finished()
+                    && run.label.data.same_data(&self.data_in_use())
+            })
     }
 
     /// Whether the worker is free for a new trainer (loading a file, resuming, a new path).
@@ -210,6 +229,10 @@ impl Model {
             }
             Event::DataLoaded(result) => self.data_loaded(result, &mut effects),
             Event::Calibrated(calibration) => self.calibrated(calibration, &mut effects),
+            Event::ReferencesLoaded(references) => {
+                self.quality.references = references;
+                self.display.chart_version += 1;
+            }
             Event::MeasureAgainClicked => self.measure_again(&mut effects),
             Event::RunsListed(result) => self.runs_listed(result),
             Event::LibraryChanged => effects.push(Effect::ListRuns),
@@ -292,6 +315,31 @@ impl Model {
             Event::DownloadFailed(message) => {
                 self.status.weights = format!("The download failed: {message}");
             }
+            Event::FilesPicked { name, files, bytes } => {
+                self.files_picked(&name, files, bytes, &mut effects);
+            }
+            Event::ImportProgress { read, total } => self.import_progress(read, total),
+            Event::FilesStaged(result) => self.files_staged(result, &mut effects),
+            Event::ImportOptionsPicked(options) => self.import_options(options, &mut effects),
+            Event::Imported(result) => self.imported(result),
+            Event::ImportNameEdited(name) => self.import.name = name,
+            Event::UseImportClicked => self.use_import(&mut effects),
+            Event::ImportKept(result) => self.import_kept(result, &mut effects),
+            Event::ImportCancelled => self.cancel_import(&mut effects),
+            Event::DatasetsListed(result) => self.datasets_listed(result),
+            Event::UseData(to) => {
+                self.datasets.resume_after = None;
+                self.use_data(to, &mut effects);
+            }
+            Event::DataSwitched(result) => self.data_switched(result, &mut effects),
+            Event::DeleteDataset(sha256) => self.delete_dataset(sha256, &mut effects),
+            Event::DatasetDeleted { sha256, result } => {
+                self.dataset_deleted(&sha256, result, &mut effects);
+            }
+            Event::RenameDataset { sha256, name } => {
+                self.rename_dataset(sha256, &name, &mut effects);
+            }
+            Event::DatasetRenamed(result) => self.dataset_renamed(result, &mut effects),
         }
         effects
     }

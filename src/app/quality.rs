@@ -7,7 +7,7 @@ use crate::app::effect::Effect;
 use crate::app::event::RunId;
 use crate::model::{DIGITS, ModelKind};
 use crate::protocol::TrainerError;
-use crate::quality::reference::{ReferenceCurve, reference_curve};
+use crate::quality::reference::ReferenceCurve;
 
 use crate::quality::{EpochScore, Score};
 use crate::session::GridLayout;
@@ -38,7 +38,7 @@ pub struct QualityState {
     pub every_text: String,
     /// Score after epoch 1 and every this many epochs; 0 turns scoring off.
     pub every: usize,
-    /// Each model's reference run, where it has one.
+    /// Each model's reference run, where it has one, once loaded ([`Effect::LoadReferences`]).
     pub references: Vec<(ModelKind, ReferenceCurve)>,
     /// The latent explorer.
     pub explorer: Explorer,
@@ -56,10 +56,7 @@ impl Default for QualityState {
             ready: None,
             every_text: DEFAULT_SCORE_EVERY.to_string(),
             every: DEFAULT_SCORE_EVERY,
-            references: ModelKind::ALL
-                .into_iter()
-                .filter_map(|model| Some((model, reference_curve(model)?.ok()?)))
-                .collect(),
+            references: Vec::new(),
             explorer: Explorer::default(),
             status: "Loading the quality classifier…".into(),
             asked_at: None,
@@ -158,11 +155,17 @@ impl Model {
         });
         match result {
             Ok(score) => {
+                let mnist = run.label.data.is_mnist();
                 let reference = self
                     .quality
                     .reference(run.config.model)
+                    .filter(|_| mnist)
                     .and_then(|curve| curve.points.iter().find(|p| p.epoch == epoch));
                 self.quality.status = match reference {
+                    None if !mnist => format!(
+                        "After epoch {epoch}: distance to your held-out images (FID) {:.1}.{took}",
+                        score.fid
+                    ),
                     Some(r) => format!(
                         "After epoch {epoch}: {} (the reference run: FID {:.1} · IS {:.2}).{took}",
                         describe(&score),

@@ -189,7 +189,8 @@ impl Model {
                     ),
                     saved_at: now,
                 };
-                let summary = RunSummary::of(&run.label.key, &run.label.name, &run.config, &record);
+                let summary = RunSummary::of(&run.label.key, &run.label.name, &run.config, &record)
+                    .trained_on(run.label.data.clone());
                 effects.push(Effect::Save {
                     summary: Box::new(summary),
                     record: Box::new(record),

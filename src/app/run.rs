@@ -1,6 +1,7 @@
 //! One run as the page sees it: its trainer's id and position, what came back of it, and its
 //! clocks. Starting a run is constructing a new [`Run`].
 
+use crate::app::datasets::DataRef;
 use crate::app::event::RunId;
 use crate::app::library::RunKey;
 use crate::app::timing::{ActiveClock, StepRate, seconds_left};
@@ -52,6 +53,8 @@ pub struct RunLabel {
     pub key: RunKey,
     /// Its name.
     pub name: String,
+    /// The data it trains on.
+    pub data: DataRef,
 }
 
 /// One run on the page.

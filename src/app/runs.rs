@@ -31,6 +31,24 @@ impl Model {
         if !self.can_resume(&key) {
             return;
         }
+        let Some(run) = self.saved.library.get(&key) else {
+            return;
+        };
+        let wanted = run.dataset.clone();
+        if !wanted.same_data(&self.data_in_use()) {
+            if self.datasets.has(&wanted) {
+                // The run's data first (→ `data_switched`, which resumes it).
+                self.datasets.resume_after = Some(key);
+                self.use_data(wanted, effects);
+            } else {
+                self.status.saved = format!(
+                    "“{}” trained on “{}”, which is no longer stored in this browser: add the same images again (Add data…) to resume it.",
+                    run.name, wanted.name
+                );
+                self.import.wanted = Some((key, wanted));
+            }
+            return;
+        }
         effects.push(Effect::ClaimRun { key });
     }
 
@@ -48,19 +66,24 @@ impl Model {
                 return;
             }
         };
-        let name = self
-            .saved
-            .library
-            .get(&key)
-            .map_or_else(|| "Saved run".to_string(), |run| run.name.clone());
+        let (name, data) = self.saved.library.get(&key).map_or_else(
+            || ("Saved run".to_string(), self.data_in_use()),
+            |run| (run.name.clone(), run.dataset.clone()),
+        );
         if !self.can_resume(&key) {
             // Something else began while the run was being read.
+            effects.push(Effect::ReleaseRun { key });
+            return;
+        }
+        if !data.same_data(&self.data_in_use()) {
+            // The data changed while the run was being read: ask again.
             effects.push(Effect::ReleaseRun { key });
             return;
         }
         let label = RunLabel {
             key: key.clone(),
             name,
+            data,
         };
         let kind = InstallKind::Resumed { rollback: false };
         if let Err(e) = self.install_saved(saved, label, kind, effects) {

@@ -3,6 +3,7 @@
 
 use crate::app::DataSummary;
 use crate::app::MeasureState;
+use crate::app::datasets::DataRef;
 use crate::app::event::{MemoryFigures, RunId};
 use crate::app::library::Library;
 use crate::app::run::Run;
@@ -33,16 +34,23 @@ pub struct PathState {
     pub measure: MeasureState,
 }
 
-/// MNIST on the page.
+/// The data in use: MNIST, downloading at start-up, or a dataset put to use since.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum DataState {
     /// Not asked for yet.
     #[default]
     Waiting,
-    /// Downloading: bytes received and expected.
+    /// Downloading MNIST: bytes received and expected.
     Downloading(u64, u64),
     /// Loaded and checked.
     Ready(DataSummary),
+    /// The workers are getting other data.
+    Switching {
+        /// That data.
+        to: DataRef,
+        /// The data until then (in use again if the switch fails).
+        from: Box<DataSummary>,
+    },
     /// Why it could not be loaded (Retry is offered).
     Failed(String),
 }
@@ -71,6 +79,8 @@ pub struct Status {
     pub weights: String,
     /// About the saved run.
     pub saved: String,
+    /// About the import being previewed.
+    pub import: String,
 }
 
 /// What the views need besides the run: redraw pacing, the untrained sample, memory figures.

@@ -2,6 +2,7 @@
 //! each an image, a zip of images, or one of an IDX pair. The decoders are the caller's and
 //! may take their time (the browser's answer with promises).
 
+use std::collections::VecDeque;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -9,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::archive::{Archive, Member, Method};
 use super::{
-    ConvertOptions, Decoders, FileImport, ImportError, Imported, InflateError, MAX_SOURCE_BYTES,
-    Packing, SkipReason, Skipped, import_idx, is_ignored,
+    ConvertOptions, Decoders, Decoding, FileImport, ImageFormat, ImportError, Imported,
+    InflateError, MAX_SOURCE_BYTES, Packing, Rgba, SkipReason, Skipped, import_idx, is_ignored,
 };
 
 /// A file to import: its path (under the folder it came from, or its name) and its bytes.
@@ -81,22 +82,24 @@ pub async fn import_files<D: Decoders + ?Sized>(
         return import_idx_files(unpacked, options);
     }
     let mut import = FileImport::new(options);
+    let mut images = InOrder::new(decoders);
     let mut unzipped = 0;
     for file in unpacked {
         if is_ignored(&file.path) {
             continue;
         }
         if !is_zip(&file.bytes) {
-            add(&mut import, &file.path, file.bytes, decoders).await?;
+            images.add(&mut import, &file.path, file.bytes).await?;
             continue;
         }
         for member in Archive::open(&file.bytes)?.members {
             match unzip(&member, &mut unzipped, decoders).await? {
-                Ok(bytes) => add(&mut import, &member.path, bytes, decoders).await?,
-                Err(reason) => import.skip(&member.path, reason),
+                Ok(bytes) => images.add(&mut import, &member.path, bytes).await?,
+                Err(reason) => images.skip(&member.path, reason),
             }
         }
     }
+    images.finish(&mut import).await?;
     import.finish()
 }
 
@@ -160,22 +163,67 @@ pub fn import_files_now(
     }
 }
 
-/// One file to `import`: decoded if it is an image, skipped with the reason otherwise.
-async fn add<D: Decoders + ?Sized>(
-    import: &mut FileImport,
-    path: &str,
-    bytes: Vec<u8>,
-    decoders: &D,
-) -> Result<(), ImportError> {
-    let Some(format) = import.sniff(path, &bytes) else {
-        return Ok(());
-    };
-    match decoders.image(format, bytes).await {
-        Ok(image) => import.add(path, &image),
-        Err(reason) => {
-            import.skip(path, reason);
-            Ok(())
+/// Images decoded at once, at most: the browser decodes on its own threads, so a few in
+/// flight keep them busy while this thread records the ones done.
+const IN_FLIGHT: usize = 32;
+
+/// The files of an import in the order they came, each decoding (or known skipped) while
+/// later ones start; recorded in that order, so the result does not depend on which decode
+/// finishes first.
+struct InOrder<'d, D: ?Sized> {
+    decoders: &'d D,
+    queue: VecDeque<(String, Decoding<Result<Rgba, SkipReason>>)>,
+}
+
+impl<'d, D: Decoders + ?Sized> InOrder<'d, D> {
+    fn new(decoders: &'d D) -> Self {
+        Self {
+            decoders,
+            queue: VecDeque::new(),
         }
+    }
+
+    /// One file: decoded if it is an image, skipped as not one otherwise.
+    async fn add(
+        &mut self,
+        import: &mut FileImport,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ImportError> {
+        let decoding = match ImageFormat::sniff(&bytes) {
+            Some(format) => self.decoders.image(format, bytes),
+            None => Box::pin(std::future::ready(Err(SkipReason::NotAnImage))),
+        };
+        self.queue.push_back((path.to_string(), decoding));
+        if self.queue.len() > IN_FLIGHT {
+            self.record_one(import).await?;
+        }
+        Ok(())
+    }
+
+    /// A file skipped for `reason`, in its place.
+    fn skip(&mut self, path: &str, reason: SkipReason) {
+        let skipped = Box::pin(std::future::ready(Err(reason)));
+        self.queue.push_back((path.to_string(), skipped));
+    }
+
+    /// Records the oldest file.
+    async fn record_one(&mut self, import: &mut FileImport) -> Result<(), ImportError> {
+        if let Some((path, decoding)) = self.queue.pop_front() {
+            match decoding.await {
+                Ok(image) => import.add(&path, &image)?,
+                Err(reason) => import.skip(&path, reason),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records every file left.
+    async fn finish(mut self, import: &mut FileImport) -> Result<(), ImportError> {
+        while !self.queue.is_empty() {
+            self.record_one(import).await?;
+        }
+        Ok(())
     }
 }
 

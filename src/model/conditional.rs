@@ -16,9 +16,7 @@ pub fn spec(noise_dim: usize) -> ModelSpec {
     ModelSpec {
         name: "conditional",
         summary: "the tutorial's networks, drawing the digit you ask for",
-        reference: Some(include_str!(
-            "../../www/data/quality/reference-conditional.json"
-        )),
+        reference: Some("reference-conditional.json"),
         labels: DIGITS,
         generator: conditioned(tutorial.generator),
         discriminator: conditioned(tutorial.discriminator),

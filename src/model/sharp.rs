@@ -26,7 +26,7 @@ pub fn spec(noise_dim: usize) -> ModelSpec {
     ModelSpec {
         name: "sharp",
         summary: "a small convolutional GAN: clean digits you ask for, in minutes",
-        reference: Some(include_str!("../../www/data/quality/reference-sharp.json")),
+        reference: Some("reference-sharp.json"),
         labels: DIGITS,
         generator: NetworkSpec {
             features: noise_dim,

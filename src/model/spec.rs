@@ -250,8 +250,8 @@ pub struct ModelSpec {
     pub name: &'static str,
     /// What it is, in a few words (the page's model menu).
     pub summary: &'static str,
-    /// Its reference curve: the JSON of a native run at its defaults, scored after every epoch
-    /// (`quality::reference`).
+    /// Its reference curve's file under `www/data/quality/` (the page's `data/quality/`): the
+    /// JSON of a native run at its defaults, scored after every epoch (`quality::reference`).
     pub reference: Option<&'static str>,
     /// How many labels it is conditioned on (0: none; else [`DIGITS`]).
     pub labels: usize,

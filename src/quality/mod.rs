@@ -93,6 +93,23 @@ pub fn requested_digits(probabilities: &[f32], requested: &[u8]) -> RequestedDig
     }
 }
 
+/// The classifier of `model` scoring against `images` `[n × 784]` in [−1, 1] in place of
+/// MNIST's test set (an imported dataset's held-out images): their features' statistics.
+pub async fn against_images(
+    model: &QualityModel,
+    images: &[f32],
+    device: &Device,
+) -> Result<QualityModel, ScoreError> {
+    if images.len() < 2 * IMAGE_PIXELS {
+        return Err(ScoreError::NoImages);
+    }
+    let (features, _) = classify(model, images, device).await?;
+    Ok(QualityModel {
+        classifier: model.classifier.clone(),
+        reference: FeatureStats::of_rows(&features, model.reference.mean.len()),
+    })
+}
+
 /// The score of images `[n × 784]` in [−1, 1] against the test set's statistics; with the
 /// digits they were asked for (a conditional model's), also how often they are those digits.
 pub async fn score_images(

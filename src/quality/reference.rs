@@ -31,8 +31,26 @@ pub struct ReferenceCurve {
     pub points: Vec<CurvePoint>,
 }
 
-/// The committed reference curve of `model` (its description's `reference`, a file under
-/// `www/data/quality/`), if it has one.
-pub fn reference_curve(model: ModelKind) -> Option<Result<ReferenceCurve, serde_json::Error>> {
-    model.spec(1).reference.map(serde_json::from_str)
+/// Where the reference curves are, in the source tree; the page fetches them from its own
+/// origin, under `data/quality/`, when it needs them (kept out of the wasm: 16 KB gzipped).
+pub const REFERENCE_DIR: &str = "www/data/quality";
+
+/// The file of `model`'s reference curve (its description's `reference`), if it has one.
+pub fn reference_file(model: ModelKind) -> Option<&'static str> {
+    model.spec(1).reference
+}
+
+/// The committed reference curve of `model`, read from the source tree (natively), if it has
+/// one.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn reference_curve(model: ModelKind) -> Option<Result<ReferenceCurve, String>> {
+    let name = reference_file(model)?;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(REFERENCE_DIR)
+        .join(name);
+    Some(
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string())),
+    )
 }

@@ -9,10 +9,11 @@ use burn::tensor::Device;
 use serde_bytes::ByteBuf;
 
 use super::calibrate::time_steps;
+use super::held_out::HeldOut;
 use super::{Pending, TrainerSession, replicated_step};
-use crate::data::Dataset;
+use crate::data::{DataRef, Dataset};
 use crate::idx::{IMAGE_PIXELS, IdxImages};
-use crate::import::{Decoders, import_files};
+use crate::import::{Decoders, ImportError, MAX_SOURCE_BYTES, SourceFile, import_files};
 use crate::path::ComputePath;
 use crate::protocol::{
     Command, Reply, TrainerError, WorkerStats, floats_to_bytes, trains_on_every_worker,
@@ -59,6 +60,12 @@ pub struct Host {
     replicas: Option<Rc<dyn Exchange>>,
     /// The quality classifier (on the CPU, whatever the path, so scores agree across paths).
     quality: Option<Rc<QualityModel>>,
+    /// Files staged for imports ([`Command::StageFiles`]).
+    staged: Vec<SourceFile>,
+    /// Which data `dataset` is.
+    source: DataRef,
+    /// An imported dataset's images held out from training, for its score.
+    held_out: HeldOut,
 }
 
 fn refused(error: impl std::fmt::Display) -> Reply {
@@ -128,6 +135,7 @@ impl Host {
                 count,
                 pixels,
                 labels,
+                source,
             } => {
                 if count == 0 || count.checked_mul(IMAGE_PIXELS) != Some(pixels.len()) {
                     return ready(refused(format!(
@@ -146,7 +154,10 @@ impl Host {
                     },
                     None => Dataset::new(images),
                 };
+                let (dataset, held_out) = HeldOut::split(dataset, &source);
                 self.dataset = Some(Rc::new(dataset));
+                self.held_out = held_out;
+                self.source = source;
                 ready(Reply::Done)
             }
             Command::StartWebGpu => answer(platform.start_webgpu(), |()| Reply::Done),
@@ -271,8 +282,14 @@ impl Host {
                 if samples < 2 {
                     return ready(refused("a score needs at least 2 samples"));
                 }
-                let score = session.borrow().score(model, samples);
-                answer(score, |scored| Reply::Score(scored.score))
+                let model = self.held_out.scoring_model(&self.source, model);
+                let session = session.clone();
+                let score = async move {
+                    let model = model.await?;
+                    let pending = session.borrow().score(model, samples);
+                    pending.await
+                };
+                answer(Box::pin(score), |scored| Reply::Score(scored.score))
             }
             Command::Walk {
                 from,
@@ -312,7 +329,19 @@ impl Host {
                 }
                 None => ready(no_session()),
             },
+            Command::StageFiles { files } => {
+                let bytes =
+                    |files: &[SourceFile]| files.iter().map(|f| f.bytes.len()).sum::<usize>();
+                if (bytes(&self.staged) + bytes(&files)) as u64 > MAX_SOURCE_BYTES {
+                    return ready(refused(ImportError::TooLarge));
+                }
+                self.staged.extend(files);
+                ready(Reply::Done)
+            }
             Command::Import { files, options } => {
+                // The staged files stay for the next import (copied: each import consumes its
+                // files as it decodes them).
+                let files = self.staged.iter().cloned().chain(files).collect();
                 let decoders = platform.decoders();
                 Box::pin(async move {
                     match import_files(files, options, &*decoders).await {
@@ -324,7 +353,7 @@ impl Host {
             Command::Capture { checked } => match &self.session {
                 Some(session) => {
                     let session = session.borrow();
-                    let capture = session.capture();
+                    let capture = session.capture(&self.source);
                     let config = session.trainer.config.clone();
                     Box::pin(async move {
                         match capture.await {

@@ -7,6 +7,7 @@
 
 mod calibrate;
 mod grid;
+mod held_out;
 mod host;
 mod preview;
 
@@ -24,7 +25,7 @@ use std::rc::Rc;
 
 use crate::config::TrainingConfig;
 use crate::cpu::is_host_device;
-use crate::data::{Dataset, normal_noise};
+use crate::data::{DataRef, Dataset, normal_noise};
 use crate::latent::walk;
 use crate::model::one_hot;
 use crate::protocol::{Snapshot, StepReport, TrainerError};
@@ -295,15 +296,17 @@ impl TrainerSession {
 
     /// The weights file of the model as it is now (after every step enqueued so far), with
     /// the scores taken so far.
-    pub fn capture(&self) -> Pending<Result<Vec<u8>, TrainerError>> {
+    pub fn capture(&self, dataset: &DataRef) -> Pending<Result<Vec<u8>, TrainerError>> {
         let capture = Checkpoint::capture(&self.trainer);
         let scores = self.scores.borrow().clone();
+        let dataset = dataset.clone();
         Box::pin(async move {
             capture
                 .await
                 .map(|checkpoint| {
                     Checkpoint {
                         scores,
+                        dataset,
                         ..checkpoint
                     }
                     .to_bytes()

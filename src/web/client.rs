@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -14,7 +14,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::dom::{Listener, js_message, to_js};
 use crate::config::TrainingConfig;
-use crate::data::Dataset;
+use crate::data::{DataRef, Dataset};
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
 use crate::session::Pending;
@@ -180,8 +180,13 @@ pub trait Requests {
         })
     }
 
-    /// Sends the training images and waits until the trainers have them.
+    /// Sends MNIST's training images and waits until the trainers have them.
     fn send_images(&self, data: &Dataset) -> Pending<Result<(), TrainerError>> {
+        self.send_data(data, &DataRef::mnist())
+    }
+
+    /// Sends the training images of `source` and waits until the trainers have them.
+    fn send_data(&self, data: &Dataset, source: &DataRef) -> Pending<Result<(), TrainerError>> {
         let images = data.images();
         self.acknowledge(Command::Data {
             count: images.count,
@@ -189,6 +194,7 @@ pub trait Requests {
             labels: data
                 .labels()
                 .map(|labels| serde_bytes::ByteBuf::from(labels.to_vec())),
+            source: source.clone(),
         })
     }
 
@@ -202,6 +208,46 @@ pub trait Requests {
 
 impl Requests for TrainerWorker {
     fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>> {
+        self.post(command, |_| Ok(()), None)
+    }
+}
+
+impl TrainerWorker {
+    /// Stages `files` (`{ path, bytes: Uint8Array }` objects, their buffers in `transfer`, which
+    /// go to the worker without a copy) for the imports that follow ([`Command::StageFiles`]).
+    pub fn stage_files(
+        &self,
+        files: &Array,
+        transfer: &Array,
+    ) -> Pending<Result<(), TrainerError>> {
+        let command = Command::StageFiles { files: Vec::new() };
+        // `{ Request: { id, command: { StageFiles: { files } } } }`, the files set in as they are.
+        let reply = self.post(
+            command,
+            |message| {
+                let request = Reflect::get(message, &"Request".into())?;
+                let command = Reflect::get(&request, &"command".into())?;
+                let staged = Reflect::get(&command, &"StageFiles".into())?;
+                Reflect::set(&staged, &"files".into(), files).map(drop)
+            },
+            Some(transfer),
+        );
+        Box::pin(async move {
+            match reply.await? {
+                Reply::Done => Ok(()),
+                other => Err(other.unexpected()),
+            }
+        })
+    }
+
+    /// Sends `command` (its message amended by `amend`, with `transfer`'s buffers moved);
+    /// the future resolves with the reply.
+    fn post(
+        &self,
+        command: Command,
+        amend: impl FnOnce(&JsValue) -> Result<(), JsValue>,
+        transfer: Option<&Array>,
+    ) -> Pending<Result<Reply, TrainerError>> {
         if let Some(failure) = self.failure() {
             return Box::pin(std::future::ready(Err(TrainerError::Worker(failure))));
         }
@@ -210,8 +256,11 @@ impl Requests for TrainerWorker {
         let mut resolve = None;
         let promise = Promise::new(&mut |ok, _| resolve = Some(ok));
         let sent = to_js(&ToWorker::Request(Request { id, command })).and_then(|message| {
-            self.worker
-                .post_message(&message)
+            amend(&message)
+                .and_then(|()| match transfer {
+                    Some(transfer) => self.worker.post_message_with_transfer(&message, transfer),
+                    None => self.worker.post_message(&message),
+                })
                 .map_err(|e| TrainerError::Worker(js_message(&e)))
         });
         if let Err(e) = sent {

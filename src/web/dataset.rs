@@ -10,6 +10,8 @@ use web_sys::{Cache, ReadableStream, ReadableStreamDefaultReader, Response};
 use super::dom::{js_message, window};
 use crate::data::Dataset;
 use crate::idx::{IdxError, parse_images, parse_labels};
+use crate::model::ModelKind;
+use crate::quality::reference::{ReferenceCurve, reference_file};
 
 /// Where the page serves the dataset (copied there by `index.html`).
 pub const DATA_DIR: &str = "data/mnist";
@@ -66,6 +68,33 @@ pub async fn load_classifier() -> Result<Vec<u8>, LoadError> {
     let expected = classifier_file();
     let url = format!("{QUALITY_DIR}/{}", expected.name);
     fetch_verified(&url, &expected, &mut |_| {}, &mut |_| {}).await
+}
+
+/// Every model's reference curve the page's origin serves (`data/quality/`), read with the
+/// browser's JSON parser; one that cannot be read is left out (its chart has no dashed curve).
+pub async fn load_references() -> Vec<(ModelKind, ReferenceCurve)> {
+    let mut curves = Vec::new();
+    for model in ModelKind::ALL {
+        let Some(name) = reference_file(model) else {
+            continue;
+        };
+        let url = format!("{QUALITY_DIR}/{name}");
+        let curve = async {
+            let response: Response = promise(Ok(window().fetch_with_str(&url)))
+                .await?
+                .dyn_into()?;
+            if !response.ok() {
+                return Err(JsValue::from_str(&response.status_text()));
+            }
+            let json = promise(response.json()).await?;
+            serde_wasm_bindgen::from_value::<ReferenceCurve>(json).map_err(JsValue::from)
+        };
+        match curve.await {
+            Ok(curve) => curves.push((model, curve)),
+            Err(e) => log::warn!("{url}: no reference curve ({})", js_message(&e)),
+        }
+    }
+    curves
 }
 
 /// Every way loading the dataset can fail, each with a message for the page.
@@ -128,8 +157,21 @@ async fn promise(value: Result<js_sys::Promise, JsValue>) -> Result<JsValue, JsV
 
 /// Lower-case hex SHA-256 of `bytes` through Web Crypto.
 pub async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
+    sha256_hex_of(&[bytes]).await
+}
+
+/// Lower-case hex SHA-256 of `parts`, one after the other (copied into one JavaScript buffer,
+/// never twice into wasm memory).
+pub async fn sha256_hex_of(parts: &[&[u8]]) -> Result<String, String> {
     let subtle = window().crypto().map_err(|e| js_message(&e))?.subtle();
-    let data = Uint8Array::from(bytes);
+    let total: usize = parts.iter().map(|part| part.len()).sum();
+    let data = Uint8Array::new_with_length(total as u32);
+    let mut offset = 0;
+    for part in parts {
+        data.subarray(offset as u32, (offset + part.len()) as u32)
+            .copy_from(part);
+        offset += part.len();
+    }
     let digest = promise(subtle.digest_with_str_and_buffer_source("SHA-256", &data))
         .await
         .map_err(|e| js_message(&e))?;

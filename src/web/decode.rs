@@ -79,18 +79,24 @@ fn media_type(format: ImageFormat) -> &'static str {
     }
 }
 
-/// Decodes one image with this browser's decoders (a GIF's first frame).
+/// Decodes one image with this browser's decoders (a GIF's first frame). The decode starts
+/// now, on the browser's own threads, so the caller can start the next ones before it waits.
 fn decode(format: ImageFormat, bytes: Vec<u8>) -> Decoding<Result<Rgba, SkipReason>> {
+    let started = start_decode(format, &bytes);
     Box::pin(async move {
-        decode_bytes(format, &bytes)
-            .await
-            .map_err(|error| match error {
-                Failure::Skip(reason) => reason,
-                Failure::Js(error) => SkipReason::Broken {
-                    format,
-                    error: js_message(&error),
-                },
-            })
+        let decoded = async {
+            let bitmap: ImageBitmap = JsFuture::from(started?).await?.dyn_into()?;
+            let pixels = read_pixels(&bitmap);
+            bitmap.close();
+            pixels
+        };
+        decoded.await.map_err(|error| match error {
+            Failure::Skip(reason) => reason,
+            Failure::Js(error) => SkipReason::Broken {
+                format,
+                error: js_message(&error),
+            },
+        })
     })
 }
 
@@ -106,7 +112,8 @@ impl From<JsValue> for Failure {
     }
 }
 
-async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure> {
+/// `createImageBitmap`'s promise for `bytes`, once their header's size is checked.
+fn start_decode(format: ImageFormat, bytes: &[u8]) -> Result<Promise, Failure> {
     // The size its header declares, checked before the browser decodes it whole.
     if let Some((width, height)) = format.dimensions(bytes) {
         check_size(width, height).map_err(Failure::Skip)?;
@@ -123,11 +130,7 @@ async fn decode_bytes(format: ImageFormat, bytes: &[u8]) -> Result<Rgba, Failure
     Reflect::set(&options, &"colorSpaceConversion".into(), &"none".into())?;
     // Turned as its EXIF orientation says (the default, and what `image` does natively).
     Reflect::set(&options, &"imageOrientation".into(), &"from-image".into())?;
-    let promise: Promise = create.call2(&global, &blob, &options)?.dyn_into()?;
-    let bitmap: ImageBitmap = JsFuture::from(promise).await?.dyn_into()?;
-    let pixels = read_pixels(&bitmap);
-    bitmap.close();
-    pixels
+    Ok(create.call2(&global, &blob, &options)?.dyn_into()?)
 }
 
 thread_local! {

@@ -9,6 +9,7 @@
 pub mod calibrations;
 pub mod client;
 pub mod dataset;
+pub mod datasets;
 pub mod decode;
 pub mod dispatch;
 pub mod dom;
@@ -20,6 +21,7 @@ pub mod group;
 pub mod host;
 pub mod library;
 pub mod locks;
+pub mod picked;
 pub mod quality_chart;
 pub mod render;
 pub mod replicas;

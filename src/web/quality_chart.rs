@@ -97,9 +97,12 @@ pub fn draw_quality_chart(
     canvas: &HtmlCanvasElement,
     scores: &[EpochScore],
     reference: &[CurvePoint],
+    mnist: bool,
 ) -> Result<(), JsValue> {
-    // A third plot (a conditional model's digits drawn as asked) makes the canvas taller.
-    let asked = scores.iter().any(|s| s.score.requested.is_some());
+    // A third plot (a conditional model's digits drawn as asked) makes the canvas taller. Data
+    // other than MNIST has its FID alone: the MNIST classifier's Inception Score and digits
+    // say nothing of it.
+    let asked = mnist && scores.iter().any(|s| s.score.requested.is_some());
     let tall = if asked { 420 } else { 300 };
     if canvas.height() != tall {
         canvas.set_height(tall);
@@ -116,6 +119,7 @@ pub fn draw_quality_chart(
         .collect();
     let run_asked: Vec<(usize, f64)> = scores
         .iter()
+        .filter(|_| asked)
         .filter_map(|s| Some((s.epoch, 100.0 * s.score.requested.as_ref()?.share)))
         .collect();
     let reference_fid: Vec<(usize, f64)> = reference.iter().map(|p| (p.epoch, p.fid)).collect();
@@ -130,7 +134,11 @@ pub fn draw_quality_chart(
     let plot_width = width - left - 10.0;
     // 22 px above the first plot for its title, 28 between plots (ticks, the next title), 30
     // below the last (its ticks and "epoch").
-    let plots = if run_asked.is_empty() { 2.0 } else { 3.0 };
+    let plots = match (mnist, run_asked.is_empty()) {
+        (false, _) => 1.0,
+        (true, true) => 2.0,
+        (true, false) => 3.0,
+    };
     let each = (height - 22.0 - 28.0 * (plots - 1.0) - 30.0) / plots;
     let area = |i: f64| Plot {
         left,
@@ -159,8 +167,16 @@ pub fn draw_quality_chart(
         &reference_fid,
         &y_fid,
         &fid_ticks,
-        "FID (log scale, lower is better)",
+        if mnist {
+            "FID (log scale, lower is better)"
+        } else {
+            "Distance to your held-out images (FID, log scale, lower is better)"
+        },
     );
+    if !mnist {
+        legend(&ctx, width)?;
+        return ctx.fill_text("epoch", width / 2.0, height - 2.0);
+    }
     let middle = area(1.0);
     let y_is = |v: f64| middle.top + middle.height * (1.0 - ((v - 1.0) / 9.0).clamp(0.0, 1.0));
     let is_ticks: Vec<(f64, String)> = [1.0, 4.0, 7.0, 10.0]
@@ -195,7 +211,12 @@ pub fn draw_quality_chart(
             "Samples taken for the digit asked for (%)",
         );
     }
-    // Legend.
+    legend(&ctx, width)?;
+    ctx.fill_text("epoch", width / 2.0, height - 2.0)
+}
+
+/// The legend: this run's colour and the reference run's.
+fn legend(ctx: &CanvasRenderingContext2d, width: f64) -> Result<(), JsValue> {
     ctx.set_font("11px system-ui, sans-serif");
     for (i, (label, color)) in [("this run", RUN_COLOR), ("reference run", REFERENCE_COLOR)]
         .iter()
@@ -208,7 +229,7 @@ pub fn draw_quality_chart(
         ctx.fill_text(label, x + 16.0, 14.0)?;
     }
     ctx.set_fill_style_str("#666");
-    ctx.fill_text("epoch", width / 2.0, height - 2.0)
+    Ok(())
 }
 
 /// Bars per digit: how many samples the classifier takes for each (labelled with their share

@@ -11,6 +11,7 @@ use super::dispatch::Dispatch;
 use super::dom::{MissingElement, document, now_ms, window};
 use super::effects::Effects;
 use super::frame::FrameLoop;
+use super::picked::Picked;
 use super::view::Views;
 use crate::app::timing::FrameWork;
 use crate::app::{Effect, Event, Model};
@@ -57,12 +58,13 @@ impl Runtime {
                     false // an `Effect::ScheduleFrame` asks for the next one
                 })
             };
+            let picked = Picked::default();
             let mut views = views;
-            views.listen(&dispatch);
+            views.listen(&dispatch, &picked);
             Self {
                 model: RefCell::new(model),
                 views,
-                effects: Effects::new(dispatch, frames.clone()),
+                effects: Effects::new(dispatch, frames.clone(), picked),
                 frames,
                 queue: RefCell::new(VecDeque::new()),
                 busy: Cell::new(false),

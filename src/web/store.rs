@@ -19,9 +19,12 @@ use crate::app::library::{self, RunSummary};
 pub use crate::app::saved::SavedRun;
 
 const DATABASE: &str = "mnist-gan-web";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const SUMMARIES: &str = "summaries";
 const CHECKPOINTS: &str = "checkpoints";
+/// The stores of `web::datasets`: the datasets' listings, and their pixels and labels.
+pub(super) const DATASETS: &str = "datasets";
+pub(super) const DATASET_CONTENTS: &str = "dataset-contents";
 /// The single-slot store of version 1, and its one key.
 const LEGACY: &str = "runs";
 const LEGACY_KEY: &str = "autosave";
@@ -43,7 +46,7 @@ pub enum StoreError {
     Unreadable(String),
 }
 
-fn refused(value: JsValue) -> StoreError {
+pub(super) fn refused(value: JsValue) -> StoreError {
     StoreError::Refused(js_message(&value))
 }
 
@@ -56,7 +59,7 @@ fn dom_error(error: Option<DomException>, otherwise: &str) -> StoreError {
 }
 
 /// Resolves with the request's result once it succeeds; its error otherwise.
-async fn request(request: &IdbRequest) -> Result<JsValue, StoreError> {
+pub(super) async fn request(request: &IdbRequest) -> Result<JsValue, StoreError> {
     let promise = Promise::new(&mut |resolve: Function, reject: Function| {
         request.set_onsuccess(Some(&resolve));
         request.set_onerror(Some(&reject));
@@ -71,7 +74,7 @@ async fn request(request: &IdbRequest) -> Result<JsValue, StoreError> {
 }
 
 /// Resolves when the transaction commits; fails when it aborts (quota, or `abort()`).
-async fn committed(transaction: &IdbTransaction) -> Result<(), StoreError> {
+pub(super) async fn committed(transaction: &IdbTransaction) -> Result<(), StoreError> {
     let promise = Promise::new(&mut |resolve: Function, reject: Function| {
         transaction.set_oncomplete(Some(&resolve));
         transaction.set_onerror(Some(&reject));
@@ -95,9 +98,14 @@ fn factory() -> Result<web_sys::IdbFactory, StoreError> {
         .ok_or(StoreError::Unavailable)
 }
 
-/// Opens the database, creating (or upgrading to) this version's stores.
+/// Opens the database, creating (or upgrading to) this version's stores (version 3 added the
+/// datasets', `web::datasets`).
 async fn open() -> Result<IdbDatabase, StoreError> {
-    open_at(VERSION, &[SUMMARIES, CHECKPOINTS]).await
+    open_at(
+        VERSION,
+        &[SUMMARIES, CHECKPOINTS, DATASETS, DATASET_CONTENTS],
+    )
+    .await
 }
 
 /// Opens version `version` of the database, creating `stores` if they are missing.
@@ -128,7 +136,7 @@ async fn open_at(version: u32, stores: &'static [&'static str]) -> Result<IdbDat
 }
 
 /// A transaction over `stores`, and those stores in order.
-fn transaction(
+pub(super) fn transaction(
     database: &IdbDatabase,
     stores: &[&str],
     mode: web_sys::IdbTransactionMode,
@@ -144,11 +152,13 @@ fn transaction(
     Ok((transaction, stores))
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<JsValue, StoreError> {
+pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<JsValue, StoreError> {
     serde_wasm_bindgen::to_value(value).map_err(|e| StoreError::Refused(e.to_string()))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<Option<T>, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    value: JsValue,
+) -> Result<Option<T>, StoreError> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
@@ -158,7 +168,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<Option<T>, S
 }
 
 /// Runs `f` on the database and closes it whatever the outcome.
-async fn with_database<T, F: Future<Output = Result<T, StoreError>>>(
+pub(super) async fn with_database<T, F: Future<Output = Result<T, StoreError>>>(
     f: impl FnOnce(IdbDatabase) -> F,
 ) -> Result<T, StoreError> {
     let database = open().await?;

@@ -4,6 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
 use super::layout::Layout;
 use super::{Checkpoint, HostDense, HostOptimizer, HostOptimizers, WeightsError};
+use crate::data::DataRef;
 use crate::model::{Dense, Discriminator, Generator, NetworkSpec};
 use crate::optim::{FlatLayout, FlatSlot, copy_of, layer_parts};
 use crate::train::{Average, Gan, Trainer};
@@ -138,6 +139,7 @@ impl Checkpoint {
                     },
                 }),
                 scores: Vec::new(),
+                dataset: DataRef::mnist(),
             })
         }
     }

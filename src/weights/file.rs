@@ -11,6 +11,7 @@ use super::{
     WeightsError,
 };
 use crate::config::TrainingConfig;
+use crate::data::DataRef;
 use crate::model::ModelKind;
 use crate::train::Progress;
 
@@ -252,6 +253,13 @@ impl Checkpoint {
             average,
             optimizers,
             scores,
+            dataset: DataRef {
+                name: metadata
+                    .get("dataset")
+                    .cloned()
+                    .unwrap_or_else(|| DataRef::mnist().name),
+                sha256: metadata.get("dataset_sha256").cloned(),
+            },
         })
     }
 
@@ -307,7 +315,11 @@ impl Checkpoint {
             ("step".to_string(), self.progress.step.to_string()),
             ("config".to_string(), self.config.to_json()),
             ("model".to_string(), self.config.model.name().to_string()),
+            ("dataset".to_string(), self.dataset.name.clone()),
         ]);
+        if let Some(sha256) = &self.dataset.sha256 {
+            metadata.insert("dataset_sha256".into(), sha256.clone());
+        }
         if !self.scores.is_empty() {
             let json = serde_json::to_string(&self.scores).expect("scores are plain numbers");
             metadata.insert("scores".into(), json);

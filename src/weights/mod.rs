@@ -15,6 +15,7 @@
 use thiserror::Error;
 
 use crate::config::{ConfigError, TrainingConfig};
+use crate::data::DataRef;
 use crate::quality::score::EpochScore;
 use crate::train::Progress;
 
@@ -178,4 +179,7 @@ pub struct Checkpoint {
     pub optimizers: Option<HostOptimizers>,
     /// The quality scores taken so far in the run (metadata `scores`, JSON).
     pub scores: Vec<EpochScore>,
+    /// The data the run trains on (metadata `dataset`, its name, and `dataset_sha256`; files
+    /// without them trained on MNIST).
+    pub dataset: DataRef,
 }

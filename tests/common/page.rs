@@ -4,10 +4,12 @@
 use mnist_gan_web::app::library::{Listing, RunSummary};
 use mnist_gan_web::app::saved::SavedRun;
 use mnist_gan_web::app::timing::FrameWork;
-use mnist_gan_web::app::{DataSummary, Effect, Event, Model, Run, RunPhase};
+use mnist_gan_web::app::{DataRef, DataSummary, Effect, Event, Model, Run, RunPhase};
 use mnist_gan_web::calibration::{Calibration, CalibrationKey, CalibrationStore};
+use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, CpuWorkers, GpuProbe, PathPreference};
 use mnist_gan_web::protocol::StepReport;
+use mnist_gan_web::quality::reference::{ReferenceCurve, reference_curve};
 use mnist_gan_web::train::{Progress, StepValues, Trainer};
 use mnist_gan_web::{Checkpoint, TrainingConfig};
 use serde_bytes::ByteBuf;
@@ -72,6 +74,14 @@ pub fn weights_at(config: TrainingConfig, progress: Progress) -> Vec<u8> {
         .to_bytes()
 }
 
+/// Every model's committed reference curve (the page fetches them at start-up).
+pub fn references() -> Vec<(ModelKind, ReferenceCurve)> {
+    ModelKind::ALL
+        .into_iter()
+        .filter_map(|model| Some((model, reference_curve(model)?.expect("a readable curve"))))
+        .collect()
+}
+
 /// The page's model with a clock, driven as the runtime drives it.
 pub struct Page {
     pub model: Model,
@@ -86,7 +96,9 @@ impl Page {
         calibrations: CalibrationStore,
     ) -> Self {
         let (model, _) = Model::boot(preference, CpuWorkers::new(cores), calibrations, TAB);
-        Page { model, now: 0.0 }
+        let mut page = Page { model, now: 0.0 };
+        page.send(Event::ReferencesLoaded(references()));
+        page
     }
 
     pub fn send(&mut self, event: Event) -> Vec<Effect> {
@@ -104,10 +116,17 @@ impl Page {
         );
         assert_eq!(
             effects,
-            [Effect::ProbeGpu, Effect::LoadData, Effect::ListRuns]
+            [
+                Effect::ProbeGpu,
+                Effect::LoadData,
+                Effect::ListRuns,
+                Effect::ListDatasets,
+                Effect::LoadReferences
+            ]
         );
         assert_eq!(model.phase, RunPhase::Loading);
         let mut page = Page { model, now: 0.0 };
+        page.send(Event::ReferencesLoaded(references()));
         assert_eq!(
             page.send(Event::GpuProbed(software())),
             [Effect::StartPath {
@@ -135,7 +154,9 @@ impl Page {
             "MNIST is not there yet"
         );
         page.send(Event::DataLoaded(Ok(DataSummary {
+            source: DataRef::mnist(),
             count: IMAGES,
+            held_out: 0,
             first_label: 5,
             first_image: vec![0; 784],
         })));

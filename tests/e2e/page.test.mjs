@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser } from './webdriver.mjs';
 import { serve } from './serve.mjs';
 import { gridDifference, nativeExport, ortImages, recipeNoise, serveWebRecipe } from './onnx.mjs';
+import { writeDigitFolder } from './images.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist');
@@ -546,6 +547,67 @@ test('saved runs: two tabs train their own runs, both survive reloads, Reset kee
 });
 
 // Last: it leaves a saved run behind, which the tests above do not expect.
+test('your own images: a dropped folder previewed, kept, trained on, resumed after a reload; a broken zip refused', { timeout: 1_200_000 }, async () => {
+  const folder = join(OUT, 'digits');
+  writeDigitFolder(ROOT, folder, 300);
+  await openPage('?path=cpu');
+  const earlier = new Set((await runRows()).map(row => row.key));
+  await browser.drop('#data-panel', [folder]);
+  const summary = await browser.waitFor('the preview', `const s = document.getElementById('import-status');
+    if (s.classList.contains('error')) throw new Error(s.textContent);
+    return !document.getElementById('import-grid').hidden && s.textContent;`, { timeout: 120_000 });
+  assert.equal(summary, '300 images (28 × 28, inverted), 10 labels');
+  assert.equal(await browser.run(`return document.getElementById('import-name').value;`), 'digits');
+  // Inverted: the preview's digits are bright strokes on black, as MNIST's.
+  const ink = await browser.run(inked('import-grid'));
+  assert.ok(ink > 2000 && ink < 224 * 224 / 3, `strokes on a dark ground (${ink} lit pixels)`);
+  await browser.click('#import-use');
+  await browser.waitFor('the new data in use', `return document.getElementById('data-status').textContent === 'Training on “digits”: 270 images, 30 held out for the score.'
+    && document.getElementById('app').dataset.phase === 'ready';`, { timeout: 120_000 });
+  assert.equal(await browser.run(`return document.getElementById('import-preview').hidden;`), true);
+  assert.deepEqual(await browser.run(`return [...document.querySelectorAll('#datasets li')].map(li => li.textContent);`),
+    ['MNIST60000 images, 10 labels, built inUse', '300 images, 10 labelsin use']);
+
+  // An epoch (two batches of 256) or a few, autosaved; the run and its weights file name the data.
+  await browser.click('#train');
+  await browser.waitFor('an autosave', `return document.getElementById('saved-status').textContent.startsWith('Autosaved at epoch');`, { timeout: 300_000 });
+  await browser.click('#train');
+  await waitSettled('the pause', undefined, 'paused');
+  // Scored against the tenth held out, without MNIST's Inception Score or digits.
+  await browser.waitFor('a score', `return Number(document.getElementById('quality-chart').dataset.points) >= 1;`, { timeout: 300_000 });
+  assert.match(await browser.run(text('quality-status')), /^After epoch \d+: distance to your held-out images \(FID\) [\d.]+\. Scored in [\d.]+ s\.$/);
+  assert.equal(await browser.run(`return document.getElementById('digit-histogram-figure').hidden;`), true);
+  const run = await waitForRows('the run on the new data', rows => rows.find(row => !earlier.has(row.key)));
+  assert.match(await browser.run(`return document.querySelector('#runs li[data-key="${run.key}"] .run-meta').textContent;`),
+    new RegExp(`^tutorial on digits · epoch ${run.epoch} /`));
+  const weights = parseSafetensors(readFileSync(await downloadWeights()));
+  assert.equal(weights.__metadata__.dataset, 'digits');
+  assert.match(weights.__metadata__.dataset_sha256, /^[0-9a-f]{64}$/);
+
+  // A reload starts on MNIST; resuming the run brings its data back first.
+  await openPage('?path=cpu');
+  await waitForRows('the saved run', rows => rows.find(row => row.key === run.key && row.state === 'saved'));
+  await browser.click(`#runs [data-action=resume][data-key="${run.key}"]`);
+  await browser.waitFor('its data', `return document.getElementById('data-status').textContent === 'Training on “digits”: 270 images, 30 held out for the score.';`, { timeout: 120_000 });
+  await waitSettled('the resumed run', String(2 * run.epoch));
+  assert.equal(await browser.run(text('epoch')), `${run.epoch} / 300`);
+
+  // A broken zip: its own message; the run and the data in use untouched.
+  const zip = readFileSync(join(ROOT, 'tests/fixtures/import/two-digits.zip'));
+  const broken = join(OUT, 'broken.zip');
+  writeFileSync(broken, zip.subarray(0, zip.length >> 1));
+  await browser.sendKeys('#add-files', broken);
+  const refusal = await browser.waitFor('the refusal', `const s = document.getElementById('import-status');
+    return s.classList.contains('error') && s.textContent;`, { timeout: 120_000 });
+  assert.match(refusal, /^Not a readable zip file/);
+  assert.equal(await browser.run(text('epoch')), `${run.epoch} / 300`);
+  assert.equal(await browser.run(text('data-status')), 'Training on “digits”: 270 images, 30 held out for the score.');
+  await browser.click('#import-cancel');
+  assert.equal(await browser.run(`return document.getElementById('import-preview').hidden;`), true);
+  await trainAndPause(2 * run.epoch + 1);
+  await assertCleanConsoleAndOrigin();
+});
+
 test('a sharp run: its defaults, an epoch in two workers, the digit picker, samples, a reload resumes it as sharp', { timeout: 2_400_000 }, async () => {
   await openPage('?path=cpu&model=sharp');
   const field = id => browser.run(`return document.getElementById('${id}').value;`);
@@ -592,7 +654,7 @@ test('a sharp run: its defaults, an epoch in two workers, the digit picker, samp
   const saved = await waitForRows('the saved sharp run',
     rows => rows.find(row => !earlier.has(row.key) && row.epoch === '1' && row.state === 'saved'));
   assert.match(await browser.run(`return document.querySelector('#runs li[data-key="${saved.key}"] .run-meta').textContent;`),
-    /^sharp · epoch 1 \//);
+    /^sharp on MNIST · epoch 1 \//);
   await browser.click(`#runs [data-action=resume][data-key="${saved.key}"]`);
   await waitSettled('the resumed run', 938);
   assert.equal(await field('setting-model'), 'sharp');

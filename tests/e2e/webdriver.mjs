@@ -86,6 +86,16 @@ export class Browser {
   async click(css) { return this.command('POST', `/element/${await this.find(css)}/click`, {}); }
   async sendKeys(css, text) { return this.command('POST', `/element/${await this.find(css)}/value`, { text }); }
   async screenshot() { return Buffer.from(await this.command('GET', '/screenshot'), 'base64'); }
+  /** Drops `paths` (files or folders) on element `css`, as a drag from the desktop would. */
+  async drop(css, paths) {
+    const { x, y } = await this.run(`const e = document.querySelector(${JSON.stringify(css)});
+      e.scrollIntoView({ block: 'center' }); const r = e.getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + Math.min(r.height / 2, 40) };`);
+    const data = { items: [], files: paths, dragOperationsMask: 1 };
+    for (const type of ['dragEnter', 'dragOver', 'drop']) {
+      await this.cdp('Input.dispatchDragEvent', { type, x, y, data });
+    }
+  }
   /** The browser console since the last call. */
   logs() { return this.command('POST', '/se/log', { type: 'browser' }); }
 

@@ -67,7 +67,7 @@ impl Effects {
                     |result| Event::Saved { key, result },
                 );
             }
-            other => log::warn!("not an effect on the saved runs: {other:?}"),
+            _ => log::warn!("not an effect on the saved runs"),
         }
     }
 

@@ -7,19 +7,21 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
+mod data;
 mod library;
 mod worker;
 
 use super::calibrations;
-use super::client::Requests;
+use super::client::{Requests, TrainerWorker};
 use super::dispatch::Dispatch;
 use super::downloads::{download_bytes, download_canvas};
 use super::frame::FrameLoop;
 use super::gpu;
 use super::group::TrainerGroup;
 use super::library::RunLibrary;
+use super::picked::Picked;
 use crate::app::{Effect, Event};
-use crate::data::Dataset;
+use crate::data::{DataRef, Dataset};
 use crate::protocol::{Command, Reply, TrainerError};
 
 /// Bytes reserved in the page's wasm memory at load for the autosave's copies of the weights.
@@ -29,14 +31,25 @@ fn spawn(future: impl Future<Output = ()> + 'static) {
     wasm_bindgen_futures::spawn_local(future);
 }
 
+/// A value the effects keep, shared with the tasks they start.
+type Slot<T> = Rc<RefCell<Option<T>>>;
+
 /// What the effects keep between calls: the worker, the images for each new worker, frames.
 pub struct Effects {
     dispatch: Dispatch,
     frames: Rc<FrameLoop>,
     /// The workers (shared with the task that loads MNIST, which hands them the images).
     worker: Rc<RefCell<Option<Rc<TrainerGroup>>>>,
-    /// The images, for every worker started once they are loaded.
-    images: Rc<RefCell<Option<Rc<Dataset>>>>,
+    /// The images in use, for every worker started once they are loaded.
+    images: Slot<(DataRef, Rc<Dataset>)>,
+    /// MNIST, once loaded (to switch back to it).
+    mnist: Slot<Rc<Dataset>>,
+    /// The dataset stored last, and its SHA-256 (put to use without reading it back).
+    kept: Slot<(String, Rc<Dataset>)>,
+    /// The files picked for an import (collected by the views).
+    picked: Picked,
+    /// The import worker, while an import is open (its memory goes with it).
+    import: Slot<Rc<TrainerWorker>>,
     /// The quality classifier's file, for every worker started once it is loaded.
     classifier: Rc<RefCell<Option<Rc<Vec<u8>>>>>,
     /// The saved runs, the runs this tab holds, the channel to other tabs.
@@ -44,8 +57,9 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// Effects that report through `dispatch` and schedule `frames`.
-    pub fn new(dispatch: Dispatch, frames: Rc<FrameLoop>) -> Self {
+    /// Effects that report through `dispatch`, schedule `frames` and import the files
+    /// `picked` holds.
+    pub fn new(dispatch: Dispatch, frames: Rc<FrameLoop>, picked: Picked) -> Self {
         let library = {
             let dispatch = dispatch.clone();
             RunLibrary::new(move || dispatch.send(Event::LibraryChanged))
@@ -55,6 +69,10 @@ impl Effects {
             frames,
             worker: Rc::new(RefCell::new(None)),
             images: Rc::new(RefCell::new(None)),
+            mnist: Rc::new(RefCell::new(None)),
+            kept: Rc::new(RefCell::new(None)),
+            picked,
+            import: Rc::new(RefCell::new(None)),
             classifier: Rc::new(RefCell::new(None)),
             library: Rc::new(library),
         }
@@ -93,6 +111,9 @@ impl Effects {
             Effect::StartPath { path, workers } => self.start_path(path, workers),
             Effect::DropWorker => drop(self.worker.borrow_mut().take()),
             Effect::LoadData => self.load_data(),
+            Effect::LoadReferences => {
+                self.reply(super::dataset::load_references(), Event::ReferencesLoaded);
+            }
             Effect::Download { name, bytes } => {
                 if let Err(e) = download_bytes(&bytes, &name, "application/octet-stream") {
                     self.dispatch.send_later(Event::DownloadFailed(e));
@@ -114,6 +135,14 @@ impl Effects {
             | Effect::DownloadRun { .. }
             | Effect::PersistStorage
             | Effect::Save { .. }) => self.run_library(library),
+            data @ (Effect::ReadImport
+            | Effect::Import { .. }
+            | Effect::KeepImport { .. }
+            | Effect::CloseImport
+            | Effect::ListDatasets
+            | Effect::SwitchData { .. }
+            | Effect::DeleteDataset { .. }
+            | Effect::RenameDataset { .. }) => self.run_data(data),
             worker => self.run_worker(worker),
         }
     }

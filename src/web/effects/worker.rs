@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::{AUTOSAVE_HEADROOM, Effects, spawn};
-use crate::app::{CapturePurpose, DataSummary, Effect, Event, MemoryFigures};
+use crate::app::{CapturePurpose, DataRef, Effect, Event, MemoryFigures};
 use crate::calibration::{Calibration, TIMED_STEPS, WARM_UP_STEPS};
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, TrainerError, bytes_to_floats};
@@ -171,7 +171,7 @@ impl Effects {
                     }
                 });
             }
-            other => log::warn!("not an effect on the worker: {other:?}"),
+            _ => log::warn!("not an effect on the worker"),
         }
     }
 
@@ -204,8 +204,8 @@ impl Effects {
         };
         let workers = worker.len();
         let started = async move {
-            if let Some(images) = images {
-                worker.send_images(&images).await?;
+            if let Some((source, images)) = images {
+                worker.send_data(&images, &source).await?;
             }
             if let Some(classifier) = classifier {
                 worker.send_classifier(&classifier).await?;
@@ -227,6 +227,7 @@ impl Effects {
     pub(super) fn load_data(&self) {
         let dispatch = self.dispatch.clone();
         let slot = self.images.clone();
+        let mnist_slot = self.mnist.clone();
         let worker_slot = self.worker.clone();
         let classifier_slot = self.classifier.clone();
         spawn(async move {
@@ -240,16 +241,10 @@ impl Effects {
                     // passes through it (a weights file, twice): growing it mid-training
                     // stalls a frame.
                     drop(Vec::<u8>::with_capacity(AUTOSAVE_HEADROOM));
-                    let summary = DataSummary {
-                        count: mnist.len(),
-                        first_label: mnist
-                            .labels()
-                            .and_then(|l| l.first().copied())
-                            .unwrap_or_default(),
-                        first_image: mnist.image(0).to_vec(),
-                    };
+                    let summary = super::data::summary_of(DataRef::mnist(), &mnist);
                     let images = Rc::new(mnist);
-                    *slot.borrow_mut() = Some(images.clone());
+                    *mnist_slot.borrow_mut() = Some(images.clone());
+                    *slot.borrow_mut() = Some((DataRef::mnist(), images.clone()));
                     // The worker running now (started during the download, before there were
                     // images to give it); a later one gets them when it starts.
                     let worker = worker_slot.borrow().clone();

@@ -3,14 +3,13 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::JsCast;
-use web_sys::{DragEvent, Element, File, HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{Element, File, HtmlButtonElement, HtmlElement, HtmlInputElement};
 
-use super::on;
+use super::{drop_zone, on};
 use crate::app::{Event, Model, RunPhase};
 use crate::onnx::Network;
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_class, set_flag, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_flag, set_text};
 
 pub struct ControlsPanel {
     train: HtmlButtonElement,
@@ -60,11 +59,6 @@ impl ControlsPanel {
     pub fn listen(&mut self, dispatch: &Dispatch) {
         let picker = self.load.clone();
         let for_picker = Rc::new(dispatch.clone());
-        let (zone, zone_leave, zone_drop) = (
-            self.drop_zone.clone(),
-            self.drop_zone.clone(),
-            self.drop_zone.clone(),
-        );
         let for_drop = dispatch.clone();
         self.listeners = vec![
             on(&self.train, "click", dispatch, |_| {
@@ -95,29 +89,14 @@ impl ControlsPanel {
                 picker.set_value("");
                 None
             }),
-            on(&self.drop_zone, "dragover", dispatch, move |event| {
-                event.prevent_default();
-                set_class(&zone, "dragging", true);
-                None
-            }),
-            on(&self.drop_zone, "dragleave", dispatch, move |_| {
-                set_class(&zone_leave, "dragging", false);
-                None
-            }),
-            on(&self.drop_zone, "drop", dispatch, move |event| {
-                event.prevent_default();
-                set_class(&zone_drop, "dragging", false);
-                let file = event
-                    .dyn_ref::<DragEvent>()
-                    .and_then(DragEvent::data_transfer)
-                    .and_then(|t| t.files())
-                    .and_then(|list| list.get(0));
-                if let Some(file) = file {
+        ];
+        self.listeners
+            .extend(drop_zone(&self.drop_zone, dispatch, move |transfer| {
+                if let Some(file) = transfer.files().and_then(|list| list.get(0)) {
                     read_file(file, &for_drop);
                 }
                 None
-            }),
-        ];
+            }));
     }
 
     pub fn render(&self, model: &Model) {

@@ -7,6 +7,7 @@ mod controls;
 mod counters;
 mod data;
 mod explorer;
+mod import;
 mod page;
 mod quality;
 mod runs;
@@ -15,8 +16,11 @@ mod saved;
 mod settings;
 mod timeline;
 
+use wasm_bindgen::JsValue;
+
 use super::dispatch::Dispatch;
 use super::dom::{Listener, MissingElement};
+use super::picked::Picked;
 use crate::app::{Event, Model};
 
 /// A listener that sends the event `to_event` makes of each DOM event (if any).
@@ -34,10 +38,57 @@ fn on(
     })
 }
 
+/// The listeners that make `zone` a drop target: outlined while something is dragged over it,
+/// and `on_drop` given what was dropped.
+fn drop_zone(
+    zone: &web_sys::HtmlElement,
+    dispatch: &Dispatch,
+    on_drop: impl Fn(web_sys::DataTransfer) -> Option<Event> + 'static,
+) -> [Listener; 3] {
+    use wasm_bindgen::JsCast;
+    let (over, leave, dropped) = (zone.clone(), zone.clone(), zone.clone());
+    [
+        on(zone, "dragover", dispatch, move |event| {
+            event.prevent_default();
+            super::dom::set_class(&over, "dragging", true);
+            None
+        }),
+        on(zone, "dragleave", dispatch, move |_| {
+            super::dom::set_class(&leave, "dragging", false);
+            None
+        }),
+        on(zone, "drop", dispatch, move |event| {
+            event.prevent_default();
+            super::dom::set_class(&dropped, "dragging", false);
+            let transfer = event.dyn_ref::<web_sys::DragEvent>()?.data_transfer()?;
+            on_drop(transfer)
+        }),
+    ]
+}
+
+/// Appends `child` (if it was made) to `parent`.
+fn append(
+    parent: &web_sys::Element,
+    child: Result<web_sys::Element, JsValue>,
+) -> Result<(), JsValue> {
+    let child = child?;
+    parent.append_child(&child).map(drop)
+}
+
+/// A new `tag` element of class `class` (none if empty).
+fn element(tag: &str, class: &str) -> Result<web_sys::Element, JsValue> {
+    let element = super::dom::document().create_element(tag)?;
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
+    Ok(element)
+}
+
 /// Every panel of the page.
 pub struct Views {
     page: page::PageView,
     data: data::DataPanel,
+    import: import::ImportPanel,
     controls: controls::ControlsPanel,
     counters: counters::Counters,
     saved: saved::SavedPanel,
@@ -56,6 +107,7 @@ impl Views {
         Ok(Self {
             page: page::PageView::find()?,
             data: data::DataPanel::find()?,
+            import: import::ImportPanel::find()?,
             controls: controls::ControlsPanel::find()?,
             counters: counters::Counters::find()?,
             saved: saved::SavedPanel::find()?,
@@ -69,10 +121,12 @@ impl Views {
         })
     }
 
-    /// Connects every control to `dispatch`; the listeners live as long as the views.
-    pub fn listen(&mut self, dispatch: &Dispatch) {
+    /// Connects every control to `dispatch` (files picked for an import go to `picked`); the
+    /// listeners live as long as the views.
+    pub fn listen(&mut self, dispatch: &Dispatch, picked: &Picked) {
         self.page.listen(dispatch);
         self.data.listen(dispatch);
+        self.import.listen(dispatch, picked);
         self.controls.listen(dispatch);
         self.saved.listen(dispatch);
         self.runs.listen(dispatch);
@@ -86,6 +140,7 @@ impl Views {
     pub fn render(&self, model: &Model) {
         self.page.render(model);
         self.data.render(model);
+        self.import.render(model);
         self.controls.render(model);
         self.counters.render(model);
         self.saved.render(model);

@@ -8,13 +8,17 @@ use web_sys::{Element, HtmlCanvasElement, HtmlInputElement};
 use super::on;
 use crate::app::{Event, Model, RunId};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_attribute, set_text};
+use crate::web::dom::{
+    Listener, MissingElement, by_id, js_message, set_attribute, set_flag, set_text,
+};
 use crate::web::quality_chart::{draw_histogram, draw_quality_chart};
 
 pub struct QualityPanel {
     chart: HtmlCanvasElement,
     histogram: HtmlCanvasElement,
     caption: Element,
+    /// The histogram and its caption.
+    figure: Element,
     every: HtmlInputElement,
     status: Element,
     /// The run and chart version drawn.
@@ -28,6 +32,7 @@ impl QualityPanel {
             chart: by_id("quality-chart")?,
             histogram: by_id("digit-histogram")?,
             caption: by_id("digit-histogram-caption")?,
+            figure: by_id("digit-histogram-figure")?,
             every: by_id("score-every")?,
             status: by_id("quality-status")?,
             drawn: Cell::new(None),
@@ -57,12 +62,20 @@ impl QualityPanel {
         if self.drawn.replace(Some(key)) == Some(key) {
             return;
         }
+        // The reference runs and the classifier's digits are MNIST's: other data shows its
+        // distance to its held-out images alone.
+        let mnist = model
+            .run
+            .as_ref()
+            .is_none_or(|run| run.label.data.is_mnist());
+        set_flag(&self.figure, "hidden", !mnist);
         let reference = model
             .run
             .as_ref()
+            .filter(|_| mnist)
             .and_then(|run| model.quality.reference(run.config.model))
             .map_or(&[][..], |curve| &curve.points);
-        if let Err(e) = draw_quality_chart(&self.chart, scores, reference) {
+        if let Err(e) = draw_quality_chart(&self.chart, scores, reference, mnist) {
             log::warn!("quality chart: {}", js_message(&e));
         }
         // A conditional model's latest score: how often each digit asked for is drawn; else

@@ -10,11 +10,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlButtonElement, HtmlCanvasElement, HtmlElement, HtmlInputElement};
 
-use super::on;
+use super::{append, element, on};
 use crate::app::library::{Library, RunSummary, megabytes};
 use crate::app::{Event, Model, RunPhase};
 use crate::web::dispatch::Dispatch;
-use crate::web::dom::{Listener, MissingElement, by_id, document, js_message, set_flag, set_text};
+use crate::web::dom::{Listener, MissingElement, by_id, js_message, set_flag, set_text};
 use crate::web::render;
 
 /// What the rows show, beyond the library's version: drawn again only when it changes.
@@ -131,19 +131,6 @@ impl RunsPanel {
     }
 }
 
-fn append(parent: &Element, child: Result<Element, JsValue>) -> Result<(), JsValue> {
-    let child = child?;
-    parent.append_child(&child).map(drop)
-}
-
-fn element(tag: &str, class: &str) -> Result<Element, JsValue> {
-    let element = document().create_element(tag)?;
-    if !class.is_empty() {
-        element.set_class_name(class);
-    }
-    Ok(element)
-}
-
 fn button(action: &str, key: &str, text: &str, enabled: bool) -> Result<Element, JsValue> {
     let button = element("button", "")?;
     button.set_attribute("type", "button")?;
@@ -198,8 +185,9 @@ fn row(model: &Model, run: &RunSummary) -> Result<Element, JsValue> {
     let when = js_sys::Date::new(&run.saved_at.into());
     let meta = element("p", "run-meta")?;
     meta.set_text_content(Some(&format!(
-        "{} · epoch {} / {} · step {} · saved {} {} · {} · {}",
+        "{} on {} · epoch {} / {} · step {} · saved {} {} · {} · {}",
         run.model,
+        run.dataset.name,
         run.epoch,
         run.epochs,
         run.step,
