@@ -252,7 +252,7 @@ async fn a_webgpu_sessions_grid_comes_from_the_cpu_until_its_first_step() {
         "the CPU's grid is {difference} off the GPU's"
     );
 
-    let file = session.capture(&Default::default()).await.unwrap();
+    let file = session.capture().await.unwrap();
     let checkpoint = Checkpoint::from_bytes(&file, "", &small_config()).unwrap();
     let loaded = TrainerSession::from_checkpoint(checkpoint, &device);
     assert!(loaded.previews());
@@ -617,7 +617,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
     // The worker's weights file is the core's, and loads on the worker's WebGPU device with the
     // same samples (a file from one path loads in the other).
     let bytes = capture(&worker, false).await.unwrap();
-    let local_bytes = local.capture(&Default::default()).await.unwrap();
+    let local_bytes = local.capture().await.unwrap();
     // Equal as checkpoints (the header's metadata map has no fixed order).
     let parse = |b: &[u8]| Checkpoint::from_bytes(b, "", &TrainingConfig::default()).unwrap();
     assert!(
@@ -778,7 +778,7 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     }
     let first = saved_run(
         &uninterrupted,
-        uninterrupted.capture(&Default::default()).await.unwrap(),
+        uninterrupted.capture().await.unwrap(),
         &history,
     );
     let other_config = TrainingConfig {
@@ -787,11 +787,7 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     };
     let mut other = TrainerSession::new(other_config, &Device::flex()).unwrap();
     let report = other.step(&data).unwrap().await.unwrap();
-    let second = saved_run(
-        &other,
-        other.capture(&Default::default()).await.unwrap(),
-        &[report.values],
-    );
+    let second = saved_run(&other, other.capture().await.unwrap(), &[report.values]);
 
     // Two runs side by side: each loads back exactly, and both are listed.
     let (a, b, c) = ("browser-test-a", "browser-test-b", "browser-test-c");
@@ -844,7 +840,7 @@ async fn runs_are_saved_side_by_side_each_owned_by_one_context_and_a_cut_save_ke
     let report = uninterrupted.step(&data).unwrap().await.unwrap();
     let later = saved_run(
         &uninterrupted,
-        uninterrupted.capture(&Default::default()).await.unwrap(),
+        uninterrupted.capture().await.unwrap(),
         &[report.values],
     );
     store::save_interrupted(&lock_a, &summary_of(a, &later), &later)
@@ -881,11 +877,7 @@ async fn the_single_slot_autosave_of_earlier_versions_joins_the_library_once() {
     let data = small_dataset().await;
     let mut session = TrainerSession::new(small_config(), &Device::flex()).unwrap();
     let report = session.step(&data).unwrap().await.unwrap();
-    let legacy = saved_run(
-        &session,
-        session.capture(&Default::default()).await.unwrap(),
-        &[report.values],
-    );
+    let legacy = saved_run(&session, session.capture().await.unwrap(), &[report.values]);
     store::replace_with_legacy(&legacy).await.unwrap();
     let (runs, error) = store::list().await.unwrap();
     assert_eq!(error, None);
@@ -1354,6 +1346,7 @@ async fn imported_datasets_are_stored_whole_listed_renamed_checked_and_deleted()
         name: "two".into(),
         count: 2,
         classes: vec!["3".into(), "7".into()],
+        labelled: true,
         saved_at: 1.0,
     };
     datasets::keep(&info, &pixels, Some(&labels)).await.unwrap();

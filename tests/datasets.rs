@@ -16,6 +16,7 @@ use mnist_gan_web::app::{
     RunPhase, SharedImport,
 };
 use mnist_gan_web::import::{ConvertOptions, Invert};
+use mnist_gan_web::path::{ComputePath, PathPreference};
 use mnist_gan_web::protocol::ImportedData;
 use serde_bytes::ByteBuf;
 
@@ -44,6 +45,7 @@ fn info(name: &str, classes: usize) -> DatasetInfo {
         name: name.into(),
         count: 300,
         classes: (0..classes).map(|c| c.to_string()).collect(),
+        labelled: classes > 0,
         saved_at: 5.0,
     }
 }
@@ -417,4 +419,114 @@ fn an_import_is_named_after_its_folder_or_file() {
     assert_eq!(name_of_import(".zip"), "My images");
     let few = imported(3, false);
     assert_eq!(preview_images(&few.0).len(), 3 * 784);
+}
+
+#[test]
+fn nothing_installs_while_the_data_switches_and_a_resume_that_fails_leaves_a_run_on_the_new_data() {
+    let mut page = Page::ready();
+    let stored = info("digits", 10);
+    page.send(Event::DatasetsListed(Ok(vec![stored.clone()])));
+    page.send(Event::UseData(stored.data_ref()));
+    // While the workers get the data: no Reset, no other path, no second switch.
+    assert!(!page.model.can_install());
+    page.train_epochs(0);
+    assert!(page.send(Event::ResetClicked).is_empty());
+    assert!(
+        page.send(Event::PathPicked(PathPreference::Force(
+            ComputePath::WebGpu
+        )))
+        .is_empty()
+    );
+    assert!(page.send(Event::UseData(DataRef::mnist())).is_empty());
+    let effects = page.send(Event::DataSwitched(Ok(summary_of(stored.data_ref()))));
+    page.ack(&effects);
+    assert!(page.model.can_train());
+
+    // A saved run on MNIST: its data comes back, then claiming it fails — a fresh run on MNIST
+    // replaces the one on "digits", which could not train there.
+    saved_run_on(&mut page, &DataRef::mnist());
+    let effects = page.send(Event::ResumeRun(SAVED_KEY.into()));
+    assert!(effects.ends_with(&[Effect::SwitchData {
+        to: DataRef::mnist()
+    }]));
+    // Use during that switch is refused and the resume still waits.
+    assert!(page.send(Event::UseData(stored.data_ref())).is_empty());
+    let effects = page.send(Event::DataSwitched(Ok(summary_of(DataRef::mnist()))));
+    assert_eq!(
+        effects,
+        [Effect::ClaimRun {
+            key: SAVED_KEY.into()
+        }]
+    );
+    let effects = page.send(Event::RunClaimed {
+        key: SAVED_KEY.into(),
+        result: Err("it is open in another tab".into()),
+    });
+    assert!(
+        matches!(effects.last(), Some(Effect::Create { .. })),
+        "{effects:?}"
+    );
+    page.ack(&effects);
+    assert_eq!(page.run().label.data, DataRef::mnist());
+    assert!(page.model.can_train());
+}
+
+#[test]
+fn a_run_waiting_for_its_data_is_forgotten_on_cancel_and_drops_that_fail_are_said() {
+    let mut page = Page::ready();
+    let stored = info("digits", 10);
+    saved_run_on(&mut page, &stored.data_ref());
+    page.send(Event::ResumeRun(SAVED_KEY.into()));
+    assert!(page.model.import.wanted.is_some());
+    let data = imported(300, true);
+    previewed(&mut page, &data);
+    page.send(Event::ImportCancelled);
+    assert_eq!(page.model.import.wanted, None);
+    // The next import is new data, not the run's.
+    previewed(&mut page, &data);
+    assert!(matches!(
+        &page.send(Event::UseImportClicked)[..],
+        [Effect::KeepImport { expect: None, .. }]
+    ));
+    // Stored again under another name: the new listing replaces the old.
+    page.send(Event::DatasetsListed(Ok(vec![info("old name", 10)])));
+    page.send(Event::ImportKept(Ok(info("digits", 10))));
+    let names: Vec<&str> = page
+        .model
+        .datasets
+        .stored
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(names, ["digits"]);
+
+    // A drop that cannot be read: said in place of the preview, not in place of an import
+    // under way.
+    page.send(Event::FilesPicked {
+        name: "more/".into(),
+        files: 2,
+        bytes: 10,
+    });
+    assert!(
+        page.send(Event::DropFailed("the folder is gone".into()))
+            .is_empty()
+    );
+    assert!(matches!(
+        page.model.import.phase,
+        Some(ImportPhase::Reading { .. })
+    ));
+    assert_eq!(page.model.status.import, "The folder is gone");
+    page.send(Event::ImportCancelled);
+    page.send(Event::DropFailed("the folder is gone".into()));
+    assert_eq!(
+        page.model.import.phase,
+        Some(ImportPhase::Failed("The folder is gone".into()))
+    );
+}
+
+#[test]
+fn folders_named_without_labels_count_as_unlabelled() {
+    let mut twelve = info("letters", 12);
+    twelve.labelled = false;
+    assert_eq!(twelve.counts_text(), "300 images, unlabelled");
 }

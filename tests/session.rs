@@ -568,8 +568,13 @@ fn the_host_imports_files_into_data_it_trains_on_and_refuses_a_broken_zip() {
         },
     };
     assert_eq!(send(&mut host, use_it), Reply::Done);
+    // A run on it (the page starts one when the data changes) names it in its weights file.
+    let create = Command::Create {
+        config: config(),
+        path: ComputePath::Cpu,
+    };
+    assert_eq!(send(&mut host, create), Reply::Done);
     assert!(matches!(send(&mut host, Command::Step), Reply::Step(_)));
-    // The weights file names the data.
     let Reply::Weights(bytes) = send(&mut host, Command::Capture { checked: false }) else {
         panic!("captured")
     };

@@ -15,8 +15,11 @@ pub struct DatasetInfo {
     pub name: String,
     /// Images.
     pub count: usize,
-    /// The classes' names, in the order of their labels (empty: unlabelled).
+    /// The classes' names, in the order of their labels (folders named, even when there were
+    /// too many to keep them as labels).
     pub classes: Vec<String>,
+    /// Whether its images carry labels.
+    pub labelled: bool,
     /// When it was stored (ms since the Unix epoch).
     pub saved_at: f64,
 }
@@ -32,10 +35,10 @@ impl DatasetInfo {
 
     /// "600 images, 10 labels" or "600 images, unlabelled".
     pub fn counts_text(&self) -> String {
-        let labels = match self.classes.len() {
-            0 => "unlabelled".to_string(),
-            1 => "1 label".to_string(),
-            n => format!("{n} labels"),
+        let labels = match (self.labelled, self.classes.len()) {
+            (false, _) => "unlabelled".to_string(),
+            (true, 1) => "1 label".to_string(),
+            (true, n) => format!("{n} labels"),
         };
         format!("{} images, {labels}", self.count)
     }

@@ -309,6 +309,8 @@ pub enum Event {
         /// Their bytes.
         bytes: u64,
     },
+    /// Dropped files or folders could not be read (why).
+    DropFailed(String),
     /// Files handed to the import worker so far.
     ImportProgress {
         /// Sent.

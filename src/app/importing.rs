@@ -53,9 +53,8 @@ impl Model {
 
     /// The files are in the import worker (or not): convert them.
     pub(super) fn files_staged(&mut self, result: Result<(), String>, effects: &mut Vec<Effect>) {
-        let reading = matches!(self.import.phase, Some(ImportPhase::Reading { .. }));
-        if !reading && (self.import.phase.is_some() || result.is_ok()) {
-            return; // cancelled meanwhile (a drop that could not be read has no import yet)
+        if !matches!(self.import.phase, Some(ImportPhase::Reading { .. })) {
+            return; // cancelled meanwhile
         }
         match result {
             Ok(()) => {
@@ -140,10 +139,10 @@ impl Model {
             Ok(info) => {
                 self.status.import = String::new();
                 let to = info.data_ref();
-                if !self.datasets.stored.iter().any(|d| d.sha256 == info.sha256) {
-                    self.datasets.stored.insert(0, info);
-                    self.datasets.version += 1;
-                }
+                // Stored again under another name: the new listing replaces the old.
+                self.datasets.stored.retain(|d| d.sha256 != info.sha256);
+                self.datasets.stored.insert(0, info);
+                self.datasets.version += 1;
                 self.import.phase = None;
                 self.import.staged = false;
                 effects.push(Effect::CloseImport);
@@ -156,6 +155,23 @@ impl Model {
         }
     }
 
+    /// A drop that could not be read: said so, in place of any import not under way.
+    pub(super) fn drop_failed(&mut self, message: &str, effects: &mut Vec<Effect>) {
+        let busy = matches!(
+            self.import.phase,
+            Some(ImportPhase::Reading { .. } | ImportPhase::Converting)
+        );
+        if self.import.keeping || busy {
+            self.status.import = capitalize(message);
+            return;
+        }
+        if self.import.staged {
+            self.import.staged = false;
+            effects.push(Effect::CloseImport);
+        }
+        self.import.phase = Some(ImportPhase::Failed(capitalize(message)));
+    }
+
     /// "Cancel": the preview and the import worker go; nothing was stored.
     pub(super) fn cancel_import(&mut self, effects: &mut Vec<Effect>) {
         if self.import.keeping || self.import.phase.is_none() {
@@ -163,6 +179,7 @@ impl Model {
         }
         self.import.phase = None;
         self.import.staged = false;
+        self.import.wanted = None;
         self.status.import = String::new();
         effects.push(Effect::CloseImport);
     }

@@ -26,7 +26,8 @@ impl Model {
         if matches!(
             self.phase,
             RunPhase::Switching { .. } | RunPhase::Running | RunPhase::Unavailable(_)
-        ) {
+        ) || matches!(self.data, DataState::Switching { .. })
+        {
             return;
         }
         let choice = match self.calibration_key() {

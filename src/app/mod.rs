@@ -163,9 +163,11 @@ impl Model {
             })
     }
 
-    /// Whether the worker is free for a new trainer (loading a file, resuming, a new path).
+    /// Whether the worker is free for a new trainer (loading a file, resuming, a new path): not
+    /// while the workers get other data.
     pub fn can_install(&self) -> bool {
         self.path.active.is_some()
+            && !matches!(self.data, DataState::Switching { .. })
             && !matches!(
                 self.phase,
                 RunPhase::Switching { .. } | RunPhase::Recovering { .. } | RunPhase::Unavailable(_)
@@ -240,7 +242,10 @@ impl Model {
             Event::Frame(work) => self.frame(work, now, &mut effects),
             Event::TrainClicked => self.toggle(now, &mut effects),
             Event::ResetClicked => self.reset(&mut effects),
-            Event::ResumeRun(key) => self.resume_run(key, &mut effects),
+            Event::ResumeRun(key) => {
+                self.import.wanted = None;
+                self.resume_run(key, &mut effects);
+            }
             Event::RollBackClicked => self.roll_back(&mut effects),
             Event::RunClaimed { key, result } => self.run_claimed(key, result, &mut effects),
             Event::DeleteRun(key) => self.delete_asked(key),
@@ -326,10 +331,19 @@ impl Model {
             Event::UseImportClicked => self.use_import(&mut effects),
             Event::ImportKept(result) => self.import_kept(result, &mut effects),
             Event::ImportCancelled => self.cancel_import(&mut effects),
+            Event::DropFailed(message) => self.drop_failed(&message, &mut effects),
             Event::DatasetsListed(result) => self.datasets_listed(result),
             Event::UseData(to) => {
-                self.datasets.resume_after = None;
+                // A resume waiting for its data gives way only to a switch that goes ahead.
+                let waiting = self.datasets.resume_after.take();
+                self.import.wanted = None;
                 self.use_data(to, &mut effects);
+                if !effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::SwitchData { .. }))
+                {
+                    self.datasets.resume_after = waiting;
+                }
             }
             Event::DataSwitched(result) => self.data_switched(result, &mut effects),
             Event::DeleteDataset(sha256) => self.delete_dataset(sha256, &mut effects),

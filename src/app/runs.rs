@@ -63,6 +63,7 @@ impl Model {
             Err(e) => {
                 self.status.saved = format!("The run cannot be resumed: {e}.");
                 effects.push(Effect::ListRuns);
+                self.run_on_data_in_use(effects);
                 return;
             }
         };
@@ -89,6 +90,7 @@ impl Model {
         if let Err(e) = self.install_saved(saved, label, kind, effects) {
             self.status.saved = format!("The run cannot be resumed: {e}.");
             effects.push(Effect::ReleaseRun { key });
+            self.run_on_data_in_use(effects);
         }
     }
 

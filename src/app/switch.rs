@@ -61,7 +61,7 @@ impl Model {
             .sha256
             .as_deref()
             .and_then(|hash| self.datasets.get(hash))
-            .is_some_and(|info| info.classes.is_empty());
+            .is_some_and(|info| !info.labelled);
         let needs_labels = self
             .settings
             .parsed()
@@ -98,7 +98,10 @@ impl Model {
                 self.data = DataState::Ready(summary);
                 self.display.untrained = None;
                 match self.datasets.resume_after.take() {
-                    Some(key) => self.resume_run(key, effects),
+                    Some(key) => {
+                        self.resume_run(key, effects);
+                        self.run_on_data_in_use(effects);
+                    }
                     None => self.install_fresh(effects),
                 }
             }
@@ -107,6 +110,21 @@ impl Model {
                 self.datasets.resume_after = None;
                 self.data = DataState::Ready(*from);
             }
+        }
+    }
+
+    /// A fresh run on the data in use, unless the run on screen (or the one being installed,
+    /// or claimed) trains on it: a resume that did not go ahead must not leave a run on other
+    /// data, which cannot train.
+    pub(super) fn run_on_data_in_use(&mut self, effects: &mut Vec<Effect>) {
+        let claiming = effects.iter().any(|e| matches!(e, Effect::ClaimRun { .. }));
+        let in_use = self.data_in_use();
+        let on_other = self
+            .run
+            .as_ref()
+            .is_some_and(|run| !run.label.data.same_data(&in_use));
+        if !claiming && self.pending.is_none() && on_other {
+            self.install_fresh(effects);
         }
     }
 

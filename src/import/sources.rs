@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::archive::{Archive, Member, Method};
 use super::{
     ConvertOptions, Decoders, Decoding, FileImport, ImageFormat, ImportError, Imported,
-    InflateError, MAX_SOURCE_BYTES, Packing, Rgba, SkipReason, Skipped, import_idx, is_ignored,
+    InflateError, MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES, Packing, Rgba, SkipReason, Skipped,
+    import_idx, is_ignored,
 };
 
 /// A file to import: its path (under the folder it came from, or its name) and its bytes.
@@ -95,7 +96,7 @@ pub async fn import_files<D: Decoders + ?Sized>(
         for member in Archive::open(&file.bytes)?.members {
             match unzip(&member, &mut unzipped, decoders).await? {
                 Ok(bytes) => images.add(&mut import, &member.path, bytes).await?,
-                Err(reason) => images.skip(&member.path, reason),
+                Err(reason) => images.skip(&mut import, &member.path, reason).await?,
             }
         }
     }
@@ -166,13 +167,22 @@ pub fn import_files_now(
 /// Images decoded at once, at most: the browser decodes on its own threads, so a few in
 /// flight keep them busy while this thread records the ones done.
 const IN_FLIGHT: usize = 32;
+/// Pixels (as their headers declare them) being decoded at once, at most, beyond one image:
+/// 32 images of the largest size allowed would hold 4 GB of bitmaps.
+const IN_FLIGHT_PIXELS: u64 = MAX_IMAGE_PIXELS;
+
+/// An image being decoded, or known skipped.
+type Decoded = Decoding<Result<Rgba, SkipReason>>;
 
 /// The files of an import in the order they came, each decoding (or known skipped) while
 /// later ones start; recorded in that order, so the result does not depend on which decode
 /// finishes first.
 struct InOrder<'d, D: ?Sized> {
     decoders: &'d D,
-    queue: VecDeque<(String, Decoding<Result<Rgba, SkipReason>>)>,
+    /// Each file's path, its decode, and the pixels its header declares.
+    queue: VecDeque<(String, Decoded, u64)>,
+    /// The pixels of the decodes in the queue.
+    pixels: u64,
 }
 
 impl<'d, D: Decoders + ?Sized> InOrder<'d, D> {
@@ -180,6 +190,7 @@ impl<'d, D: Decoders + ?Sized> InOrder<'d, D> {
         Self {
             decoders,
             queue: VecDeque::new(),
+            pixels: 0,
         }
     }
 
@@ -190,26 +201,43 @@ impl<'d, D: Decoders + ?Sized> InOrder<'d, D> {
         path: &str,
         bytes: Vec<u8>,
     ) -> Result<(), ImportError> {
-        let decoding = match ImageFormat::sniff(&bytes) {
-            Some(format) => self.decoders.image(format, bytes),
-            None => Box::pin(std::future::ready(Err(SkipReason::NotAnImage))),
+        let Some(format) = ImageFormat::sniff(&bytes) else {
+            return self.skip(import, path, SkipReason::NotAnImage).await;
         };
-        self.queue.push_back((path.to_string(), decoding));
-        if self.queue.len() > IN_FLIGHT {
+        let pixels = format
+            .dimensions(&bytes)
+            .map_or(0, |(width, height)| width.saturating_mul(height));
+        // Room first: at most IN_FLIGHT decodes, and a large image waits for the others.
+        while !self.queue.is_empty()
+            && (self.queue.len() >= IN_FLIGHT || self.pixels + pixels > IN_FLIGHT_PIXELS)
+        {
             self.record_one(import).await?;
         }
+        let decoding = self.decoders.image(format, bytes);
+        self.pixels += pixels;
+        self.queue.push_back((path.to_string(), decoding, pixels));
         Ok(())
     }
 
-    /// A file skipped for `reason`, in its place.
-    fn skip(&mut self, path: &str, reason: SkipReason) {
-        let skipped = Box::pin(std::future::ready(Err(reason)));
-        self.queue.push_back((path.to_string(), skipped));
+    /// A file skipped for `reason`, recorded in its place.
+    async fn skip(
+        &mut self,
+        import: &mut FileImport,
+        path: &str,
+        reason: SkipReason,
+    ) -> Result<(), ImportError> {
+        while self.queue.len() >= IN_FLIGHT {
+            self.record_one(import).await?;
+        }
+        let skipped: Decoded = Box::pin(std::future::ready(Err(reason)));
+        self.queue.push_back((path.to_string(), skipped, 0));
+        Ok(())
     }
 
     /// Records the oldest file.
     async fn record_one(&mut self, import: &mut FileImport) -> Result<(), ImportError> {
-        if let Some((path, decoding)) = self.queue.pop_front() {
+        if let Some((path, decoding, pixels)) = self.queue.pop_front() {
+            self.pixels -= pixels;
             match decoding.await {
                 Ok(image) => import.add(&path, &image)?,
                 Err(reason) => import.skip(&path, reason),

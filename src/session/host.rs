@@ -116,7 +116,8 @@ impl Host {
         platform: &impl Platform,
     ) -> Pending<Reply> {
         match session {
-            Ok(session) => {
+            Ok(mut session) => {
+                session.dataset = self.source.clone();
                 let group = platform.group();
                 let workers = group.as_ref().map_or(1, |g| g.place().count);
                 self.replicas = group.filter(|_| trains_on_every_worker(path, workers));
@@ -353,7 +354,7 @@ impl Host {
             Command::Capture { checked } => match &self.session {
                 Some(session) => {
                     let session = session.borrow();
-                    let capture = session.capture(&self.source);
+                    let capture = session.capture();
                     let config = session.trainer.config.clone();
                     Box::pin(async move {
                         match capture.await {

@@ -61,6 +61,8 @@ pub struct TrainerSession {
     pub scores: Rc<RefCell<Vec<EpochScore>>>,
     /// On a GPU, the starting generator on the CPU: the grid and walks until the first step.
     preview: Option<Preview>,
+    /// The data it trains on (named in its weights file): the host's when it was installed.
+    pub dataset: DataRef,
 }
 
 impl TrainerSession {
@@ -144,6 +146,7 @@ impl TrainerSession {
             trainer,
             scores: Rc::default(),
             preview: None,
+            dataset: DataRef::mnist(),
         };
         session.set_grid_noise(values);
         session
@@ -296,10 +299,10 @@ impl TrainerSession {
 
     /// The weights file of the model as it is now (after every step enqueued so far), with
     /// the scores taken so far.
-    pub fn capture(&self, dataset: &DataRef) -> Pending<Result<Vec<u8>, TrainerError>> {
+    pub fn capture(&self) -> Pending<Result<Vec<u8>, TrainerError>> {
         let capture = Checkpoint::capture(&self.trainer);
         let scores = self.scores.borrow().clone();
-        let dataset = dataset.clone();
+        let dataset = self.dataset.clone();
         Box::pin(async move {
             capture
                 .await

@@ -49,15 +49,18 @@ pub async fn keep(
         pixels: serde_bytes::Bytes::new(pixels),
         labels: labels.map(serde_bytes::Bytes::new),
     };
+    let (listing, contents) = (encode(info)?, encode(&contents)?);
     with_database(|database| async move {
         let key = JsValue::from_str(&info.sha256);
         let (transaction, stores) = transaction(&database, &[LISTING, CONTENTS], Readwrite)?;
-        stores[0]
-            .put_with_key(&encode(info)?, &key)
-            .map_err(refused)?;
-        stores[1]
-            .put_with_key(&encode(&contents)?, &key)
-            .map_err(refused)?;
+        let put = stores[0]
+            .put_with_key(&listing, &key)
+            .and_then(|_| stores[1].put_with_key(&contents, &key));
+        if let Err(e) = put {
+            // Neither is kept: the listing must not outlive contents that were refused.
+            let _ = transaction.abort();
+            return Err(refused(e));
+        }
         committed(&transaction).await
     })
     .await

@@ -30,8 +30,11 @@ pub struct PickedFile {
 pub struct Picked(Rc<RefCell<Vec<PickedFile>>>);
 
 impl Picked {
-    /// Keeps `files` (in place of any picked before) and describes them for the model.
-    pub fn put(&self, files: Vec<PickedFile>) -> Event {
+    /// Keeps `files` (in place of any picked before), in the order of their paths (as a drop
+    /// and the native import read them: the order makes the dataset, and its SHA-256), and
+    /// describes them for the model.
+    pub fn put(&self, mut files: Vec<PickedFile>) -> Event {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         let name = match files.as_slice() {
             [] => String::new(),
             [only] => only.path.clone(),
@@ -177,6 +180,5 @@ pub async fn from_entries(entries: Vec<JsValue>) -> Result<Vec<PickedFile>, Stri
             files.push(PickedFile { path, file });
         }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }

@@ -442,3 +442,73 @@ fn a_zip_of_one_folder_names_no_classes_and_headers_give_sizes() {
         assert_eq!(format.dimensions(&bytes[..6]), None, "{format:?} truncated");
     }
 }
+
+/// Decoders that count the decodes started and not yet recorded, decoding natively.
+#[derive(Default)]
+struct Counting {
+    alive: std::rc::Rc<std::cell::Cell<usize>>,
+    most: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+/// Leaves the count when the decode it stands for is recorded (dropped).
+struct Alive(std::rc::Rc<std::cell::Cell<usize>>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+impl mnist_gan_web::import::Decoders for Counting {
+    fn image(
+        &self,
+        format: ImageFormat,
+        bytes: Vec<u8>,
+    ) -> mnist_gan_web::import::Decoding<Result<Rgba, SkipReason>> {
+        self.alive.set(self.alive.get() + 1);
+        self.most.set(self.most.get().max(self.alive.get()));
+        let alive = Alive(self.alive.clone());
+        Box::pin(async move {
+            let _alive = alive;
+            NativeDecoders.image(format, bytes).await
+        })
+    }
+
+    fn inflate(
+        &self,
+        packing: mnist_gan_web::import::Packing,
+        bytes: Vec<u8>,
+        limit: u64,
+    ) -> mnist_gan_web::import::Decoding<Result<Vec<u8>, mnist_gan_web::import::InflateError>> {
+        NativeDecoders.inflate(packing, bytes, limit)
+    }
+}
+
+#[test]
+fn at_most_32_images_decode_at_once_and_they_are_recorded_in_order() {
+    let mut files: Vec<SourceFile> = (0..100u8)
+        .map(|i| SourceFile {
+            path: format!("{i:03}.png"),
+            bytes: png(28, i),
+        })
+        .collect();
+    files.insert(
+        50,
+        SourceFile {
+            path: "050-notes.txt".into(),
+            bytes: b"notes".to_vec(),
+        },
+    );
+    let counting = Counting::default();
+    let options = ConvertOptions {
+        invert: mnist_gan_web::import::Invert::Never,
+        ..ConvertOptions::default()
+    };
+    let imported = import_files_now(files, options, &counting).unwrap();
+    assert_eq!(counting.most.get(), 32);
+    assert_eq!(counting.alive.get(), 0);
+    // In the order they came: image i is level i (its corner pixel), the text file skipped.
+    let corners: Vec<u8> = (0..100).map(|i| imported.dataset.image(i)[0]).collect();
+    assert_eq!(corners, (0..100u8).collect::<Vec<_>>());
+    assert_eq!(imported.skipped.len(), 1);
+}

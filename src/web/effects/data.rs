@@ -15,6 +15,7 @@ use crate::protocol::{Command, Reply};
 use crate::web::client::{Requests, TrainerWorker};
 use crate::web::datasets;
 use crate::web::dom::js_message;
+use crate::web::group::TrainerGroup;
 use crate::web::picked::PickedFile;
 
 /// Files read at once, at most, and bytes (a part of a folder handed to the worker in one
@@ -143,7 +144,9 @@ impl Effects {
                     break;
                 }
                 sent += part.len();
-                dispatch.send(Event::ImportProgress { read: sent, total });
+                if is_current(&slot.borrow(), &worker) {
+                    dispatch.send(Event::ImportProgress { read: sent, total });
+                }
             }
             if is_current(&slot.borrow(), &worker) {
                 dispatch.send(Event::FilesStaged(result));
@@ -151,12 +154,12 @@ impl Effects {
         });
     }
 
-    /// Hands `to` to the running workers, then keeps it for every worker started later.
+    /// Keeps `to` for every group of workers started from now on, and hands it to the one
+    /// running (and to any started meanwhile); on failure the previous data stays.
     fn switch_data(&self, to: DataRef) {
         let mnist = self.mnist.borrow().clone();
         let kept = self.kept.borrow().clone();
-        let images = self.images.clone();
-        let worker = self.worker();
+        let (images, groups) = (self.images.clone(), self.worker.clone());
         self.reply(
             async move {
                 let dataset = match &to.sha256 {
@@ -166,15 +169,21 @@ impl Effects {
                         _ => Rc::new(datasets::load(hash).await.map_err(|e| e.to_string())?),
                     },
                 };
-                if let Some(worker) = worker.filter(|w| w.failure().is_none()) {
-                    worker
-                        .send_data(&dataset, &to)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                let previous = images.replace(Some((to.clone(), dataset.clone())));
+                let mut sent: Option<Rc<TrainerGroup>> = None;
+                loop {
+                    let running = groups.borrow().clone().filter(|g| g.failure().is_none());
+                    let Some(group) = running else { break };
+                    if sent.as_ref().is_some_and(|s| Rc::ptr_eq(s, &group)) {
+                        break;
+                    }
+                    if let Err(e) = group.send_data(&dataset, &to).await {
+                        *images.borrow_mut() = previous;
+                        return Err(e.to_string());
+                    }
+                    sent = Some(group);
                 }
-                let summary = summary_of(to.clone(), &dataset);
-                *images.borrow_mut() = Some((to, dataset));
-                Ok(summary)
+                Ok(summary_of(to, &dataset))
             },
             Event::DataSwitched,
         );
@@ -251,6 +260,7 @@ async fn keep(
         name,
         count: data.count,
         classes: data.classes.clone(),
+        labelled: data.labels.is_some(),
         saved_at: js_sys::Date::now(),
     };
     datasets::keep(&info, &data.pixels, labels)

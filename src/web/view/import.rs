@@ -134,7 +134,7 @@ impl ImportPanel {
                         wasm_bindgen_futures::spawn_local(async move {
                             let event = match picked::from_entries(entries).await {
                                 Ok(files) => picked.put(files),
-                                Err(e) => Event::FilesStaged(Err(e)),
+                                Err(e) => Event::DropFailed(e),
                             };
                             dispatch.send(event);
                         });
