@@ -214,6 +214,21 @@ impl DataRef {
         self.sha256.is_none()
     }
 
+    /// Whether a tenth of this data is held out from training to score it ([`Dataset::hold_out`]):
+    /// all data but MNIST, which is scored against its own test set.
+    pub fn holds_out(&self) -> bool {
+        !self.is_mnist()
+    }
+
+    /// How many of this data's `count` images it trains on.
+    pub fn trained_count(&self, count: usize) -> usize {
+        if self.holds_out() {
+            training_count(count)
+        } else {
+            count
+        }
+    }
+
     /// Whether `other` is the same data (whatever either is called).
     pub fn same_data(&self, other: &DataRef) -> bool {
         self.sha256 == other.sha256

@@ -140,6 +140,16 @@ fn an_imported_dataset_holds_out_every_tenth_image_with_its_label() {
     assert_eq!(HELD_OUT_EVERY, 10);
     assert_eq!((training.len(), held.count), (23, 2));
     assert_eq!(training_count(count), 23);
+    // The page counts what the worker trains on by the same rule: MNIST holds nothing out.
+    let mine = mnist_gan_web::data::DataRef {
+        name: "mine".into(),
+        sha256: Some("ab".into()),
+    };
+    assert_eq!(mine.trained_count(count), 23);
+    assert_eq!(
+        mnist_gan_web::data::DataRef::mnist().trained_count(count),
+        count
+    );
     // Images 9 and 19 are held out; the others train, in order, with their labels.
     assert_eq!((held.image(0)[0], held.image(1)[0]), (9, 19));
     assert_eq!(training.image(9)[0], 10);

@@ -333,18 +333,7 @@ impl Model {
             Event::ImportCancelled => self.cancel_import(&mut effects),
             Event::DropFailed(message) => self.drop_failed(&message, &mut effects),
             Event::DatasetsListed(result) => self.datasets_listed(result),
-            Event::UseData(to) => {
-                // A resume waiting for its data gives way only to a switch that goes ahead.
-                let waiting = self.datasets.resume_after.take();
-                self.import.wanted = None;
-                self.use_data(to, &mut effects);
-                if !effects
-                    .iter()
-                    .any(|e| matches!(e, Effect::SwitchData { .. }))
-                {
-                    self.datasets.resume_after = waiting;
-                }
-            }
+            Event::UseData(to) => self.use_data_asked(to, &mut effects),
             Event::DataSwitched(result) => self.data_switched(result, &mut effects),
             Event::DeleteDataset(sha256) => self.delete_dataset(sha256, &mut effects),
             Event::DatasetDeleted { sha256, result } => {

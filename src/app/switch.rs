@@ -29,6 +29,20 @@ impl Model {
         self.datasets.version += 1;
     }
 
+    /// "Use" in the Data panel: a resume waiting for its data gives way only to a switch that
+    /// goes ahead; a run waiting for deleted data is forgotten.
+    pub(super) fn use_data_asked(&mut self, to: DataRef, effects: &mut Vec<Effect>) {
+        let waiting = self.datasets.resume_after.take();
+        self.import.wanted = None;
+        self.use_data(to, effects);
+        if !effects
+            .iter()
+            .any(|e| matches!(e, Effect::SwitchData { .. }))
+        {
+            self.datasets.resume_after = waiting;
+        }
+    }
+
     /// Put `to` to use: the run on screen pauses, the workers get the data, and a new run
     /// begins on it (→ [`Model::data_switched`]).
     pub(super) fn use_data(&mut self, to: DataRef, effects: &mut Vec<Effect>) {

@@ -24,7 +24,7 @@ impl HeldOut {
     /// `dataset` to train on, and what is held out of it: nothing of MNIST (scored against its
     /// test set), a tenth of other data.
     pub fn split(dataset: Dataset, source: &DataRef) -> (Dataset, Self) {
-        if source.is_mnist() {
+        if !source.holds_out() {
             return (dataset, Self::default());
         }
         let (training, held_out) = dataset.hold_out();
@@ -43,7 +43,7 @@ impl HeldOut {
         source: &DataRef,
         model: Rc<QualityModel>,
     ) -> Pending<Result<Rc<QualityModel>, TrainerError>> {
-        if source.is_mnist() {
+        if !source.holds_out() {
             return Box::pin(std::future::ready(Ok(model)));
         }
         let (images, cache) = (self.images.clone(), self.model.clone());

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{Effects, spawn};
 use crate::app::{DataRef, DataSummary, DatasetInfo, Effect, Event, SharedImport};
-use crate::data::{Dataset, training_count};
+use crate::data::Dataset;
 use crate::protocol::{Command, Reply};
 use crate::web::client::{Requests, TrainerWorker};
 use crate::web::datasets;
@@ -26,11 +26,7 @@ const PART_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
 /// What the page shows of `dataset`, which is `source` (an imported dataset trains on nine
 /// tenths of it: the worker holds out the rest for the score, `Dataset::hold_out`).
 pub(super) fn summary_of(source: DataRef, dataset: &Dataset) -> DataSummary {
-    let count = if source.is_mnist() {
-        dataset.len()
-    } else {
-        training_count(dataset.len())
-    };
+    let count = source.trained_count(dataset.len());
     DataSummary {
         source,
         count,

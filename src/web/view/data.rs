@@ -1,7 +1,7 @@
 //! The data panel: MNIST's download, the data in use and its first image, the untrained
 //! generator's sample, and the datasets stored in this browser (use, rename, delete).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -28,9 +28,8 @@ pub struct DataPanel {
     datasets_status: Element,
     /// The data whose first image is drawn.
     image_drawn: RefCell<Option<DataRef>>,
-    /// The list's version and the data in use when it was drawn.
-    list_drawn: Cell<Option<(u64, bool)>>,
-    list_in_use: RefCell<Option<DataRef>>,
+    /// The list's version, whether its buttons were enabled, and the data in use, as drawn.
+    list_drawn: RefCell<Option<(u64, bool, DataRef)>>,
     untrained_drawn: RefCell<Option<Vec<f32>>>,
     listeners: Vec<Listener>,
 }
@@ -60,8 +59,7 @@ impl DataPanel {
             datasets: by_id("datasets")?,
             datasets_status: by_id("datasets-status")?,
             image_drawn: RefCell::new(None),
-            list_drawn: Cell::new(None),
-            list_in_use: RefCell::new(None),
+            list_drawn: RefCell::new(None),
             untrained_drawn: RefCell::new(None),
             listeners: Vec::new(),
         })
@@ -159,15 +157,12 @@ impl DataPanel {
         }
         set_text(&self.datasets_status, &model.datasets.status);
         let in_use = model.data_in_use();
-        let state = (model.datasets.version, model.can_install());
-        if self.list_drawn.get() != Some(state)
-            || *self.list_in_use.borrow() != Some(in_use.clone())
-        {
-            if let Err(e) = self.draw_list(model, &in_use) {
+        let state = (model.datasets.version, model.can_install(), in_use);
+        if self.list_drawn.borrow().as_ref() != Some(&state) {
+            if let Err(e) = self.draw_list(model, &state.2) {
                 log::warn!("the datasets: {}", js_message(&e));
             }
-            self.list_drawn.set(Some(state));
-            *self.list_in_use.borrow_mut() = Some(in_use);
+            *self.list_drawn.borrow_mut() = Some(state);
         }
     }
 
