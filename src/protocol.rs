@@ -160,9 +160,10 @@ pub enum Command {
         /// Timed steps.
         steps: usize,
     },
-    /// Files kept for the imports that follow, beside those kept before (the page sends a
-    /// folder in parts; a dedicated import worker keeps them, so converting them again with
-    /// other options sends nothing twice).
+    /// Files kept for the imports that follow, beside those kept before (a dedicated import
+    /// worker keeps them, so converting them again with other options reads nothing twice). In
+    /// the browser the page sends the files unread (`web::unread`) and the worker's web layer
+    /// reads them into `files` before the host sees the command.
     StageFiles {
         /// The files.
         files: Vec<SourceFile>,
@@ -345,6 +346,16 @@ pub enum FromWorker {
     /// The worker cannot go on (its module failed to load, or its GPU device was lost); posted
     /// by `www/worker.js`.
     Fatal(String),
+    /// How far request `id` has got: `done` of `total` (the import worker reading the files
+    /// the page handed it unread).
+    Progress {
+        /// The request's id.
+        id: u32,
+        /// Done so far.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
 }
 
 /// f32 values as little-endian bytes (every target this app runs on is little-endian).

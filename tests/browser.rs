@@ -1385,22 +1385,73 @@ async fn imported_datasets_are_stored_whole_listed_renamed_checked_and_deleted()
     assert!(datasets::load(&sha256).await.is_err());
 }
 
-#[wasm_bindgen_test]
-async fn files_staged_in_parts_with_their_buffers_moved_are_converted_again_with_other_options() {
-    use mnist_gan_web::import::{ConvertOptions, Invert};
-    let png = encoded_halves("image/png").await;
-    let worker = TrainerWorker::spawn().expect("the worker starts");
-    for part in 0..2 {
-        let (files, transfer) = (js_sys::Array::new(), js_sys::Array::new());
-        let bytes = js_sys::Uint8Array::from(&png[..]);
-        let file = js_sys::Object::new();
-        js_sys::Reflect::set(&file, &"path".into(), &format!("{part}/halves.png").into()).unwrap();
-        js_sys::Reflect::set(&file, &"bytes".into(), &bytes).unwrap();
-        files.push(&file);
-        transfer.push(&bytes.buffer());
-        worker.stage_files(&files, &transfer).await.unwrap();
-        assert_eq!(bytes.byte_length(), 0, "the buffer moved to the worker");
+/// `target.method(...args)`, awaited when it returns a promise.
+async fn js_call(
+    target: &wasm_bindgen::JsValue,
+    method: &str,
+    args: &[wasm_bindgen::JsValue],
+) -> wasm_bindgen::JsValue {
+    use js_sys::{Array, Function, Promise, Reflect};
+    let function: Function = Reflect::get(target, &method.into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let value = function
+        .apply(target, &args.iter().collect::<Array>())
+        .unwrap();
+    match value.dyn_into::<Promise>() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.unwrap(),
+        Err(value) => value,
     }
+}
+
+/// A folder of the origin's private file system (made afresh), with `files` written in it
+/// (`sub/name.png` paths make sub-folders).
+async fn private_folder(name: &str, files: &[(&str, &[u8])]) -> wasm_bindgen::JsValue {
+    use js_sys::{Object, Reflect, Uint8Array};
+    let storage = Reflect::get(&web_sys::window().unwrap().navigator(), &"storage".into()).unwrap();
+    let root = js_call(&storage, "getDirectory", &[]).await;
+    let create = Object::new();
+    Reflect::set(&create, &"create".into(), &true.into()).unwrap();
+    let recursive = Object::new();
+    Reflect::set(&recursive, &"recursive".into(), &true.into()).unwrap();
+    let removed = js_sys::Function::from(Reflect::get(&root, &"removeEntry".into()).unwrap())
+        .call2(&root, &name.into(), &recursive)
+        .unwrap();
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(removed)).await;
+    let folder = js_call(
+        &root,
+        "getDirectoryHandle",
+        &[name.into(), create.clone().into()],
+    )
+    .await;
+    for (path, bytes) in files {
+        let mut at = folder.clone();
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let file = parts.pop().unwrap();
+        for part in parts {
+            at = js_call(
+                &at,
+                "getDirectoryHandle",
+                &[part.into(), create.clone().into()],
+            )
+            .await;
+        }
+        let handle = js_call(&at, "getFileHandle", &[file.into(), create.clone().into()]).await;
+        let writable = js_call(&handle, "createWritable", &[]).await;
+        js_call(&writable, "write", &[Uint8Array::from(*bytes).into()]).await;
+        js_call(&writable, "close", &[]).await;
+    }
+    folder
+}
+
+#[wasm_bindgen_test]
+async fn files_and_a_folders_handles_handed_over_unread_are_read_staged_and_converted_again() {
+    use mnist_gan_web::import::{ConvertOptions, Invert};
+    use mnist_gan_web::web::unread::Unread;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let png = encoded_halves("image/png").await;
     let import = |invert| Command::Import {
         files: Vec::new(),
         options: ConvertOptions {
@@ -1408,6 +1459,26 @@ async fn files_staged_in_parts_with_their_buffers_moved_are_converted_again_with
             ..ConvertOptions::default()
         },
     };
+    // Browser `File`s, in two parts, each part's progress told.
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    let told = Rc::new(RefCell::new(Vec::new()));
+    for part in 0..2 {
+        let file = web_sys::File::new_with_u8_array_sequence(
+            &js_sys::Array::of1(&js_sys::Uint8Array::from(&png[..])),
+            "halves.png",
+        )
+        .unwrap();
+        let mut unread = Unread::default();
+        unread.push_file(format!("{part}/halves.png"), file);
+        let told = told.clone();
+        worker
+            .stage(&unread, move |done, total| {
+                told.borrow_mut().push((done, total))
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(*told.borrow(), [(0, 1), (1, 1), (0, 1), (1, 1)]);
     let Reply::Imported(never) = worker.request(import(Invert::Never)).await.unwrap() else {
         panic!("an import")
     };
@@ -1417,4 +1488,130 @@ async fn files_staged_in_parts_with_their_buffers_moved_are_converted_again_with
     };
     assert_eq!(always.count, 2);
     assert_eq!((never.pixels[0], always.pixels[0]), (0, 255));
+
+    // A dropped folder's handle (here one of the origin's private file system): the worker
+    // walks it, sub-folders and all, and reads its files in the order of their paths.
+    let folder = private_folder(
+        "digits",
+        &[
+            ("b/2.png", &png),
+            ("a/1.png", &png),
+            ("a/notes.txt", b"not an image"),
+            ("b/deeper/3.png", &png),
+        ],
+    )
+    .await;
+    let worker = TrainerWorker::spawn().expect("the worker starts");
+    let told = Rc::new(RefCell::new(Vec::new()));
+    let record = told.clone();
+    let mut unread = Unread::default();
+    unread.push_handle(folder);
+    worker
+        .stage(&unread, move |done, total| {
+            record.borrow_mut().push((done, total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(*told.borrow(), [(0, 4), (4, 4)]);
+    let Reply::Imported(data) = worker.request(import(Invert::Never)).await.unwrap() else {
+        panic!("an import")
+    };
+    assert_eq!(data.count, 3);
+    assert_eq!(data.classes, ["a", "b"]);
+    assert_eq!(
+        data.labels.as_deref().map(|l| l.to_vec()),
+        Some(vec![0, 1, 1])
+    );
+    assert_eq!(
+        data.skipped,
+        ["digits/a/notes.txt: not a PNG, JPEG, WebP or GIF image"]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn pngs_of_every_colour_type_read_here_as_the_browsers_own_decoder_reads_them() {
+    use mnist_gan_web::import::{Decoders, ImageFormat, Png, grey_from_rgba};
+    use mnist_gan_web::web::decode::{BrowserDecoders, browser_decode, inflate};
+    // `tests/fixtures/import/make_pngs.py`: each row under another filter.
+    let fixtures: [(&str, &[u8]); 10] = [
+        ("grey-1", include_bytes!("fixtures/import/png/grey-1.png")),
+        (
+            "grey-4-key",
+            include_bytes!("fixtures/import/png/grey-4-key.png"),
+        ),
+        ("grey-16", include_bytes!("fixtures/import/png/grey-16.png")),
+        (
+            "palette-2-alpha",
+            include_bytes!("fixtures/import/png/palette-2-alpha.png"),
+        ),
+        (
+            "palette-8",
+            include_bytes!("fixtures/import/png/palette-8.png"),
+        ),
+        (
+            "rgb-8-key",
+            include_bytes!("fixtures/import/png/rgb-8-key.png"),
+        ),
+        ("rgb-16", include_bytes!("fixtures/import/png/rgb-16.png")),
+        (
+            "grey-alpha-8",
+            include_bytes!("fixtures/import/png/grey-alpha-8.png"),
+        ),
+        ("rgba-8", include_bytes!("fixtures/import/png/rgba-8.png")),
+        ("rgba-16", include_bytes!("fixtures/import/png/rgba-16.png")),
+    ];
+    for (name, bytes) in fixtures {
+        // Read here: taken apart, inflated by the browser's `DecompressionStream`.
+        let png = Png::parse(bytes).unwrap().expect(name);
+        let inflated = inflate(&png.data, "deflate", png.inflated_len() as u64)
+            .await
+            .unwrap()
+            .expect(name);
+        let ours = png.rgba(&inflated).expect(name);
+        let theirs = browser_decode(ImageFormat::Png, bytes.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            (ours.width, ours.height),
+            (theirs.width, theirs.height),
+            "{name}"
+        );
+        // The same alpha, and the same grey once composited: the browser's canvas keeps
+        // colours premultiplied, so a transparent pixel's colour reads back as black and a
+        // translucent one's a few levels off (weighed down again by its alpha).
+        for (i, (a, b)) in ours
+            .pixels
+            .chunks(4)
+            .zip(theirs.pixels.chunks(4))
+            .enumerate()
+        {
+            assert_eq!(a[3], b[3], "{name}: pixel {i}'s alpha");
+            let (a, b) = (
+                grey_from_rgba(a.try_into().unwrap()),
+                grey_from_rgba(b.try_into().unwrap()),
+            );
+            assert!(
+                a.abs_diff(b) <= 1,
+                "{name}: pixel {i} is {a} here, {b} in the browser"
+            );
+        }
+        // And through the import's decoders.
+        let decoded = BrowserDecoders
+            .image(ImageFormat::Png, bytes.to_vec())
+            .await
+            .unwrap();
+        assert_eq!(decoded, ours, "{name}");
+    }
+    // Data that does not inflate goes to the browser's decoder, whose verdict stands.
+    let mut broken = fixtures[0].1.to_vec();
+    let idat = broken.windows(4).position(|w| w == b"IDAT").unwrap();
+    broken[idat + 6] ^= 0xff;
+    let length = u32::from_be_bytes(broken[idat - 4..idat].try_into().unwrap()) as usize;
+    let crc = common::crc32(&broken[idat..idat + 4 + length]);
+    broken[idat + 4 + length..idat + 8 + length].copy_from_slice(&crc.to_be_bytes());
+    assert!(Png::parse(&broken).unwrap().is_some());
+    let decoded = BrowserDecoders
+        .image(ImageFormat::Png, broken.clone())
+        .await;
+    assert_eq!(decoded, browser_decode(ImageFormat::Png, broken).await);
 }

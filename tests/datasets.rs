@@ -64,7 +64,7 @@ fn summary_of(source: DataRef) -> DataSummary {
 fn previewed(page: &mut Page, data: &SharedImport) {
     let effects = page.send(Event::FilesPicked {
         name: "digits/".into(),
-        files: 300,
+        files: Some(300),
         bytes: 90_000,
     });
     assert_eq!(effects, [Effect::ReadImport]);
@@ -76,7 +76,7 @@ fn previewed(page: &mut Page, data: &SharedImport) {
         page.model.import.phase,
         Some(ImportPhase::Reading {
             read: 100,
-            total: 300
+            total: Some(300)
         })
     );
     let effects = page.send(Event::FilesStaged(Ok(())));
@@ -178,13 +178,56 @@ fn files_are_previewed_converted_again_with_other_options_and_a_new_run_trains_o
 }
 
 #[test]
+fn a_dropped_folder_is_counted_by_the_import_worker_as_it_reads_it() {
+    let mut page = Page::ready();
+    // Handles: nothing counted yet, the worker walks the folder.
+    let effects = page.send(Event::FilesPicked {
+        name: "digits/".into(),
+        files: None,
+        bytes: 0,
+    });
+    assert_eq!(effects, [Effect::ReadImport]);
+    assert_eq!(
+        page.model.import.phase,
+        Some(ImportPhase::Reading {
+            read: 0,
+            total: None
+        })
+    );
+    page.send(Event::ImportProgress {
+        read: 0,
+        total: 60_000,
+    });
+    page.send(Event::ImportProgress {
+        read: 1_000,
+        total: 60_000,
+    });
+    assert_eq!(
+        page.model.import.phase,
+        Some(ImportPhase::Reading {
+            read: 1_000,
+            total: Some(60_000)
+        })
+    );
+    // Past the limit, the worker's refusal is said.
+    page.send(Event::FilesStaged(Err(
+        "more than 400 MB of files: a dataset comes from at most 400 MB".into(),
+    )));
+    assert!(
+        matches!(&page.model.import.phase, Some(ImportPhase::Failed(m)) if m.starts_with("More than 400 MB")),
+        "{:?}",
+        page.model.import.phase
+    );
+}
+
+#[test]
 fn a_failed_import_store_or_switch_loses_nothing() {
     let mut page = Page::ready();
     let run = page.run().label.clone();
     // The files could not be staged: said so, the worker closed.
     page.send(Event::FilesPicked {
         name: "x.zip".into(),
-        files: 1,
+        files: Some(1),
         bytes: 10,
     });
     let effects = page.send(Event::FilesStaged(Err("a file could not be read".into())));
@@ -196,7 +239,7 @@ fn a_failed_import_store_or_switch_loses_nothing() {
     // Too many bytes are refused before anything is read.
     let effects = page.send(Event::FilesPicked {
         name: "huge/".into(),
-        files: 2,
+        files: Some(2),
         bytes: 400_000_001,
     });
     assert!(effects.is_empty());
@@ -208,7 +251,7 @@ fn a_failed_import_store_or_switch_loses_nothing() {
     // A broken zip: the conversion's error, the run untouched.
     page.send(Event::FilesPicked {
         name: "broken.zip".into(),
-        files: 1,
+        files: Some(1),
         bytes: 10,
     });
     page.send(Event::FilesStaged(Ok(())));
@@ -504,7 +547,7 @@ fn a_run_waiting_for_its_data_is_forgotten_on_cancel_and_drops_that_fail_are_sai
     // under way.
     page.send(Event::FilesPicked {
         name: "more/".into(),
-        files: 2,
+        files: Some(2),
         bytes: 10,
     });
     assert!(

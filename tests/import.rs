@@ -2,9 +2,15 @@
 //! crop, inversion, transposition, labels, and every refusal.
 #![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
+mod common;
+
 /// Folders and zips of image files, decoded natively.
 #[path = "import/files.rs"]
 mod files;
+
+/// PNGs read by the page's own PNG reader (`import::Png`), against the `image` crate.
+#[path = "import/png.rs"]
+mod png;
 
 use mnist_gan_web::idx::{IdxError, RawImages};
 use mnist_gan_web::import::{

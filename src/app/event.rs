@@ -304,16 +304,18 @@ pub enum Event {
     FilesPicked {
         /// The folder's, the zip's or the first file's name.
         name: String,
-        /// How many.
-        files: usize,
-        /// Their bytes.
+        /// How many, when known (a drop's folders are walked, and counted, by the import
+        /// worker).
+        files: Option<usize>,
+        /// Their bytes, so far as known (the worker refuses a folder past the limit as it
+        /// reads it).
         bytes: u64,
     },
-    /// Dropped files or folders could not be read (why).
+    /// Dropped files or folders could not be read, or the folder picker failed (why).
     DropFailed(String),
-    /// Files handed to the import worker so far.
+    /// Files the import worker has read so far.
     ImportProgress {
-        /// Sent.
+        /// Read.
         read: usize,
         /// In all.
         total: usize,

@@ -32,12 +32,13 @@ impl std::fmt::Debug for SharedImport {
 /// Where an import is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportPhase {
-    /// Files read and handed to the import worker: so many of how many.
+    /// Files read by the import worker: so many of how many (not known while it walks a
+    /// dropped folder).
     Reading {
-        /// Files sent.
+        /// Files read.
         read: usize,
         /// Files chosen.
-        total: usize,
+        total: Option<usize>,
     },
     /// The worker converts them.
     Converting,

@@ -17,14 +17,14 @@ impl Model {
     pub(super) fn files_picked(
         &mut self,
         name: &str,
-        files: usize,
+        files: Option<usize>,
         bytes: u64,
         effects: &mut Vec<Effect>,
     ) {
         if self.import.keeping {
             return;
         }
-        if files == 0 {
+        if files == Some(0) {
             self.import.phase = Some(ImportPhase::Failed("No files were chosen.".into()));
             return;
         }
@@ -47,7 +47,10 @@ impl Model {
 
     pub(super) fn import_progress(&mut self, read: usize, total: usize) {
         if matches!(self.import.phase, Some(ImportPhase::Reading { .. })) {
-            self.import.phase = Some(ImportPhase::Reading { read, total });
+            self.import.phase = Some(ImportPhase::Reading {
+                read,
+                total: Some(total),
+            });
         }
     }
 

@@ -20,6 +20,7 @@ mod header;
 mod idx;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+mod png;
 mod sources;
 
 use std::fmt;
@@ -36,6 +37,7 @@ pub use convert::{Converter, convert, dark_on_light, grey_from_rgba};
 pub use decoders::{Decoders, Decoding, InflateError, Packing};
 pub use files::{FileImport, ImageFormat, Rgba, SkipReason, Skipped, check_size, is_ignored};
 pub use idx::import_idx;
+pub use png::Png;
 pub use sources::{SourceFile, import_files, import_files_now, is_zip};
 
 /// The most images one dataset may hold.

@@ -120,7 +120,7 @@ pub fn import_path(path: &Path, options: ConvertOptions) -> Result<Imported, Imp
     }
 }
 
-/// Every file under `root`, in the order of their paths (hidden ones left out).
+/// Every file under `root` (hidden ones left out; `import_files` puts them in order).
 fn folder(root: &Path) -> Result<Vec<SourceFile>, ImportError> {
     let mut paths = Vec::new();
     let mut folders = vec![root.to_path_buf()];
@@ -142,7 +142,6 @@ fn folder(root: &Path) -> Result<Vec<SourceFile>, ImportError> {
             }
         }
     }
-    paths.sort();
     // Their sizes first: nothing is read from a folder over the limit.
     let bytes: u64 = paths
         .iter()

@@ -6,13 +6,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::dom::{Listener, js_message, to_js};
+use super::unread::Unread;
 use crate::config::TrainingConfig;
 use crate::data::{DataRef, Dataset};
 use crate::path::ComputePath;
@@ -35,11 +36,17 @@ impl SpawnError {
 /// What the owner of a worker is told when it stops.
 type StopHandler = Box<dyn Fn(&str)>;
 
+/// What a request is told of its progress: done, in all.
+type ProgressHandler = Box<dyn Fn(usize, usize)>;
+
 /// The page's handle on the worker. Dropping it stops the worker.
 pub struct TrainerWorker {
     worker: Worker,
     next_id: Cell<u32>,
     waiting: RefCell<HashMap<u32, Function>>,
+    /// The request told of its progress (`FromWorker::Progress`), and what it is told: one at
+    /// a time (an import worker stages one request's files).
+    progress: RefCell<Option<(u32, ProgressHandler)>>,
     failure: RefCell<Option<String>>,
     on_stop: RefCell<Option<StopHandler>>,
     _listeners: Vec<Listener>,
@@ -111,6 +118,7 @@ impl TrainerWorker {
                 worker,
                 next_id: Cell::new(1),
                 waiting: RefCell::new(HashMap::new()),
+                progress: RefCell::new(None),
                 failure: RefCell::new(None),
                 on_stop: RefCell::new(None),
                 _listeners: vec![on_message, on_error],
@@ -208,30 +216,28 @@ pub trait Requests {
 
 impl Requests for TrainerWorker {
     fn request(&self, command: Command) -> Pending<Result<Reply, TrainerError>> {
-        self.post(command, |_| Ok(()), None)
+        self.post(command, &|_| Ok(()))
     }
 }
 
 impl TrainerWorker {
-    /// Stages `files` (`{ path, bytes: Uint8Array }` objects, their buffers in `transfer`, which
-    /// go to the worker without a copy) for the imports that follow ([`Command::StageFiles`]).
-    pub fn stage_files(
+    /// Hands the worker `unread` files to read and stage for the imports that follow
+    /// ([`Command::StageFiles`], read by the worker's web layer: `web::unread`);
+    /// `progress(read, total)` as it reads them.
+    pub fn stage(
         &self,
-        files: &Array,
-        transfer: &Array,
+        unread: &Unread,
+        progress: impl Fn(usize, usize) + 'static,
     ) -> Pending<Result<(), TrainerError>> {
-        let command = Command::StageFiles { files: Vec::new() };
-        // `{ Request: { id, command: { StageFiles: { files } } } }`, the files set in as they are.
-        let reply = self.post(
-            command,
-            |message| {
-                let request = Reflect::get(message, &"Request".into())?;
-                let command = Reflect::get(&request, &"command".into())?;
-                let staged = Reflect::get(&command, &"StageFiles".into())?;
-                Reflect::set(&staged, &"files".into(), files).map(drop)
-            },
-            Some(transfer),
-        );
+        let id = self.next_id.get();
+        *self.progress.borrow_mut() = Some((id, Box::new(progress)));
+        // `{ Request: { id, command: { StageFiles: { files: [], unread } } } }`.
+        let reply = self.post(Command::StageFiles { files: Vec::new() }, &|message| {
+            let request = Reflect::get(message, &"Request".into())?;
+            let command = Reflect::get(&request, &"command".into())?;
+            let staged = Reflect::get(&command, &"StageFiles".into())?;
+            Reflect::set(&staged, &"unread".into(), &unread.to_js()?).map(drop)
+        });
         Box::pin(async move {
             match reply.await? {
                 Reply::Done => Ok(()),
@@ -240,13 +246,11 @@ impl TrainerWorker {
         })
     }
 
-    /// Sends `command` (its message amended by `amend`, with `transfer`'s buffers moved);
-    /// the future resolves with the reply.
+    /// Sends `command` (its message amended by `amend`); the future resolves with the reply.
     fn post(
         &self,
         command: Command,
-        amend: impl FnOnce(&JsValue) -> Result<(), JsValue>,
-        transfer: Option<&Array>,
+        amend: &dyn Fn(&JsValue) -> Result<(), JsValue>,
     ) -> Pending<Result<Reply, TrainerError>> {
         if let Some(failure) = self.failure() {
             return Box::pin(std::future::ready(Err(TrainerError::Worker(failure))));
@@ -257,10 +261,7 @@ impl TrainerWorker {
         let promise = Promise::new(&mut |ok, _| resolve = Some(ok));
         let sent = to_js(&ToWorker::Request(Request { id, command })).and_then(|message| {
             amend(&message)
-                .and_then(|()| match transfer {
-                    Some(transfer) => self.worker.post_message_with_transfer(&message, transfer),
-                    None => self.worker.post_message(&message),
-                })
+                .and_then(|()| self.worker.post_message(&message))
                 .map_err(|e| TrainerError::Worker(js_message(&e)))
         });
         if let Err(e) = sent {
@@ -295,6 +296,23 @@ impl TrainerWorker {
             self.fail(&reason);
             return;
         }
+        if let Some(progress) = field(&data, "Progress").filter(JsValue::is_object) {
+            let number = |name| field(&progress, name).and_then(|v| v.as_f64());
+            // Out of its cell while it runs: the page may send another request meanwhile.
+            let told = self.progress.borrow_mut().take();
+            if let Some((id, handler)) = told {
+                if number("id") == Some(f64::from(id))
+                    && let (Some(done), Some(total)) = (number("done"), number("total"))
+                {
+                    handler(done as usize, total as usize);
+                }
+                let mut cell = self.progress.borrow_mut();
+                if cell.is_none() {
+                    *cell = Some((id, handler));
+                }
+            }
+            return;
+        }
         // Anything else is not ours (a test runner relays the worker's console this way).
         let Some(answer) = field(&data, "Answer").filter(JsValue::is_object) else {
             return;
@@ -303,6 +321,14 @@ impl TrainerWorker {
             return;
         };
         let reply = field(&answer, "reply").unwrap_or(JsValue::UNDEFINED);
+        let mut progress = self.progress.borrow_mut();
+        if progress
+            .as_ref()
+            .is_some_and(|(told, _)| *told == id as u32)
+        {
+            *progress = None;
+        }
+        drop(progress);
         let resolve = self.waiting.borrow_mut().remove(&(id as u32));
         match resolve {
             Some(resolve) => {
@@ -321,6 +347,7 @@ impl TrainerWorker {
         *self.failure.borrow_mut() = Some(message.to_string());
         let reply = to_js(&Reply::Failed(TrainerError::Worker(message.to_string())))
             .unwrap_or(JsValue::UNDEFINED);
+        self.progress.borrow_mut().take();
         let waiting: Vec<Function> = self.waiting.borrow_mut().drain().map(|(_, f)| f).collect();
         for resolve in waiting {
             let _ = resolve.call1(&JsValue::NULL, &reply);

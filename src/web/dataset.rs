@@ -5,7 +5,7 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, ReadableStream, ReadableStreamDefaultReader, Response};
+use web_sys::{Cache, ReadableStreamDefaultReader, Response};
 
 use super::dom::{js_message, window};
 use crate::data::Dataset;
@@ -212,32 +212,15 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// `bytes` piped through the browser's `DecompressionStream` of `format` ("gzip",
-/// "deflate-raw"): the decompressed stream, read as it comes.
-pub fn decompressing(bytes: &[u8], format: &str) -> Result<ReadableStream, JsValue> {
-    let source = Response::new_with_opt_u8_array(Some(&mut bytes.to_vec()))?;
-    let body: ReadableStream = source.body().ok_or_else(|| JsValue::from("empty body"))?;
-    // web-sys marks DecompressionStream unstable; it is in every current browser, so call it
-    // directly: `body.pipeThrough(new DecompressionStream(format))`.
-    let constructor: js_sys::Function =
-        Reflect::get(&js_sys::global(), &"DecompressionStream".into())?
-            .dyn_into()
-            .map_err(|_| JsValue::from("this browser has no DecompressionStream"))?;
-    let decompress = Reflect::construct(&constructor, &js_sys::Array::of1(&format.into()))?;
-    let pipe_through: js_sys::Function = Reflect::get(&body, &"pipeThrough".into())?.dyn_into()?;
-    Ok(pipe_through.call1(&body, &decompress)?.unchecked_into())
-}
-
 /// Decompresses gzip bytes with the browser's `DecompressionStream`.
 pub async fn gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
     let gzip = |e: JsValue| LoadError::Gzip {
         file: file.to_string(),
         message: js_message(&e),
     };
-    let inflated = decompressing(bytes, "gzip").map_err(gzip)?;
-    let response = Response::new_with_opt_readable_stream(Some(&inflated)).map_err(gzip)?;
-    let buffer = promise(response.array_buffer()).await.map_err(gzip)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    let inflated = super::decode::inflate(bytes, "gzip", u64::MAX).await;
+    // No limit: never cut short.
+    Ok(inflated.map_err(gzip)?.unwrap_or_default())
 }
 
 async fn open_cache() -> Option<Cache> {

@@ -13,9 +13,10 @@ use web_sys::DedicatedWorkerGlobalScope;
 
 use super::dom::{js_message, to_js, wasm_memory_bytes};
 use super::replicas::PortExchange;
+use super::unread::Unread;
 use crate::import::Decoders;
 use crate::path::ComputePath;
-use crate::protocol::{FromWorker, Reply, Request, ToWorker, TrainerError};
+use crate::protocol::{Command, FromWorker, Reply, Request, ToWorker, TrainerError};
 use crate::session::{Exchange, Host, Pending, Platform};
 
 /// The worker's thread: Burn's CPU backend, or the WebGPU device it created.
@@ -65,11 +66,12 @@ impl Platform for WorkerPlatform {
     }
 }
 
-/// The host and the requests not yet started.
+/// The host and the requests not yet started (with the files a `StageFiles` request hands over
+/// unread, read here before the host sees it).
 #[derive(Default)]
 struct WorkerSide {
     host: Host,
-    queue: VecDeque<Request>,
+    queue: VecDeque<(Request, Option<Unread>)>,
     busy: bool,
 }
 
@@ -84,6 +86,7 @@ thread_local! {
 #[wasm_bindgen]
 pub fn worker_receive(message: JsValue, ports: js_sys::Array) -> Result<(), JsError> {
     super::run_constructors_once();
+    let unread = unread_of(&message).map_err(|e| JsError::new(&e))?;
     let message: ToWorker = serde_wasm_bindgen::from_value(message)
         .map_err(|e| JsError::new(&format!("the worker got an unreadable message: {e}")))?;
     let request = match message {
@@ -109,7 +112,7 @@ pub fn worker_receive(message: JsValue, ports: js_sys::Array) -> Result<(), JsEr
     };
     let start = SIDE.with(|side| {
         let mut side = side.borrow_mut();
-        side.queue.push_back(request);
+        side.queue.push_back((request, unread));
         !std::mem::replace(&mut side.busy, true)
     });
     if start {
@@ -130,9 +133,19 @@ async fn drain() {
             side.busy = next.is_some();
             next
         });
-        let Some(Request { id, command }) = next else {
+        let Some((Request { id, mut command }, unread)) = next else {
             return;
         };
+        if let Some(unread) = unread {
+            let progress = |done, total| post(&FromWorker::Progress { id, done, total });
+            match unread.read(progress).await {
+                Ok(files) => command = Command::StageFiles { files },
+                Err(e) => {
+                    answer(id, Reply::Failed(TrainerError::Refused(e)));
+                    continue;
+                }
+            }
+        }
         let (barrier, reply) = SIDE.with(|side| {
             let host = &mut side.borrow_mut().host;
             #[cfg(feature = "test-hooks")]
@@ -162,11 +175,53 @@ fn bench_replay_switch(host: &Host) {
 }
 
 fn answer(id: u32, reply: Reply) {
+    post(&FromWorker::Answer { id, reply });
+}
+
+fn post(message: &FromWorker) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let sent = to_js(&FromWorker::Answer { id, reply })
+    let sent = to_js(message)
         .map_err(|e| e.to_string())
-        .and_then(|message| scope.post_message(&message).map_err(|e| js_message(&e)));
+        .and_then(|message| {
+            let moved = js_sys::Array::new();
+            large_buffers(&message, &moved, 4);
+            scope
+                .post_message_with_transfer(&message, &moved)
+                .map_err(|e| js_message(&e))
+        });
     if let Err(e) = sent {
-        log::warn!("the worker could not answer request {id}: {e}");
+        log::warn!("the worker could not post to the page: {e}");
     }
+}
+
+/// Byte arrays at least this large are moved to the page, not copied.
+const MOVED_BYTES: u32 = 1 << 20;
+
+/// The buffers of the large byte arrays in `value` (made for this message alone, so nothing
+/// here uses them after), `depth` levels down: moved, the page's thread does not copy them as
+/// it receives the message (an import's 47 MB of pixels took it ~80 ms).
+fn large_buffers(value: &JsValue, moved: &js_sys::Array, depth: u32) {
+    if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+        if bytes.byte_length() >= MOVED_BYTES && bytes.byte_length() == bytes.buffer().byte_length()
+        {
+            moved.push(&bytes.buffer());
+        }
+    } else if depth > 0 && value.is_object() {
+        for field in js_sys::Object::values(value.unchecked_ref()).iter() {
+            large_buffers(&field, moved, depth - 1);
+        }
+    }
+}
+
+/// The files a `StageFiles` request hands over unread, if it does
+/// (`{ Request: { command: { StageFiles: { unread } } } }`).
+fn unread_of(message: &JsValue) -> Result<Option<Unread>, String> {
+    let mut value = message.clone();
+    for key in ["Request", "command", "StageFiles", "unread"] {
+        value = js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if !value.is_object() {
+            return Ok(None);
+        }
+    }
+    Unread::from_js(&value).map(Some)
 }

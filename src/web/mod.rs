@@ -27,6 +27,7 @@ pub mod render;
 pub mod replicas;
 pub mod runtime;
 pub mod store;
+pub mod unread;
 pub mod view;
 
 use std::cell::RefCell;
@@ -75,7 +76,8 @@ pub fn start() {
         ));
     }));
     // A second logger (tests start the module more than once) is harmless: keep the first.
-    let _ = console_log::init_with_level(log::Level::Info);
+    // Warnings and errors: release builds compile nothing below (`log`'s `release_max_level_warn`).
+    let _ = console_log::init_with_level(log::Level::Warn);
     let page = web_sys::window().and_then(|w| w.document());
     if page.and_then(|d| d.get_element_by_id("app")).is_none() {
         return; // loaded by the trainer's worker or the browser tests, not by the page

@@ -1,7 +1,8 @@
-//! Files the visitor picks or drops for an import, collected on the page's thread as browser
-//! `File`s (nothing is read yet): a file input's list, a picked folder's (each file's path under
-//! it), or a drop's files and folders (walked through `webkitGetAsEntry`). They wait here until
-//! the effects hand them to an import worker (`Effect::ReadImport`).
+//! Files the visitor picks or drops for an import, collected on the page's thread without
+//! reading them: a file input's list, a picked folder's (each file's path under it), or a drop —
+//! its `FileSystemHandle`s where the browser offers them (Chrome, Edge: the import worker walks
+//! the folders), else its files and folders walked here through `webkitGetAsEntry`. They wait
+//! here until the effects hand them to an import worker (`Effect::ReadImport`, `web::unread`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DataTransfer, File, FileList};
 
+use super::unread::Unread;
 use crate::app::Event;
 
 /// Entries a dropped folder may hold, at most (the import refuses more files than this anyway).
@@ -24,40 +26,58 @@ pub struct PickedFile {
     pub file: File,
 }
 
-/// The files picked last, shared by the views that collect them and the effects that read
-/// them.
+/// The files picked last, shared by the views that collect them and the effects that hand
+/// them over.
 #[derive(Clone, Default)]
-pub struct Picked(Rc<RefCell<Vec<PickedFile>>>);
+pub struct Picked(Rc<RefCell<Option<Unread>>>);
 
 impl Picked {
-    /// Keeps `files` (in place of any picked before), in the order of their paths (as a drop
-    /// and the native import read them: the order makes the dataset, and its SHA-256), and
-    /// describes them for the model.
-    pub fn put(&self, mut files: Vec<PickedFile>) -> Event {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let name = match files.as_slice() {
-            [] => String::new(),
-            [only] => only.path.clone(),
-            [first, ..] => match first.path.split_once('/') {
-                Some((folder, _)) if files.iter().all(|f| f.path.starts_with(folder)) => {
-                    format!("{folder}/")
-                }
-                _ => first.path.clone(),
-            },
-        };
-        let bytes = files.iter().map(|f| f.file.size() as u64).sum();
+    /// Keeps `files` (in place of any picked before) and describes them for the model.
+    pub fn put(&self, files: Vec<PickedFile>) -> Event {
+        let (count, mut bytes, mut unread) = (files.len(), 0, Unread::default());
+        for picked in files {
+            bytes += picked.file.size() as u64;
+            unread.push_file(picked.path, picked.file);
+        }
+        self.keep(unread, Some(count), bytes)
+    }
+
+    /// Keeps a drop's or the folder picker's handles (in place of anything picked before): the
+    /// import worker counts and reads what they hold.
+    pub fn put_handles(&self, handles: Vec<JsValue>) -> Event {
+        let mut unread = Unread::default();
+        for handle in handles {
+            unread.push_handle(handle);
+        }
+        self.keep(unread, None, 0)
+    }
+
+    fn keep(&self, unread: Unread, files: Option<usize>, bytes: u64) -> Event {
         let event = Event::FilesPicked {
-            name,
-            files: files.len(),
+            name: name_of(unread.paths()),
+            files,
             bytes,
         };
-        *self.0.borrow_mut() = files;
+        *self.0.borrow_mut() = Some(unread);
         event
     }
 
     /// The files picked, handed over once.
-    pub fn take(&self) -> Vec<PickedFile> {
-        std::mem::take(&mut *self.0.borrow_mut())
+    pub fn take(&self) -> Option<Unread> {
+        self.0.borrow_mut().take()
+    }
+}
+
+/// What the import is called: the folder all the files are in, else the first file or handle
+/// (by path).
+fn name_of<'a>(mut paths: impl Iterator<Item = &'a str> + Clone) -> String {
+    let Some(first) = paths.clone().min() else {
+        return String::new();
+    };
+    let folder_of = |path: &'a str| path.split_once('/').map(|(folder, _)| folder);
+    match folder_of(first) {
+        Some(folder) if paths.all(|p| folder_of(p) == Some(folder)) => format!("{folder}/"),
+        _ => first.to_string(),
     }
 }
 
@@ -79,22 +99,87 @@ pub fn from_list(list: &FileList) -> Vec<PickedFile> {
         .collect()
 }
 
-/// The entries of a drop (taken now: a drop's items are gone once its handler returns), or
-/// `None` where the browser offers no entries.
+/// `method` called on each of the drop's items (now: a drop's items are gone once its handler
+/// returns); nothing where the browser has no such method.
+fn on_items(transfer: &DataTransfer, method: &str) -> Array {
+    let got = Array::new();
+    let items = Reflect::get(transfer, &"items".into()).unwrap_or_default();
+    let length = Reflect::get(&items, &"length".into())
+        .ok()
+        .and_then(|l| l.as_f64())
+        .unwrap_or(0.0) as u32;
+    for i in 0..length {
+        let item = Reflect::get(&items, &i.into()).unwrap_or_default();
+        let asked = Reflect::get(&item, &method.into())
+            .and_then(|m| m.dyn_into::<Function>())
+            .and_then(|m| m.call0(&item));
+        if let Ok(asked) = asked
+            && !asked.is_null()
+            && !asked.is_undefined()
+        {
+            got.push(&asked);
+        }
+    }
+    got
+}
+
+/// The entries of a drop, or `None` where the browser offers no entries.
 pub fn drop_entries(transfer: &DataTransfer) -> Option<Vec<JsValue>> {
-    let items = Reflect::get(transfer, &"items".into()).ok()?;
-    let length = Reflect::get(&items, &"length".into()).ok()?.as_f64()? as u32;
-    let entries: Vec<JsValue> = (0..length)
-        .filter_map(|i| {
-            let item = Reflect::get(&items, &i.into()).ok()?;
-            let method: Function = Reflect::get(&item, &"webkitGetAsEntry".into())
-                .ok()?
-                .dyn_into()
-                .ok()?;
-            method.call0(&item).ok().filter(|e| !e.is_null())
-        })
-        .collect();
-    (!entries.is_empty()).then_some(entries)
+    let entries = on_items(transfer, "webkitGetAsEntry");
+    (entries.length() > 0).then(|| entries.iter().collect())
+}
+
+/// The drop's `FileSystemHandle`s, asked for, or `None` where the browser offers none
+/// (`getAsFileSystemHandle`: Chrome, Edge).
+pub fn drop_handles(transfer: &DataTransfer) -> Option<Promise> {
+    let asked = on_items(transfer, "getAsFileSystemHandle");
+    (asked.length() > 0).then(|| Promise::all(&asked))
+}
+
+/// The folder picker where the browser has one (`showDirectoryPicker`: Chrome, Edge), asked
+/// now, in the click's user activation: its handle goes to the import worker like a dropped
+/// folder's, where a folder input's `FileList` of tens of thousands of files would be built on
+/// the page's thread (a 27 s long task for 60,000 files).
+pub fn pick_folder() -> Option<Promise> {
+    let window = js_sys::global();
+    let picker: Function = Reflect::get(&window, &"showDirectoryPicker".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    picker.call0(&window).ok()?.dyn_into().ok()
+}
+
+/// The handle a folder picker gave, `None` when the visitor cancelled it.
+pub async fn picked_folder(asked: Promise) -> Result<Option<JsValue>, String> {
+    match JsFuture::from(asked).await {
+        Ok(handle) => Ok(Some(handle)),
+        Err(e)
+            if Reflect::get(&e, &"name".into())
+                .ok()
+                .and_then(|n| n.as_string())
+                == Some("AbortError".into()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!(
+            "the folder could not be opened ({})",
+            super::dom::js_message(&e)
+        )),
+    }
+}
+
+/// The handles a drop's promise gave (items that are not files give none).
+pub async fn handles(asked: Promise) -> Result<Vec<JsValue>, String> {
+    let handles = JsFuture::from(asked)
+        .await
+        .map_err(|e| super::dom::js_message(&e))?;
+    let mut got = Vec::new();
+    for handle in Array::from(&handles).iter() {
+        if handle.is_object() {
+            got.push(handle);
+        }
+    }
+    Ok(got)
 }
 
 /// `target.method(resolve, reject)`, the callback style of the file system entries, as a

@@ -115,3 +115,19 @@ impl mnist_gan_web::session::Platform for CpuThread {
         return std::rc::Rc::new(mnist_gan_web::web::decode::BrowserDecoders);
     }
 }
+
+/// CRC-32 as PNG's chunks carry it (for the tests' edited chunks), bit by bit.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                0xedb8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

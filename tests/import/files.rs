@@ -350,6 +350,22 @@ fn files_picked_together_sort_themselves_out() {
         imported.summary(),
         "2 images (14 × 14 to 28 × 28), no labels"
     );
+    // However they came, the files are taken in the order of their paths (string order, '-'
+    // before '/', as in the page): the same dataset and SHA-256 natively and in the browser.
+    let files = vec![
+        file("a/b.png", png(28, 200)),
+        file("a-b/c.png", png(28, 100)),
+        file("a/a.png", png(28, 0)),
+    ];
+    let as_they_are = ConvertOptions {
+        invert: mnist_gan_web::import::Invert::Never,
+        ..ConvertOptions::default()
+    };
+    let imported = import_files_now(files, as_they_are, &NativeDecoders).unwrap();
+    assert_eq!(imported.classes, ["a", "a-b"]);
+    let firsts: Vec<u8> = (0..3).map(|i| imported.dataset.image(i)[0]).collect();
+    assert_eq!(firsts, [100, 0, 200]);
+    assert_eq!(imported.dataset.labels(), Some(&[1, 0, 0][..]));
     // More than 400 MB brought: refused before anything is read.
     images.resize(MAX_SOURCE_BYTES as usize + 1, 0);
     assert_eq!(

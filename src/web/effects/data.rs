@@ -4,24 +4,13 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
-
 use super::{Effects, spawn};
 use crate::app::{DataRef, DataSummary, DatasetInfo, Effect, Event, SharedImport};
 use crate::data::Dataset;
 use crate::protocol::{Command, Reply};
 use crate::web::client::{Requests, TrainerWorker};
 use crate::web::datasets;
-use crate::web::dom::js_message;
 use crate::web::group::TrainerGroup;
-use crate::web::picked::PickedFile;
-
-/// Files read at once, at most, and bytes (a part of a folder handed to the worker in one
-/// message: the page never holds more than this).
-const PART_FILES: usize = 1000;
-const PART_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
 
 /// What the page shows of `dataset`, which is `source` (an imported dataset trains on nine
 /// tenths of it: the worker holds out the rest for the score, `Dataset::hold_out`).
@@ -113,9 +102,14 @@ impl Effects {
         }
     }
 
-    /// Starts an import worker and stages the picked files in it, a part at a time.
+    /// Starts an import worker and hands it the picked files, unread: it reads and stages them
+    /// (`web::unread`), telling how far it got.
     fn read_import(&self) {
-        let files = self.picked.take();
+        let Some(unread) = self.picked.take() else {
+            self.dispatch
+                .send_later(Event::FilesStaged(Err("no files were chosen".into())));
+            return;
+        };
         let worker = match TrainerWorker::spawn() {
             Ok(worker) => worker,
             Err(e) => {
@@ -125,25 +119,21 @@ impl Effects {
             }
         };
         *self.import.borrow_mut() = Some(worker.clone());
-        let slot = self.import.clone();
-        let dispatch = self.dispatch.clone();
-        spawn(async move {
-            let total = files.len();
-            let mut sent = 0;
-            let mut result = Ok(());
-            for part in parts(&files) {
-                if !is_current(&slot.borrow(), &worker) {
-                    return; // cancelled, or files picked again
-                }
-                if let Err(e) = stage(&worker, part).await {
-                    result = Err(e);
-                    break;
-                }
-                sent += part.len();
-                if is_current(&slot.borrow(), &worker) {
-                    dispatch.send(Event::ImportProgress { read: sent, total });
+        let (slot, dispatch) = (self.import.clone(), self.dispatch.clone());
+        let progress = {
+            let (slot, worker, dispatch) = (slot.clone(), Rc::downgrade(&worker), dispatch.clone());
+            move |read, total| {
+                // Only the import on screen (not one replaced or cancelled meanwhile).
+                if let Some(worker) = worker.upgrade()
+                    && is_current(&slot.borrow(), &worker)
+                {
+                    dispatch.send(Event::ImportProgress { read, total });
                 }
             }
+        };
+        let staged = worker.stage(&unread, progress);
+        spawn(async move {
+            let result = staged.await.map_err(|e| e.to_string());
             if is_current(&slot.borrow(), &worker) {
                 dispatch.send(Event::FilesStaged(result));
             }
@@ -189,49 +179,6 @@ impl Effects {
 fn is_current(slot: &Option<Rc<TrainerWorker>>, worker: &Rc<TrainerWorker>) -> bool {
     slot.as_ref()
         .is_some_and(|current| Rc::ptr_eq(current, worker))
-}
-
-/// `files` in parts of at most [`PART_FILES`] files and about [`PART_BYTES`].
-fn parts(files: &[PickedFile]) -> Vec<&[PickedFile]> {
-    let mut parts = Vec::new();
-    let (mut start, mut bytes) = (0, 0.0);
-    for (i, file) in files.iter().enumerate() {
-        if i > start && (i - start == PART_FILES || bytes + file.file.size() > PART_BYTES) {
-            parts.push(&files[start..i]);
-            (start, bytes) = (i, 0.0);
-        }
-        bytes += file.file.size();
-    }
-    if start < files.len() {
-        parts.push(&files[start..]);
-    }
-    parts
-}
-
-/// Reads `part` (the browser reads the files at once, off this thread) and stages it in the
-/// worker, its buffers moved there.
-async fn stage(worker: &TrainerWorker, part: &[PickedFile]) -> Result<(), String> {
-    let reads: Array = part
-        .iter()
-        .map(|picked| JsValue::from(picked.file.array_buffer()))
-        .collect();
-    let buffers = JsFuture::from(Promise::all(&reads))
-        .await
-        .map_err(|e| format!("a file could not be read ({})", js_message(&e)))?;
-    let buffers = Array::from(&buffers);
-    let files = Array::new();
-    for (picked, buffer) in part.iter().zip(buffers.iter()) {
-        let file = Object::new();
-        let set = |key: &str, value: &JsValue| Reflect::set(&file, &key.into(), value);
-        set("path", &picked.path.as_str().into())
-            .and_then(|_| set("bytes", &Uint8Array::new(&buffer)))
-            .map_err(|e| js_message(&e))?;
-        files.push(&file);
-    }
-    worker
-        .stage_files(&files, &buffers)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 /// Hashes and stores a conversion (refusing one that is not the data a run waits for).

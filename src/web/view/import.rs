@@ -106,11 +106,26 @@ impl ImportPanel {
             })
         };
         let (for_drop, picked_drop) = (dispatch.clone(), picked.clone());
+        let (for_folder, picked_folder) = (dispatch.clone(), picked.clone());
         let name = self.name.clone();
         let (o1, o2, o3) = (options.clone(), options.clone(), options);
         self.listeners = vec![
             from_input(&self.files),
             from_input(&self.folder),
+            // The browser's folder picker in place of the input's where there is one.
+            on(&self.folder, "click", dispatch, move |event| {
+                let asked = picked::pick_folder()?;
+                event.prevent_default();
+                let (dispatch, picked) = (for_folder.clone(), picked_folder.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    match picked::picked_folder(asked).await {
+                        Ok(Some(handle)) => dispatch.send(picked.put_handles(vec![handle])),
+                        Ok(None) => {} // cancelled
+                        Err(e) => dispatch.send(Event::DropFailed(e)),
+                    }
+                });
+                None
+            }),
             on(&self.fit, "change", dispatch, move |_| o1()),
             on(&self.invert, "change", dispatch, move |_| o2()),
             on(&self.transpose, "change", dispatch, move |_| o3()),
@@ -125,27 +140,34 @@ impl ImportPanel {
             }),
         ];
         self.listeners
-            .extend(drop_zone(
-                &self.zone,
-                dispatch,
-                move |transfer| match picked::drop_entries(&transfer) {
-                    Some(entries) => {
-                        let (dispatch, picked) = (for_drop.clone(), picked_drop.clone());
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let event = match picked::from_entries(entries).await {
-                                Ok(files) => picked.put(files),
-                                Err(e) => Event::DropFailed(e),
-                            };
-                            dispatch.send(event);
-                        });
-                        None
-                    }
-                    None => {
-                        let files = transfer.files().map(|list| picked::from_list(&list))?;
-                        Some(picked_drop.put(files))
-                    }
-                },
-            ));
+            .extend(drop_zone(&self.zone, dispatch, move |transfer| {
+                // Both asked for now (a drop's items are gone once this returns): handles
+                // where the browser offers them (the import worker walks the folders),
+                // else entries walked here, else the drop's files.
+                let asked = picked::drop_handles(&transfer);
+                let entries = picked::drop_entries(&transfer);
+                if asked.is_none() && entries.is_none() {
+                    let files = transfer.files().map(|list| picked::from_list(&list))?;
+                    return Some(picked_drop.put(files));
+                }
+                let (dispatch, picked) = (for_drop.clone(), picked_drop.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let handles = match asked {
+                        Some(asked) => picked::handles(asked).await.ok(),
+                        None => None,
+                    };
+                    let event = match (handles.filter(|h| !h.is_empty()), entries) {
+                        (Some(handles), _) => picked.put_handles(handles),
+                        (None, Some(entries)) => match picked::from_entries(entries).await {
+                            Ok(files) => picked.put(files),
+                            Err(e) => Event::DropFailed(e),
+                        },
+                        (None, None) => Event::DropFailed("the drop held nothing to read".into()),
+                    };
+                    dispatch.send(event);
+                });
+                None
+            }));
     }
 
     pub fn render(&self, model: &Model) {
@@ -157,9 +179,10 @@ impl ImportPanel {
             return;
         };
         let (status, failed) = match phase {
-            ImportPhase::Reading { read, total } => {
-                (format!("Reading the files… {read} of {total}"), false)
-            }
+            ImportPhase::Reading { read, total } => match total {
+                Some(total) => (format!("Reading the files… {read} of {total}"), false),
+                None => ("Reading the folder…".to_string(), false),
+            },
             ImportPhase::Converting => ("Converting…".to_string(), false),
             ImportPhase::Preview(preview) => (preview.data.0.summary.clone(), false),
             ImportPhase::Failed(message) => (message.clone(), true),
