@@ -175,7 +175,8 @@ impl Png {
                 }
             }
         };
-        // A sample scaled to eight bits (the high byte of sixteen, as browsers do).
+        // A sample scaled to eight bits: the high byte of sixteen (Chrome's reading within
+        // one level; the `image` crate rounds, so natively a 16-bit PNG may differ by one).
         let eight = |value: u16| -> u8 {
             match depth {
                 16 => (value >> 8) as u8,

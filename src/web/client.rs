@@ -229,6 +229,9 @@ impl TrainerWorker {
         unread: &Unread,
         progress: impl Fn(usize, usize) + 'static,
     ) -> Pending<Result<(), TrainerError>> {
+        if let Some(failure) = self.failure() {
+            return Box::pin(std::future::ready(Err(TrainerError::Worker(failure))));
+        }
         let id = self.next_id.get();
         *self.progress.borrow_mut() = Some((id, Box::new(progress)));
         // `{ Request: { id, command: { StageFiles: { files: [], unread } } } }`.
@@ -307,7 +310,7 @@ impl TrainerWorker {
                     handler(done as usize, total as usize);
                 }
                 let mut cell = self.progress.borrow_mut();
-                if cell.is_none() {
+                if cell.is_none() && self.failure.borrow().is_none() {
                     *cell = Some((id, handler));
                 }
             }

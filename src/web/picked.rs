@@ -110,6 +110,15 @@ fn on_items(transfer: &DataTransfer, method: &str) -> Array {
         .unwrap_or(0.0) as u32;
     for i in 0..length {
         let item = Reflect::get(&items, &i.into()).unwrap_or_default();
+        // Only files and folders: a drop's text and links are not asked.
+        if Reflect::get(&item, &"kind".into())
+            .ok()
+            .and_then(|k| k.as_string())
+            .as_deref()
+            != Some("file")
+        {
+            continue;
+        }
         let asked = Reflect::get(&item, &method.into())
             .and_then(|m| m.dyn_into::<Function>())
             .and_then(|m| m.call0(&item));

@@ -22,7 +22,7 @@ pub struct Unread {
     items: Vec<(String, JsValue)>,
 }
 
-/// Files read and staged at once, at most (the worker never holds more than these unstaged).
+/// Files read at once, at most (the page is told after each part).
 const PART: usize = 1000;
 
 fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
@@ -113,14 +113,17 @@ impl Unread {
             let files = JsFuture::from(Promise::all(&files))
                 .await
                 .map_err(message)?;
-            let buffers = Array::new();
-            for file in Array::from(&files).iter() {
-                let file: File = file.dyn_into().map_err(message)?;
-                bytes += file.size();
-                buffers.push(&file.array_buffer());
+            // Their sizes first: nothing is read past the limit.
+            let files = Array::from(&files);
+            for file in files.iter() {
+                bytes += file.dyn_into::<File>().map_err(message)?.size();
             }
             if bytes > MAX_SOURCE_BYTES as f64 {
                 return Err(ImportError::TooLarge.to_string());
+            }
+            let buffers = Array::new();
+            for file in files.iter() {
+                buffers.push(&file.unchecked_into::<File>().array_buffer());
             }
             let buffers = JsFuture::from(Promise::all(&buffers))
                 .await

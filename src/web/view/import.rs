@@ -141,14 +141,15 @@ impl ImportPanel {
         ];
         self.listeners
             .extend(drop_zone(&self.zone, dispatch, move |transfer| {
-                // Both asked for now (a drop's items are gone once this returns): handles
+                // All asked for now (a drop's items are gone once this returns): handles
                 // where the browser offers them (the import worker walks the folders),
-                // else entries walked here, else the drop's files.
+                // else entries walked here, else the drop's files (a file dragged from
+                // another page has neither).
                 let asked = picked::drop_handles(&transfer);
                 let entries = picked::drop_entries(&transfer);
+                let list = transfer.files();
                 if asked.is_none() && entries.is_none() {
-                    let files = transfer.files().map(|list| picked::from_list(&list))?;
-                    return Some(picked_drop.put(files));
+                    return Some(picked_drop.put(picked::from_list(&list?)));
                 }
                 let (dispatch, picked) = (for_drop.clone(), picked_drop.clone());
                 wasm_bindgen_futures::spawn_local(async move {
@@ -162,7 +163,10 @@ impl ImportPanel {
                             Ok(files) => picked.put(files),
                             Err(e) => Event::DropFailed(e),
                         },
-                        (None, None) => Event::DropFailed("the drop held nothing to read".into()),
+                        (None, None) => match list {
+                            Some(list) => picked.put(picked::from_list(&list)),
+                            None => Event::DropFailed("the drop held nothing to read".into()),
+                        },
                     };
                     dispatch.send(event);
                 });
