@@ -1,6 +1,6 @@
 // The trainer's Web Worker. The page's first message names its wasm-bindgen module and carries
 // the compiled wasm; every later message goes to Rust (`worker_receive`), in order. Messages to
-// the page follow `FromWorker` in src/protocol.rs: `{ Answer: { id, reply } }`, `{ Progress }`
+// the page follow `FromWorker` in src/protocol/mod.rs: `{ Answer: { id, reply } }`, `{ Progress }`
 // (an import's reading) or `{ Fatal }`.
 const early = [];
 let deliver = (data, ports) => early.push([data, ports]);

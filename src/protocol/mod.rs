@@ -10,11 +10,14 @@ use serde_bytes::ByteBuf;
 
 use crate::config::TrainingConfig;
 use crate::data::DataRef;
-use crate::import::{ConvertOptions, Imported, SourceFile};
+use crate::import::{ConvertOptions, SourceFile};
 use crate::path::ComputePath;
 use crate::quality::Score;
 use crate::shard::ShardPlace;
 use crate::train::StepValues;
+
+mod imported;
+pub use imported::{ImportedData, LISTED_SKIPPED};
 
 /// Steps enqueued whose statistics have not been read back yet, at most: the asynchronous
 /// read-back is the back-pressure that keeps the worker's queue short (a calibration keeps as
@@ -253,54 +256,6 @@ pub struct WorkerStats {
     pub device_in_use: Option<f64>,
     /// Bytes the device's memory pool has reserved.
     pub device_reserved: Option<f64>,
-}
-
-/// Files left out that an import lists by name.
-pub const LISTED_SKIPPED: usize = 100;
-
-/// A dataset converted in a worker: its images and labels as [`Command::Data`] takes them, and
-/// what the conversion found, for the preview.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ImportedData {
-    /// Number of images.
-    pub count: usize,
-    /// `count × 784` pixels.
-    pub pixels: ByteBuf,
-    /// `count` labels, when the data has them.
-    pub labels: Option<ByteBuf>,
-    /// The classes' names, in the order of their labels.
-    pub classes: Vec<String>,
-    /// Whether the grey levels were turned over.
-    pub inverted: bool,
-    /// What was read ([`Imported::summary`]).
-    pub summary: String,
-    /// The first files left out ([`LISTED_SKIPPED`] at most; the summary counts them all):
-    /// "path: why".
-    pub skipped: Vec<String>,
-}
-
-impl From<Imported> for ImportedData {
-    fn from(imported: Imported) -> Self {
-        let summary = imported.summary();
-        let images = imported.dataset.images();
-        Self {
-            count: images.count,
-            pixels: ByteBuf::from(images.pixels.clone()),
-            labels: imported
-                .dataset
-                .labels()
-                .map(|labels| ByteBuf::from(labels.to_vec())),
-            classes: imported.classes,
-            inverted: imported.inverted,
-            summary,
-            skipped: imported
-                .skipped
-                .iter()
-                .take(LISTED_SKIPPED)
-                .map(ToString::to_string)
-                .collect(),
-        }
-    }
 }
 
 /// A command with the id its answer will carry.
