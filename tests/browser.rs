@@ -88,6 +88,21 @@ async fn webgpu_initialises_with_an_adapter() {
     assert_eq!(data.as_slice::<f32>().unwrap(), &[7.0, 10.0, 15.0, 22.0]);
 }
 
+/// The CPU backend's products in the browser run through the patched wasm micro-kernel
+/// (`patches/gemm-f32/src/simd128.rs`): its values and both gradients against double precision
+/// for the step's 30 products and sizes off its 8 × 4 tiles, as natively (`tests/matmul.rs`).
+#[wasm_bindgen_test]
+async fn cpu_products_and_gradients_are_within_a_millionth_of_double_precision() {
+    let products = common::products::step_and_odd_products();
+    let results = common::products::against_double_precision(&Device::flex(), &products).await;
+    assert_eq!(results.len(), products.len());
+    for (product, difference) in &results {
+        assert!(*difference <= 1e-6, "{product:?}: {difference:e}");
+    }
+    let worst = results.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    web_sys::console::log_1(&format!("the largest difference: {worst:?}").into());
+}
+
 /// On SwiftShader the worker's device sends its products through the register-tiled kernel
 /// (`mnist_gan_web::matmul`), whose values and gradients are Burn's own product's to float
 /// rounding, for each tracked operand, shape and transposed view.

@@ -58,3 +58,21 @@ fn a_device_is_registered_with_and_without_autodiff() {
     ));
     assert_eq!([values, lhs, rhs], expected);
 }
+
+/// The CPU backend's products (gemm) and their gradients against double precision, for the
+/// step's shapes and transpositions and sizes off the micro-kernel's tiles. In the browser the
+/// same check runs on the patched wasm kernel (`tests/browser.rs`).
+#[test]
+fn cpu_products_and_gradients_are_within_a_millionth_of_double_precision() {
+    let products = common::products::step_and_odd_products();
+    let results = pollster::block_on(common::products::against_double_precision(
+        &device(),
+        &products,
+    ));
+    assert_eq!(results.len(), 30 + 20);
+    for (product, difference) in &results {
+        assert!(*difference <= 1e-6, "{product:?}: {difference:e}");
+    }
+    let worst = results.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    println!("the largest difference: {worst:?}");
+}
