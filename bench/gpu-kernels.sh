@@ -2,7 +2,9 @@
 # Where a WebGPU step's device time goes, on a lent GPU (see bench/gpu.sh for the set-up):
 # CubeCL's own profiler (CUBECL_DEBUG_OPTION=profile) times every kernel of
 # `train --bench-steps N` (5 warm-up, N timed and N pipelined steps), and this sums the times
-# by kernel, per step, largest first, for the unfused and the fused build.
+# by kernel, per step, largest first, for the unfused and the fused build, each on the devices
+# of `DEVICES` (default `wgpu`; `wgpu-register-tiles`, `wgpu-split-depth` send the products
+# through `src/matmul.rs`'s kernels) and models of `MODELS` (default `tutorial`).
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -11,13 +13,15 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 steps=${STEPS:-20}
 runs=$((5 + 2 * steps))
 for build in ${BUILDS:-unfused fused}; do
+ for model in ${MODELS:-tutorial}; do
+ for device in ${DEVICES:-wgpu}; do
   bin=/tmp/train-$build
   [ -x "$bin" ] || { xz -dc ".devrun/train-$build.xz" >"$bin" && chmod +x "$bin"; }
-  log=/tmp/cubecl-$build.log
+  log=/tmp/cubecl-$build-$model-$device.log
   rm -f "$log"
-  echo "=== $build, kernels' device time per step (CubeCL profiler, $runs steps)"
-  CUBECL_DEBUG_LOG=$log CUBECL_DEBUG_OPTION=profile timeout 120 "$bin" --device wgpu \
-    --data www/data/mnist --bench-steps "$steps" 2>&1 | grep bench
+  echo "=== $build, $model, $device: kernels' device time per step (CubeCL profiler, $runs steps)"
+  CUBECL_DEBUG_LOG=$log CUBECL_DEBUG_OPTION=profile timeout 120 "$bin" --device "$device" \
+    --model "$model" --data www/data/mnist --bench-steps "$steps" 2>&1 | grep bench
   grep '^| ' "$log" | awk -v runs="$runs" -F'|' '
     function ms(t) {
       gsub(/ /, "", t)
@@ -33,4 +37,6 @@ for build in ${BUILDS:-unfused fused}; do
       printf "all kernels: %.2f ms per step\n", all / runs
       for (n in total) printf "%8.3f ms/step %7.1f launches/step  %s\n", total[n] / runs, count[n] / runs, n
     }' | sort -k1 -rn | head -16
+ done
+ done
 done

@@ -8,7 +8,10 @@
 # Prints ms/step (synchronous and pipelined), the host's recording time and the kernels per
 # step of each, a 2-epoch run as the tutorial times it, and a step normally and replayed as a
 # captured graph (`graph_replay`, with each thread's CPU time per step), and the unfused build
-# with its matrix products through the register-tiled kernel (`--device wgpu-register-tiles`).
+# with each kernel the page's calibration chooses between for the matrix products (`wgpu`:
+# CubeCL's, `wgpu-register-tiles`, `wgpu-split-depth`: `src/matmul.rs`) for the `tutorial` and
+# `sharp` models: ms/step synchronous and pipelined, and an epoch (`bench/gpu-kernels.sh` adds
+# the kernels' own time per step, `DEVICES="wgpu wgpu-split-depth"`).
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -47,14 +50,23 @@ for build in ${BUILDS:-unfused fused fused-autotune unfused-autotune}; do
     | grep -v saved | tee -a "$out/gpu.log"
 done
 if [ -x /tmp/train-unfused ]; then
-  # The unfused build's products through the kernel the browser uses on SwiftShader
-  # (`src/matmul.rs`), against CubeCL's own (the unfused rows above, and again after).
-  for device in wgpu-register-tiles wgpu; do
-    echo "=== unfused, --device $device" | tee -a "$out/gpu.log"
-    timeout 120 /tmp/train-unfused --device "$device" --data "$data" --bench-steps 100 2>&1 \
-      | tee -a "$out/gpu.log"
+  # Each kernel for the products (the page's calibration times these on the visitor's adapter)
+  # for each model, alternating within each round.
+  for model in tutorial sharp; do
+    for round in 1 2; do
+      for device in wgpu wgpu-register-tiles wgpu-split-depth; do
+        echo "=== unfused, --model $model --device $device, round $round" | tee -a "$out/gpu.log"
+        timeout 120 /tmp/train-unfused --model "$model" --device "$device" --data "$data" \
+          --bench-steps 100 2>&1 | tee -a "$out/gpu.log"
+      done
+    done
+    for device in wgpu wgpu-register-tiles wgpu-split-depth; do
+      echo "=== unfused, --model $model --device $device, one epoch" | tee -a "$out/gpu.log"
+      timeout 300 /tmp/train-unfused --model "$model" --device "$device" --data "$data" \
+        --epochs 1 --out "/tmp/run-$model-$device" 2>&1 | grep -v saved | tee -a "$out/gpu.log"
+    done
   done
-  timeout 60 /tmp/train-unfused --device wgpu-register-tiles --data "$data" --bench-steps 20 \
+  timeout 60 /tmp/train-unfused --device wgpu-split-depth --data "$data" --bench-steps 20 \
     --count-dispatches 2>&1 | head -4 | tee -a "$out/gpu.log"
 fi
 if [ -f .devrun/graph_replay.xz ]; then

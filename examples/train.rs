@@ -33,10 +33,10 @@
 //! described before training: any IDX images file, gzipped or not, with its labels file beside
 //! it when there is one — `…-images-idx3-ubyte` and `…-labels-idx1-ubyte` —, a zip of images or
 //! a folder of them, PNG, JPEG, WebP or GIF, whose sub-folders name their labels),
-//! `--device cpu|wgpu|wgpu-register-tiles|ndarray` (wgpu needs the `wgpu` feature and an
-//! adapter; `wgpu-register-tiles` sends its matrix products through `mnist_gan_web::matmul`'s
-//! kernel, as the browser's worker does on SwiftShader, to measure it against CubeCL's
-//! on a real GPU; ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
+//! `--device cpu|wgpu|wgpu-register-tiles|wgpu-split-depth|ndarray` (wgpu needs the `wgpu`
+//! feature and an adapter; `wgpu-register-tiles` and `wgpu-split-depth` send its matrix
+//! products through `mnist_gan_web::matmul`'s kernel, as the browser's worker does on
+//! SwiftShader or where its calibration chose it, to measure it against CubeCL's on a real GPU; ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE] [--model tutorial|conditional|sharp] [--set FIELD=VALUE] [--samples-out DIR]"
+        "usage: train [--epochs N] [--batch N] [--out DIR] [--data DIR] [--device cpu|wgpu|wgpu-register-tiles|wgpu-split-depth] [--bench-steps N] [--threads T1,T2,…] [--count-dispatches] [--score-every N] [--scores-out FILE] [--keep-weights E1,E2,…] [--onnx-out FILE] [--model tutorial|conditional|sharp] [--set FIELD=VALUE] [--samples-out DIR]"
     );
     std::process::exit(2)
 }
@@ -149,13 +149,16 @@ fn device(name: &str) -> Device {
         #[allow(deprecated)] // measured against flex only
         "ndarray" => Device::ndarray(),
         #[cfg(feature = "wgpu")]
-        "wgpu" | "wgpu-register-tiles" => {
+        "wgpu" | "wgpu-register-tiles" | "wgpu-split-depth" => {
+            use mnist_gan_web::matmul::{Products, use_products};
             let device = Device::wgpu_options().init().unwrap_or_else(|e| {
                 eprintln!("no wgpu adapter: {e}");
                 std::process::exit(1)
             });
-            if name == "wgpu-register-tiles" {
-                mnist_gan_web::matmul::use_register_tiles(&device);
+            match name {
+                "wgpu-register-tiles" => use_products(&device, Products::RegisterTiled),
+                "wgpu-split-depth" => use_products(&device, Products::SplitDepth),
+                _ => {}
             }
             device
         }

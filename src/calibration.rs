@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::matmul::Products;
 use crate::model::ModelKind;
 use crate::path::{AdapterInfo, ComputePath, PathChoice};
 
@@ -58,15 +59,49 @@ impl CalibrationKey {
     }
 }
 
+/// WebGPU's mean step time (ms) with one kernel for its matrix products, or why it could not be
+/// measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductTiming {
+    /// The kernel.
+    pub products: Products,
+    /// Its ms per step.
+    pub ms: Result<f64, String>,
+}
+
 /// Both paths' mean step time (ms), or why a path could not be measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// What it was measured for.
     pub key: CalibrationKey,
-    /// WebGPU's ms per step.
+    /// WebGPU's ms per step (with its fastest kernel for the products).
     pub webgpu: Result<f64, String>,
     /// The CPU path's ms per step, on `key.cpu_workers` workers.
     pub cpu: Result<f64, String>,
+    /// WebGPU's ms per step with each kernel for its products (none in a calibration stored
+    /// before they were timed).
+    #[serde(default)]
+    pub products: Vec<ProductTiming>,
+    /// The kernel WebGPU's products go through after this calibration ([`choose_products`]);
+    /// `None`: the adapter's own ([`AdapterInfo::products`]).
+    #[serde(default)]
+    pub chosen: Option<Products>,
+}
+
+/// The kernel that computes WebGPU's products fastest of `timings`; `default` (the adapter's
+/// own, [`AdapterInfo::products`]) keeps its place within [`TIE_MARGIN`]. `None` when none was
+/// measured.
+pub fn choose_products(timings: &[ProductTiming], default: Products) -> Option<Products> {
+    let usable = |t: &ProductTiming| usable(&t.ms).ok().map(|ms| (t.products, ms));
+    let (fastest, best) = timings
+        .iter()
+        .filter_map(usable)
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let kept = timings
+        .iter()
+        .filter_map(usable)
+        .find(|(products, ms)| *products == default && *ms <= best * (1.0 + TIE_MARGIN));
+    Some(kept.map_or(fastest, |(products, _)| products))
 }
 
 /// A timing that can be compared: a positive, finite number of milliseconds.
@@ -86,6 +121,37 @@ fn workers(count: usize) -> String {
 }
 
 impl Calibration {
+    /// What `products` (WebGPU's step with each kernel) and `cpu` measured for `key`: WebGPU's
+    /// figure is its step with the kernel [`choose_products`] keeps.
+    pub fn measured(
+        key: CalibrationKey,
+        products: Vec<ProductTiming>,
+        cpu: Result<f64, String>,
+        default: Products,
+    ) -> Self {
+        let chosen = choose_products(&products, default);
+        let webgpu = match chosen {
+            Some(chosen) => products
+                .iter()
+                .find(|t| t.products == chosen)
+                .map_or(Err("not measured".to_string()), |t| t.ms.clone()),
+            // Why the first kernel failed stands for all of them.
+            None => Err(products
+                .first()
+                .map_or("not measured".to_string(), |t| match &t.ms {
+                    Err(e) => e.clone(),
+                    Ok(ms) => format!("measured {ms} ms/step"),
+                })),
+        };
+        Self {
+            key,
+            webgpu,
+            cpu,
+            products,
+            chosen,
+        }
+    }
+
     /// The faster path and why, with both figures. Within [`TIE_MARGIN`] WebGPU keeps its
     /// place; a path that failed to measure loses; when both failed, the CPU path trains.
     pub fn choice(&self) -> PathChoice {
@@ -93,7 +159,11 @@ impl Calibration {
         let choice = |path, reason: String| PathChoice { path, reason };
         match (usable(&self.webgpu), usable(&self.cpu)) {
             (Ok(gpu), Ok(cpu)) => {
-                let figures = format!("WebGPU {gpu:.1} ms/step, {cpu_name} {cpu:.1} ms/step");
+                let kernel = self
+                    .chosen
+                    .map_or(String::new(), |k| format!(" with {}", k.name()));
+                let figures =
+                    format!("WebGPU {gpu:.1} ms/step{kernel}, {cpu_name} {cpu:.1} ms/step");
                 if gpu <= cpu * (1.0 + TIE_MARGIN) {
                     choice(
                         ComputePath::WebGpu,

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::matmul::Products;
+
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -107,12 +109,23 @@ impl AdapterInfo {
     }
 
     /// SwiftShader, Chromium's software adapter: the one adapter whose matrix products go
-    /// through the register-tiled kernel (`crate::matmul`), 8.7× faster there than CubeCL's
-    /// own; on llvmpipe (natively) that kernel made the step 1.5× slower (BENCHMARKS.md).
+    /// through the register-tiled kernel (`crate::matmul`) without measuring, 8.7× faster there
+    /// than CubeCL's own; on llvmpipe (natively) that kernel made the step 1.5× slower
+    /// (BENCHMARKS.md).
     pub fn is_swiftshader(&self) -> bool {
         format!("{} {}", self.architecture, self.description)
             .to_lowercase()
             .contains("swiftshader")
+    }
+
+    /// The kernel for this adapter's matrix products before (or without) a calibration: the
+    /// register-tiled one on SwiftShader, CubeCL's elsewhere.
+    pub fn products(&self) -> Products {
+        if self.is_swiftshader() {
+            Products::RegisterTiled
+        } else {
+            Products::Burns
+        }
     }
 }
 

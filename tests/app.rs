@@ -30,7 +30,8 @@ fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
         page.send(Event::GpuProbed(hardware())),
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
     // WebGPU fails to start: the CPU path takes over and says why.
@@ -42,7 +43,8 @@ fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
         }),
         [Effect::StartPath {
             path: ComputePath::Cpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
     assert!(
@@ -322,7 +324,8 @@ fn the_run_moves_to_another_path_with_its_position() {
         effects,
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
     let effects = page.send(Event::PathStarted {
@@ -492,7 +495,8 @@ fn a_stopped_worker_is_replaced_and_the_run_resumes_from_the_last_save() {
             Effect::DropWorker,
             Effect::StartPath {
                 path: ComputePath::Cpu,
-                workers: 1
+                workers: 1,
+                products: None,
             }
         ]
     );

@@ -105,11 +105,12 @@ async fn cpu_products_and_gradients_are_within_a_millionth_of_double_precision()
 
 /// On SwiftShader the worker's device sends its products through the register-tiled kernel
 /// (`mnist_gan_web::matmul`), whose values and gradients are Burn's own product's to float
-/// rounding, for each tracked operand, shape and transposed view.
+/// rounding, for each tracked operand, shape and transposed view, with its depth whole or split
+/// (`SHAPES` has a depth of 784: four parts).
 #[wasm_bindgen_test]
 async fn register_tiled_products_match_burns_on_a_software_adapter() {
     use common::products::{SHAPES, TRACKED, burns, product_and_gradients, relative_difference};
-    use mnist_gan_web::matmul;
+    use mnist_gan_web::matmul::{self, Products};
 
     let GpuProbe::Adapter(info) = gpu::probe().await else {
         panic!("no WebGPU adapter");
@@ -119,20 +120,20 @@ async fn register_tiled_products_match_burns_on_a_software_adapter() {
         "headless Chromium's adapter is SwiftShader"
     );
     let device = gpu::device().await.expect("a device");
-    assert!(matmul::uses_register_tiles(&device));
-    assert!(matmul::uses_register_tiles(&device.clone().autodiff()));
-    for shape in SHAPES {
+    assert_eq!(matmul::products_on(&device), Products::RegisterTiled);
+    assert_eq!(
+        matmul::products_on(&device.clone().autodiff()),
+        Products::RegisterTiled
+    );
+    for (kernel, shape) in [matmul::register_tiled, matmul::split_depth]
+        .into_iter()
+        .flat_map(|kernel| SHAPES.map(|shape| (kernel, shape)))
+    {
         for transposed in [false, true] {
             for tracked in TRACKED {
                 let case = format!("{shape:?}, transposed {transposed}, tracked {tracked:?}");
-                let actual = product_and_gradients(
-                    &device,
-                    matmul::register_tiled,
-                    shape,
-                    transposed,
-                    tracked,
-                )
-                .await;
+                let actual =
+                    product_and_gradients(&device, kernel, shape, transposed, tracked).await;
                 let expected =
                     product_and_gradients(&device, burns, shape, transposed, tracked).await;
                 for (part, (actual, expected)) in ["values", "left gradient", "right gradient"]
@@ -505,18 +506,35 @@ async fn this_browsers_software_adapter_gets_the_cpu_worker() {
     );
 }
 
+/// Both paths timed in the worker, WebGPU with each kernel for its products; on SwiftShader the
+/// measured choice is the register-tiled kernel the adapter takes without measuring.
 #[wasm_bindgen_test]
-async fn calibrating_in_the_worker_times_both_paths() {
+async fn calibrating_in_the_worker_times_both_paths_and_each_product_kernel() {
+    use mnist_gan_web::calibration::{Calibration, CalibrationKey};
+    use mnist_gan_web::matmul::Products;
+
     // Forced here (the page never measures a software adapter): a few small steps on each.
+    let GpuProbe::Adapter(info) = gpu::probe().await else {
+        panic!("no WebGPU adapter");
+    };
     let data = small_dataset().await;
     let worker = TrainerWorker::spawn().expect("the worker starts");
     worker.send_images(&data).await.unwrap();
-    let (webgpu, cpu) = worker.calibrate(&small_config(), 1, 2).await;
-    web_sys::console::log_1(&format!("calibration: WebGPU {webgpu:?}, CPU {cpu:?}").into());
-    for (path, timing) in [("WebGPU", webgpu), ("CPU", cpu)] {
-        let ms = timing.unwrap_or_else(|e| panic!("{path} was not measured: {e}"));
-        assert!(ms.is_finite() && ms > 0.0, "{path}: {ms} ms/step");
+    let config = small_config();
+    let (products, cpu) = worker.calibrate(&config, 1, 2).await;
+    web_sys::console::log_1(&format!("calibration: WebGPU {products:?}, CPU {cpu:?}").into());
+    assert_eq!(
+        products.iter().map(|t| t.products).collect::<Vec<_>>(),
+        Products::ALL
+    );
+    let timings = products.iter().map(|t| (t.products.name(), t.ms.clone()));
+    for (what, timing) in timings.chain([("the CPU", cpu.clone())]) {
+        let ms = timing.unwrap_or_else(|e| panic!("{what} was not measured: {e}"));
+        assert!(ms.is_finite() && ms > 0.0, "{what}: {ms} ms/step");
     }
+    let key = CalibrationKey::new(&info, config.model, config.batch_size, 1);
+    let calibration = Calibration::measured(key, products, cpu, info.products());
+    assert_eq!(calibration.chosen, Some(Products::RegisterTiled));
     assert!(worker.failure().is_none());
 }
 
@@ -562,7 +580,7 @@ async fn worker_with(data: &Dataset, path: ComputePath) -> std::rc::Rc<TrainerWo
         .expect("the worker has the images");
     if path == ComputePath::WebGpu {
         worker
-            .acknowledge(Command::StartWebGpu)
+            .acknowledge(Command::StartWebGpu { products: None })
             .await
             .expect("WebGPU starts in the worker");
     }
@@ -641,7 +659,7 @@ async fn the_worker_trains_exactly_like_the_core_on_both_paths() {
     );
     assert_eq!(parse(&bytes).progress, local.trainer.progress);
     worker
-        .acknowledge(Command::StartWebGpu)
+        .acknowledge(Command::StartWebGpu { products: None })
         .await
         .expect("WebGPU starts in the worker");
     worker

@@ -7,8 +7,10 @@ mod common;
 use common::page::*;
 use mnist_gan_web::app::{DataSummary, Effect, Event, RunPhase};
 use mnist_gan_web::calibration::{
-    Calibration, CalibrationKey, CalibrationStore, MAX_REMEMBERED, TIE_MARGIN,
+    Calibration, CalibrationKey, CalibrationStore, MAX_REMEMBERED, ProductTiming, TIE_MARGIN,
+    choose_products,
 };
+use mnist_gan_web::matmul::Products;
 use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, PathPreference};
 
@@ -34,6 +36,8 @@ fn timed(webgpu: Result<f64, &str>, cpu: Result<f64, &str>) -> Calibration {
         key: key("nvidia", 256, 2),
         webgpu: webgpu.map_err(str::to_string),
         cpu: cpu.map_err(str::to_string),
+        products: Vec::new(),
+        chosen: None,
     }
 }
 
@@ -51,6 +55,96 @@ fn the_faster_path_wins_and_the_page_says_both_figures() {
         choice.reason,
         "WebGPU 48.5 ms/step, CPU (2 workers) 30.2 ms/step: training on the CPU"
     );
+}
+
+#[test]
+fn the_fastest_product_kernel_is_chosen_and_the_adapters_own_keeps_a_tie() {
+    let timing = |products, ms: Result<f64, &str>| ProductTiming {
+        products,
+        ms: ms.map_err(str::to_string),
+    };
+    let timings = |burns, tiled, split| {
+        vec![
+            timing(Products::Burns, burns),
+            timing(Products::RegisterTiled, tiled),
+            timing(Products::SplitDepth, split),
+        ]
+    };
+    let choose = |t: &[ProductTiming], default| choose_products(t, default);
+    assert_eq!(
+        choose(&timings(Ok(3.0), Ok(2.0), Ok(2.5)), Products::Burns),
+        Some(Products::RegisterTiled)
+    );
+    // The adapter's own kernel keeps its place within the margin, not beyond it.
+    let within = 2.0 * (1.0 + TIE_MARGIN) - 1e-9;
+    let beyond = 2.0 * (1.0 + TIE_MARGIN) + 1e-6;
+    assert_eq!(
+        choose(&timings(Ok(within), Ok(2.0), Ok(2.5)), Products::Burns),
+        Some(Products::Burns)
+    );
+    assert_eq!(
+        choose(&timings(Ok(beyond), Ok(2.0), Ok(2.5)), Products::Burns),
+        Some(Products::RegisterTiled)
+    );
+    assert_eq!(
+        choose(
+            &timings(Ok(3.0), Ok(within), Ok(2.0)),
+            Products::RegisterTiled
+        ),
+        Some(Products::RegisterTiled)
+    );
+    // A kernel that failed, or timed nothing sensible, is not chosen; none at all: no choice.
+    assert_eq!(
+        choose(
+            &timings(Ok(3.0), Err("lost"), Ok(f64::NAN)),
+            Products::RegisterTiled
+        ),
+        Some(Products::Burns)
+    );
+    assert_eq!(
+        choose(&timings(Err("a"), Err("b"), Ok(0.0)), Products::Burns),
+        None
+    );
+
+    // The calibration's WebGPU figure is its chosen kernel's; with none, the first error.
+    let measured = Calibration::measured(
+        key("nvidia", 256, 2),
+        timings(Ok(3.0), Ok(2.0), Err("lost")),
+        Ok(5.0),
+        Products::Burns,
+    );
+    assert_eq!(
+        (measured.webgpu, measured.chosen),
+        (Ok(2.0), Some(Products::RegisterTiled))
+    );
+    let failed = Calibration::measured(
+        key("nvidia", 256, 2),
+        timings(Err("no device"), Err("b"), Err("c")),
+        Ok(5.0),
+        Products::Burns,
+    );
+    assert_eq!(
+        (failed.webgpu.clone(), failed.chosen),
+        (Err("no device".to_string()), None)
+    );
+    assert_eq!(failed.choice().path, ComputePath::Cpu);
+}
+
+#[test]
+fn a_calibration_stored_before_product_kernels_still_reads() {
+    // Today's text less the fields that came with the product kernels.
+    let mut store = CalibrationStore::default();
+    store.remember(timed(Ok(6.0), Ok(40.0)));
+    let mut json: serde_json::Value = serde_json::from_str(&store.to_json()).unwrap();
+    let entry = json["entries"][0].as_object_mut().unwrap();
+    assert!(entry.remove("products").is_some() && entry.remove("chosen").is_some());
+    let old = json.to_string();
+    let store = CalibrationStore::from_json(&old);
+    let [calibration] = store.entries.as_slice() else {
+        panic!("{store:?}")
+    };
+    assert_eq!((calibration.products.len(), calibration.chosen), (0, None));
+    assert_eq!(calibration.choice().path, ComputePath::WebGpu);
 }
 
 #[test]
@@ -98,6 +192,8 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
         key: key("nvidia", 256, 2),
         webgpu: Ok(9.0),
         cpu: Ok(35.0),
+        products: Vec::new(),
+        chosen: None,
     });
     assert!(store.find(&key("nvidia", 256, 2)).is_some());
     assert!(store.find(&key("amd", 256, 2)).is_none(), "another adapter");
@@ -125,6 +221,8 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
         key: key("nvidia", 256, 2),
         webgpu: Ok(50.0),
         cpu: Ok(35.0),
+        products: Vec::new(),
+        chosen: None,
     });
     assert_eq!(store.entries.len(), 1);
     assert_eq!(
@@ -136,6 +234,8 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
             key: key("amd", 256, workers),
             webgpu: Ok(1.0),
             cpu: Ok(2.0),
+            products: Vec::new(),
+            chosen: None,
         });
     }
     assert_eq!(store.entries.len(), MAX_REMEMBERED);
@@ -195,7 +295,8 @@ fn a_hardware_adapter_is_measured_once_the_cpu_group_has_the_images() {
         effects,
         [Effect::StartPath {
             path: ComputePath::Cpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
     assert!(page.model.path.measure.measuring.is_some());
@@ -211,12 +312,20 @@ fn a_hardware_adapter_is_measured_once_the_cpu_group_has_the_images() {
     assert!(!page.model.can_measure_again());
     assert!(page.send(Event::TrainClicked).is_empty());
 
-    // WebGPU is faster: remembered, and the run moves to WebGPU on the same group.
-    let effects = page.send(Event::Calibrated(Calibration {
-        key: key.clone(),
-        webgpu: Ok(6.0),
-        cpu: Ok(40.0),
-    }));
+    // WebGPU is faster, with the register tiles for its products: remembered, and the run
+    // moves to WebGPU on the same group, its products through the kernel measured fastest.
+    let timing = |products, ms: Result<f64, &str>| ProductTiming {
+        products,
+        ms: ms.map_err(str::to_string),
+    };
+    let products = vec![
+        timing(Products::Burns, Ok(9.5)),
+        timing(Products::RegisterTiled, Ok(6.0)),
+        timing(Products::SplitDepth, Err("the device was lost")),
+    ];
+    let calibration = Calibration::measured(key.clone(), products, Ok(40.0), Products::Burns);
+    assert_eq!(calibration.chosen, Some(Products::RegisterTiled));
+    let effects = page.send(Event::Calibrated(calibration));
     let Some(Effect::StoreCalibrations(json)) = effects.first() else {
         panic!("{effects:?}")
     };
@@ -226,24 +335,29 @@ fn a_hardware_adapter_is_measured_once_the_cpu_group_has_the_images() {
         effects[1..],
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: Some(Products::RegisterTiled),
         }]
     );
     assert!(
-        page.model.path.reason.contains("WebGPU 6.0 ms/step"),
+        page.model
+            .path
+            .reason
+            .contains("WebGPU 6.0 ms/step with register tiles"),
         "{}",
         page.model.path.reason
     );
     assert!(page.model.path.measure.measuring.is_none());
     assert!(page.model.can_measure_again());
 
-    // A reload finds the figures: WebGPU at once, nothing measured.
+    // A reload finds the figures: WebGPU at once with the same kernel, nothing measured.
     let (page, effects) = boot(stored);
     assert_eq!(
         effects,
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: Some(Products::RegisterTiled),
         }]
     );
     assert!(page.model.path.measure.measuring.is_none());
@@ -271,6 +385,8 @@ fn the_cpu_measured_faster_stays_and_measure_again_forgets() {
         key,
         webgpu: Err("the worker stopped".into()),
         cpu: Err("the worker stopped".into()),
+        products: Vec::new(),
+        chosen: None,
     }));
     assert!(effects.is_empty(), "{effects:?}");
     assert!(page.model.can_train());
@@ -298,7 +414,8 @@ fn figures_for_other_settings_or_no_measurement_at_all() {
         effects,
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
     assert!(page.model.calibration_key().is_none());
@@ -315,6 +432,8 @@ fn figures_for_other_settings_or_no_measurement_at_all() {
         key: key("amd", 256, 1),
         webgpu: Ok(1.0),
         cpu: Ok(2.0),
+        products: Vec::new(),
+        chosen: None,
     };
     let effects = page.send(Event::Calibrated(stale));
     assert!(
@@ -349,7 +468,8 @@ fn measuring_again_times_the_cpu_workers_asked_for() {
     assert!(effects.contains(&Effect::DropWorker), "{effects:?}");
     assert!(effects.contains(&Effect::StartPath {
         path: ComputePath::Cpu,
-        workers: 3
+        workers: 3,
+        products: None,
     }));
     let created = page.send(cpu_started(3));
     let (key, _) = calibrate_effect(&created).expect("measured on the new group");

@@ -7,56 +7,64 @@ mod common;
 
 use common::device;
 use common::products::{SHAPES, TRACKED, burns, product_and_gradients};
-use mnist_gan_web::matmul;
+use mnist_gan_web::matmul::{self, Products};
 
 #[test]
 fn the_extensions_gradients_are_burns_for_each_tracked_operand() {
-    for shape in SHAPES {
-        for transposed in [false, true] {
-            for tracked in TRACKED {
-                let run = |product| {
-                    pollster::block_on(product_and_gradients(
-                        &device(),
-                        product,
-                        shape,
-                        transposed,
-                        tracked,
-                    ))
-                };
-                let [values, lhs, rhs] = run(matmul::register_tiled);
-                let expected = run(burns);
-                let case = format!("{shape:?}, transposed {transposed}, tracked {tracked:?}");
-                assert_eq!(values, expected[0], "values, {case}");
-                assert_eq!(lhs, expected[1], "left gradient, {case}");
-                assert_eq!(rhs, expected[2], "right gradient, {case}");
-                assert_eq!(lhs.is_empty(), !tracked.0, "{case}");
-                assert_eq!(rhs.is_empty(), !tracked.1, "{case}");
+    for product in [matmul::register_tiled, matmul::split_depth] {
+        for shape in SHAPES {
+            for transposed in [false, true] {
+                for tracked in TRACKED {
+                    let run = |product| {
+                        pollster::block_on(product_and_gradients(
+                            &device(),
+                            product,
+                            shape,
+                            transposed,
+                            tracked,
+                        ))
+                    };
+                    let [values, lhs, rhs] = run(product);
+                    let expected = run(burns);
+                    let case = format!("{shape:?}, transposed {transposed}, tracked {tracked:?}");
+                    assert_eq!(values, expected[0], "values, {case}");
+                    assert_eq!(lhs, expected[1], "left gradient, {case}");
+                    assert_eq!(rhs, expected[2], "right gradient, {case}");
+                    assert_eq!(lhs.is_empty(), !tracked.0, "{case}");
+                    assert_eq!(rhs.is_empty(), !tracked.1, "{case}");
+                }
             }
         }
     }
 }
 
 #[test]
-fn a_device_is_registered_with_and_without_autodiff() {
-    // The only native device is the CPU, which the app never registers: this test's binary has
-    // no other test that a registration could change.
+fn a_devices_products_are_chosen_with_and_without_autodiff() {
+    // The only native device is the CPU, which the app never names: this test's binary has no
+    // other test that a choice could change.
     let cpu = device();
-    assert!(!matmul::uses_register_tiles(&cpu));
-    matmul::use_register_tiles(&cpu.clone().autodiff());
-    assert!(matmul::uses_register_tiles(&cpu));
-    assert!(matmul::uses_register_tiles(&cpu.clone().autodiff()));
-    matmul::use_register_tiles(&cpu);
-    let [values, lhs, rhs] = pollster::block_on(product_and_gradients(
-        &cpu,
-        matmul::matmul,
-        SHAPES[0],
-        false,
-        TRACKED[0],
-    ));
-    let expected = pollster::block_on(product_and_gradients(
-        &cpu, burns, SHAPES[0], false, TRACKED[0],
-    ));
-    assert_eq!([values, lhs, rhs], expected);
+    assert_eq!(matmul::products_on(&cpu), Products::Burns);
+    for products in Products::ALL {
+        matmul::use_products(&cpu.clone().autodiff(), products);
+        assert_eq!(matmul::products_on(&cpu), products);
+        assert_eq!(matmul::products_on(&cpu.clone().autodiff()), products);
+        let [values, lhs, rhs] = pollster::block_on(product_and_gradients(
+            &cpu,
+            matmul::matmul,
+            SHAPES[2],
+            false,
+            TRACKED[0],
+        ));
+        let expected = pollster::block_on(product_and_gradients(
+            &cpu, burns, SHAPES[2], false, TRACKED[0],
+        ));
+        assert_eq!([values, lhs, rhs], expected, "{products:?}");
+    }
+    matmul::use_products(&cpu, Products::Burns);
+    assert_eq!(
+        matmul::products_on(&cpu.clone().autodiff()),
+        Products::Burns
+    );
 }
 
 /// The CPU backend's products (gemm) and their gradients against double precision, for the

@@ -236,6 +236,7 @@ fn a_group_times_the_cpu_path_as_replicas_and_its_run_goes_on() {
         path: ComputePath::Cpu,
         warm_up: 1,
         steps: 2,
+        products: None,
     };
     for reply in send_all(&mut replicas, &calibrate) {
         let Reply::Timing(ms) = reply else {

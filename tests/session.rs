@@ -174,7 +174,7 @@ fn bad_commands_are_refused_and_change_nothing() {
         Reply::Failed(TrainerError::Refused(m)) if m == "the labels: 1 images but 2 labels"
     ));
     assert!(matches!(
-        send(&mut empty, Command::StartWebGpu),
+        send(&mut empty, Command::StartWebGpu { products: None }),
         Reply::Failed(_)
     ));
 
@@ -305,6 +305,7 @@ fn calibrate(path: ComputePath, steps: usize) -> Command {
         path,
         warm_up: 1,
         steps,
+        products: None,
     }
 }
 
@@ -329,7 +330,8 @@ fn a_calibration_times_a_throwaway_trainer_and_leaves_the_run_alone() {
             config: config(),
             path: ComputePath::Cpu,
             warm_up: 0,
-            steps: 1
+            steps: 1,
+            products: None,
         }
         .is_barrier()
     );

@@ -14,6 +14,7 @@ fn start(workers: usize) -> Effect {
     Effect::StartPath {
         path: ComputePath::Cpu,
         workers,
+        products: None,
     }
 }
 
@@ -75,7 +76,8 @@ fn a_cpu_group_starts_with_the_wanted_workers_and_webgpu_with_one() {
         page.send(Event::GpuProbed(hardware())),
         [Effect::StartPath {
             path: ComputePath::WebGpu,
-            workers: 1
+            workers: 1,
+            products: None,
         }]
     );
 }

@@ -8,6 +8,7 @@ use crate::app::saved::SavedRun;
 use crate::calibration::CalibrationKey;
 use crate::config::TrainingConfig;
 use crate::import::ConvertOptions;
+use crate::matmul::Products;
 use crate::path::ComputePath;
 
 /// What the page asks the world to do; `web::effects` does it and answers with events.
@@ -23,6 +24,9 @@ pub enum Effect {
         path: ComputePath,
         /// Workers, when a new group starts.
         workers: usize,
+        /// On WebGPU, the kernel for the matrix products that a calibration chose (`None`: the
+        /// adapter's own).
+        products: Option<Products>,
     },
     /// Drop the group of workers (the next [`Effect::StartPath`] starts a new one).
     DropWorker,

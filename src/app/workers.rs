@@ -14,7 +14,18 @@ impl Model {
             ComputePath::WebGpu => 1,
         });
         self.path.starting = Some(path);
-        effects.push(Effect::StartPath { path, workers });
+        let products = match path {
+            ComputePath::WebGpu => self.calibration_key().and_then(|key| {
+                let calibration = self.path.measure.store.find(&key)?;
+                calibration.chosen
+            }),
+            ComputePath::Cpu => None,
+        };
+        effects.push(Effect::StartPath {
+            path,
+            workers,
+            products,
+        });
     }
 
     /// Drops the group of workers (and the trainer it holds).

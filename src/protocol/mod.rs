@@ -11,6 +11,7 @@ use serde_bytes::ByteBuf;
 use crate::config::TrainingConfig;
 use crate::data::DataRef;
 use crate::import::{ConvertOptions, SourceFile};
+use crate::matmul::Products;
 use crate::path::ComputePath;
 use crate::quality::Score;
 use crate::shard::ShardPlace;
@@ -76,8 +77,13 @@ pub enum Command {
         #[serde(default)]
         source: DataRef,
     },
-    /// Create the worker's WebGPU device (before any trainer on that path).
-    StartWebGpu,
+    /// Create the worker's WebGPU device (before any trainer on that path), its matrix products
+    /// through `products` (the page's calibration's choice) or, when `None`, through the
+    /// adapter's own kernel (`AdapterInfo::products`).
+    StartWebGpu {
+        /// The kernel.
+        products: Option<Products>,
+    },
     /// A fresh trainer in place of the current one.
     Create {
         /// Its settings.
@@ -162,6 +168,8 @@ pub enum Command {
         warm_up: usize,
         /// Timed steps.
         steps: usize,
+        /// On WebGPU, the kernel for the products (the device keeps it afterwards).
+        products: Option<Products>,
     },
     /// Files kept for the imports that follow, beside those kept before (a dedicated import
     /// worker keeps them, so converting them again with other options reads nothing twice). In
@@ -190,7 +198,7 @@ impl Command {
     pub fn is_barrier(&self) -> bool {
         matches!(
             self,
-            Command::StartWebGpu
+            Command::StartWebGpu { .. }
                 | Command::Score { .. }
                 | Command::Calibrate { .. }
                 | Command::StageFiles { .. }
@@ -359,6 +367,8 @@ mod tests {
         let fatal: FromWorker =
             serde_json::from_str(r#"{"Fatal":"gone"}"#).unwrap_or(FromWorker::Fatal(String::new()));
         assert_eq!(fatal, FromWorker::Fatal("gone".into()));
-        assert!(Command::StartWebGpu.is_barrier() && !Command::Step.is_barrier());
+        assert!(
+            Command::StartWebGpu { products: None }.is_barrier() && !Command::Step.is_barrier()
+        );
     }
 }

@@ -14,6 +14,7 @@ use super::{Pending, TrainerSession, replicated_step};
 use crate::data::{DataRef, Dataset};
 use crate::idx::{IMAGE_PIXELS, IdxImages};
 use crate::import::{Decoders, ImportError, MAX_SOURCE_BYTES, SourceFile, import_files};
+use crate::matmul::Products;
 use crate::path::ComputePath;
 use crate::protocol::{
     Command, Reply, TrainerError, WorkerStats, floats_to_bytes, trains_on_every_worker,
@@ -36,8 +37,9 @@ pub trait Exchange {
 pub trait Platform {
     /// The device for `path` (WebGPU's must have been started by [`Platform::start_webgpu`]).
     fn device(&self, path: ComputePath) -> Result<Device, TrainerError>;
-    /// Creates this thread's WebGPU device.
-    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>>;
+    /// Creates this thread's WebGPU device (once) and sends its matrix products through
+    /// `products`, or through its adapter's own kernel when `None` (`AdapterInfo::products`).
+    fn start_webgpu(&self, products: Option<Products>) -> Pending<Result<(), TrainerError>>;
     /// Bytes of this thread's memory (a wasm module's linear memory).
     fn memory_bytes(&self) -> f64;
     /// This worker's group of replicas, once it joined one.
@@ -161,7 +163,9 @@ impl Host {
                 self.source = source;
                 ready(Reply::Done)
             }
-            Command::StartWebGpu => answer(platform.start_webgpu(), |()| Reply::Done),
+            Command::StartWebGpu { products } => {
+                answer(platform.start_webgpu(products), |()| Reply::Done)
+            }
             Command::Create { config, path } => {
                 let session = platform.device(path).and_then(|device| {
                     TrainerSession::new(config, &device)
@@ -220,11 +224,15 @@ impl Host {
                 path,
                 warm_up,
                 steps,
+                products,
             } => {
                 let Some(data) = self.dataset.clone() else {
                     return ready(refused("the worker has no images yet"));
                 };
                 let session = platform.device(path).and_then(|device| {
+                    if let (ComputePath::WebGpu, Some(products)) = (path, products) {
+                        crate::matmul::use_products(&device, products);
+                    }
                     TrainerSession::new(config, &device)
                         .map_err(|e| TrainerError::Refused(e.to_string()))
                 });

@@ -14,8 +14,10 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::dom::{Listener, js_message, to_js};
 use super::unread::Unread;
+use crate::calibration::ProductTiming;
 use crate::config::TrainingConfig;
 use crate::data::{DataRef, Dataset};
+use crate::matmul::Products;
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, Request, ToWorker, TrainerError};
 use crate::session::Pending;
@@ -156,20 +158,23 @@ pub trait Requests {
     }
 
     /// Times `steps` steps (after `warm_up`) of a throwaway trainer with `config` on each path,
-    /// WebGPU's device started first: WebGPU's ms per step, then the CPU path's (or why not).
+    /// WebGPU's device started first and timed with each kernel for its products in turn (the
+    /// device keeps the last; `StartWebGpu` names the one to train with): WebGPU's ms per step
+    /// per kernel, then the CPU path's (or why not).
     fn calibrate(
         &self,
         config: &TrainingConfig,
         warm_up: usize,
         steps: usize,
-    ) -> Pending<(Result<f64, String>, Result<f64, String>)> {
-        let started = self.acknowledge(Command::StartWebGpu);
-        let timing = |path| {
+    ) -> Pending<(Vec<ProductTiming>, Result<f64, String>)> {
+        let started = self.acknowledge(Command::StartWebGpu { products: None });
+        let timing = |path, products| {
             let reply = self.request(Command::Calibrate {
                 config: config.clone(),
                 path,
                 warm_up,
                 steps,
+                products,
             });
             async move {
                 match reply.await {
@@ -179,12 +184,23 @@ pub trait Requests {
                 }
             }
         };
-        let webgpu = timing(ComputePath::WebGpu);
-        let cpu = timing(ComputePath::Cpu);
+        let webgpu: Vec<_> = Products::ALL
+            .into_iter()
+            .map(|products| (products, timing(ComputePath::WebGpu, Some(products))))
+            .collect();
+        let cpu = timing(ComputePath::Cpu, None);
         Box::pin(async move {
             let started = started.await.map_err(|e| e.to_string());
-            let webgpu = webgpu.await;
-            (started.and(webgpu), cpu.await)
+            let mut products = Vec::new();
+            for (kernel, ms) in webgpu {
+                let ms = ms.await;
+                let ms = started.clone().and(ms);
+                products.push(ProductTiming {
+                    products: kernel,
+                    ms,
+                });
+            }
+            (products, cpu.await)
         })
     }
 

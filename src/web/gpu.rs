@@ -7,6 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::dom::js_message;
+use crate::matmul::Products;
 pub use crate::path::AdapterInfo;
 use crate::path::GpuProbe;
 
@@ -98,13 +99,22 @@ pub async fn device() -> Result<Device, GpuError> {
         .init_async()
         .await
         .map_err(|e| GpuError(e.to_string()))?;
-    // SwiftShader runs CubeCL's matrix product ~9× slower than a register-tiled one
-    // (`crate::matmul`); every other adapter keeps Burn's choice of kernels.
-    if let GpuProbe::Adapter(info) = probe().await
-        && info.is_swiftshader()
-    {
-        crate::matmul::use_register_tiles(&device);
-    }
+    use_products(&device, None).await;
     DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
     Ok(device)
+}
+
+/// Sends `device`'s matrix products through `products`, or through its adapter's own kernel
+/// when `None` (`AdapterInfo::products`: SwiftShader runs CubeCL's ~9× slower than the
+/// register-tiled one, `crate::matmul`; other adapters keep CubeCL's until a calibration says
+/// otherwise).
+pub async fn use_products(device: &Device, products: Option<Products>) {
+    let products = match products {
+        Some(products) => products,
+        None => match probe().await {
+            GpuProbe::Adapter(info) => info.products(),
+            _ => Products::Burns,
+        },
+    };
+    crate::matmul::use_products(device, products);
 }

@@ -15,6 +15,7 @@ use super::dom::{js_message, to_js, wasm_memory_bytes};
 use super::replicas::PortExchange;
 use super::unread::Unread;
 use crate::import::Decoders;
+use crate::matmul::Products;
 use crate::path::ComputePath;
 use crate::protocol::{Command, FromWorker, Reply, Request, ToWorker, TrainerError};
 use crate::session::{Exchange, Host, Pending, Platform};
@@ -32,12 +33,13 @@ impl Platform for WorkerPlatform {
         }
     }
 
-    fn start_webgpu(&self) -> Pending<Result<(), TrainerError>> {
-        Box::pin(async {
-            super::gpu::device()
+    fn start_webgpu(&self, products: Option<Products>) -> Pending<Result<(), TrainerError>> {
+        Box::pin(async move {
+            let device = super::gpu::device()
                 .await
-                .map(|_| ())
-                .map_err(|e| TrainerError::Refused(e.to_string()))
+                .map_err(|e| TrainerError::Refused(e.to_string()))?;
+            super::gpu::use_products(&device, products).await;
+            Ok(())
         })
     }
 

@@ -86,6 +86,7 @@ impl mnist_gan_web::session::Platform for CpuThread {
     }
     fn start_webgpu(
         &self,
+        _products: Option<mnist_gan_web::matmul::Products>,
     ) -> mnist_gan_web::session::Pending<Result<(), mnist_gan_web::protocol::TrainerError>> {
         let refused = mnist_gan_web::protocol::TrainerError::Refused("no WebGPU here".into());
         Box::pin(std::future::ready(Err(refused)))

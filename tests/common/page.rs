@@ -44,6 +44,8 @@ pub fn measured(webgpu: f64, cpu: f64, workers: usize) -> CalibrationStore {
         key,
         webgpu: Ok(webgpu),
         cpu: Ok(cpu),
+        products: Vec::new(),
+        chosen: None,
     });
     store
 }
@@ -131,7 +133,8 @@ impl Page {
             page.send(Event::GpuProbed(software())),
             [Effect::StartPath {
                 path: ComputePath::Cpu,
-                workers: 1
+                workers: 1,
+                products: None,
             }]
         );
         let created = page.send(Event::PathStarted {

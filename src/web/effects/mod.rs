@@ -108,7 +108,11 @@ impl Effects {
     pub fn run(&self, effect: Effect) {
         match effect {
             Effect::ProbeGpu => self.reply(gpu::probe(), Event::GpuProbed),
-            Effect::StartPath { path, workers } => self.start_path(path, workers),
+            Effect::StartPath {
+                path,
+                workers,
+                products,
+            } => self.start_path(path, workers, products),
             Effect::DropWorker => drop(self.worker.borrow_mut().take()),
             Effect::LoadData => self.load_data(),
             Effect::LoadReferences => {

@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use super::{AUTOSAVE_HEADROOM, Effects, spawn};
 use crate::app::{CapturePurpose, DataRef, Effect, Event, MemoryFigures};
-use crate::calibration::{Calibration, TIMED_STEPS, WARM_UP_STEPS};
+use crate::calibration::{Calibration, ProductTiming, TIMED_STEPS, WARM_UP_STEPS};
+use crate::matmul::Products;
 use crate::path::ComputePath;
 use crate::protocol::{Command, Reply, TrainerError, bytes_to_floats};
 use crate::web::client::Requests;
@@ -151,11 +152,16 @@ impl Effects {
                     Some(group) => group.calibrate(&config, WARM_UP_STEPS, TIMED_STEPS),
                     None => {
                         let none = || Err("no worker is running".to_string());
-                        Box::pin(std::future::ready((none(), none())))
+                        let products = Products::ALL.map(|products| ProductTiming {
+                            products,
+                            ms: none(),
+                        });
+                        Box::pin(std::future::ready((products.to_vec(), none())))
                     }
                 };
-                self.reply(measured, move |(webgpu, cpu)| {
-                    Event::Calibrated(Calibration { key, webgpu, cpu })
+                // The page calibrates hardware adapters only, whose own kernel is CubeCL's.
+                self.reply(measured, move |(products, cpu)| {
+                    Event::Calibrated(Calibration::measured(key, products, cpu, Products::Burns))
                 });
             }
             Effect::Stats => {
@@ -177,7 +183,7 @@ impl Effects {
 
     /// Workers for `path`: the running group, or a new one of `workers` given the images;
     /// then, for WebGPU, the first worker's device.
-    pub(super) fn start_path(&self, path: ComputePath, workers: usize) {
+    pub(super) fn start_path(&self, path: ComputePath, workers: usize, products: Option<Products>) {
         let running = self.worker().filter(|w| w.failure().is_none());
         let (worker, images, classifier) = match running {
             Some(worker) => (worker, None, None),
@@ -211,7 +217,9 @@ impl Effects {
                 worker.send_classifier(&classifier).await?;
             }
             if path == ComputePath::WebGpu {
-                worker.acknowledge(Command::StartWebGpu).await?;
+                worker
+                    .acknowledge(Command::StartWebGpu { products })
+                    .await?;
             }
             Ok::<(), TrainerError>(())
         };
