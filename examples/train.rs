@@ -36,7 +36,8 @@
 //! `--device cpu|wgpu|wgpu-register-tiles|wgpu-split-depth|ndarray` (wgpu needs the `wgpu`
 //! feature and an adapter; `wgpu-register-tiles` and `wgpu-split-depth` send its matrix
 //! products through `mnist_gan_web::matmul`'s kernel, as the browser's worker does on
-//! SwiftShader or where its calibration chose it, to measure it against CubeCL's on a real GPU; ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
+//! SwiftShader or where its calibration chose it, to measure it against CubeCL's on a real GPU;
+//! ndarray, Burn's deprecated CPU backend, the `ndarray` feature).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

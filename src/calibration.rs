@@ -79,7 +79,7 @@ pub struct Calibration {
     /// The CPU path's ms per step, on `key.cpu_workers` workers.
     pub cpu: Result<f64, String>,
     /// WebGPU's ms per step with each kernel for its products (none in a calibration stored
-    /// before they were timed).
+    /// before they were timed, which [`CalibrationStore::from_json`] forgets).
     #[serde(default)]
     pub products: Vec<ProductTiming>,
     /// The kernel WebGPU's products go through after this calibration ([`choose_products`]);
@@ -136,12 +136,9 @@ impl Calibration {
                 .find(|t| t.products == chosen)
                 .map_or(Err("not measured".to_string()), |t| t.ms.clone()),
             // Why the first kernel failed stands for all of them.
-            None => Err(products
+            None => products
                 .first()
-                .map_or("not measured".to_string(), |t| match &t.ms {
-                    Err(e) => e.clone(),
-                    Ok(ms) => format!("measured {ms} ms/step"),
-                })),
+                .map_or_else(|| Err("not measured".to_string()), |t| usable(&t.ms)),
         };
         Self {
             key,
@@ -202,9 +199,12 @@ pub struct CalibrationStore {
 
 impl CalibrationStore {
     /// The stored text; anything unreadable (another version's, a user's edit) is an empty
-    /// store, which only costs a new measurement.
+    /// store, which only costs a new measurement. A calibration made before WebGPU's product
+    /// kernels were timed is forgotten, so the adapter is measured again with them.
     pub fn from_json(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_default()
+        let mut store: Self = serde_json::from_str(text).unwrap_or_default();
+        store.entries.retain(|c| !c.products.is_empty());
+        store
     }
 
     /// The text to store.

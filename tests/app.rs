@@ -17,6 +17,7 @@ use mnist_gan_web::app::{
     CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, PauseReason, RunPhase,
 };
 use mnist_gan_web::calibration::CalibrationStore;
+use mnist_gan_web::matmul::Products;
 use mnist_gan_web::onnx::{self, Network};
 use mnist_gan_web::path::{ComputePath, PathPreference};
 use mnist_gan_web::protocol::{StepReport, TrainerError};
@@ -31,7 +32,7 @@ fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
         [Effect::StartPath {
             path: ComputePath::WebGpu,
             workers: 1,
-            products: None,
+            products: Some(Products::Burns),
         }]
     );
     // WebGPU fails to start: the CPU path takes over and says why.

@@ -89,13 +89,16 @@ async fn webgpu_initialises_with_an_adapter() {
 }
 
 /// The CPU backend's products in the browser run through the patched wasm micro-kernel
-/// (`patches/gemm-f32/src/simd128.rs`): its values and both gradients against double precision
-/// for the step's 30 products and sizes off its 8 × 4 tiles, as natively (`tests/matmul.rs`).
+/// (`patches/gemm-f32/src/simd128.rs`): the step's products, and sizes off its 8 × 4 tiles in
+/// each transposition with both gradients, against double precision, as natively
+/// (`tests/matmul.rs`).
 #[wasm_bindgen_test]
 async fn cpu_products_and_gradients_are_within_a_millionth_of_double_precision() {
-    let products = common::products::step_and_odd_products();
-    let results = common::products::against_double_precision(&Device::flex(), &products).await;
-    assert_eq!(results.len(), products.len());
+    use common::products::{against_double_precision, odd_products, step_products};
+    let device = Device::flex();
+    let mut results = against_double_precision(&device, &step_products(), false).await;
+    results.extend(against_double_precision(&device, &odd_products(), true).await);
+    assert_eq!(results.len(), step_products().len() + odd_products().len());
     for (product, difference) in &results {
         assert!(*difference <= 1e-6, "{product:?}: {difference:e}");
     }
@@ -507,7 +510,8 @@ async fn this_browsers_software_adapter_gets_the_cpu_worker() {
 }
 
 /// Both paths timed in the worker, WebGPU with each kernel for its products; on SwiftShader the
-/// measured choice is the register-tiled kernel the adapter takes without measuring.
+/// measured choice is one of the register-tiled kernels, and the kernel it takes without
+/// measuring (as the page does) today's register tiles.
 #[wasm_bindgen_test]
 async fn calibrating_in_the_worker_times_both_paths_and_each_product_kernel() {
     use mnist_gan_web::calibration::{Calibration, CalibrationKey};
@@ -532,9 +536,31 @@ async fn calibrating_in_the_worker_times_both_paths_and_each_product_kernel() {
         let ms = timing.unwrap_or_else(|e| panic!("{what} was not measured: {e}"));
         assert!(ms.is_finite() && ms > 0.0, "{what}: {ms} ms/step");
     }
+    // The register tiles, whole or split, beat CubeCL's kernel by far; between those two the
+    // measurement decides (at batch 16 they are within a few per cent: 107–112 against
+    // 107–118 ms). The page itself never measures SwiftShader: its kernel is the adapter's own.
+    let ms = |kernel| {
+        products
+            .iter()
+            .find(|t| t.products == kernel)
+            .unwrap()
+            .ms
+            .clone()
+            .unwrap()
+    };
+    for tiled in [Products::RegisterTiled, Products::SplitDepth] {
+        assert!(ms(tiled) * 2.0 < ms(Products::Burns), "{products:?}");
+    }
     let key = CalibrationKey::new(&info, config.model, config.batch_size, 1);
     let calibration = Calibration::measured(key, products, cpu, info.products());
-    assert_eq!(calibration.chosen, Some(Products::RegisterTiled));
+    assert!(
+        matches!(
+            calibration.chosen,
+            Some(Products::RegisterTiled | Products::SplitDepth)
+        ),
+        "{calibration:?}"
+    );
+    assert_eq!(info.products(), Products::RegisterTiled);
     assert!(worker.failure().is_none());
 }
 

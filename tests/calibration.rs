@@ -131,20 +131,25 @@ fn the_fastest_product_kernel_is_chosen_and_the_adapters_own_keeps_a_tie() {
 }
 
 #[test]
-fn a_calibration_stored_before_product_kernels_still_reads() {
-    // Today's text less the fields that came with the product kernels.
+fn a_calibration_stored_before_product_kernels_is_measured_again() {
+    // Today's text, then the same less the fields that came with the product kernels.
     let mut store = CalibrationStore::default();
-    store.remember(timed(Ok(6.0), Ok(40.0)));
+    let measured = |adapter| {
+        let products = vec![ProductTiming {
+            products: Products::Burns,
+            ms: Ok(6.0),
+        }];
+        Calibration::measured(key(adapter, 256, 2), products, Ok(40.0), Products::Burns)
+    };
+    store.remember(measured("nvidia"));
+    store.remember(measured("amd"));
+    assert_eq!(CalibrationStore::from_json(&store.to_json()), store);
     let mut json: serde_json::Value = serde_json::from_str(&store.to_json()).unwrap();
     let entry = json["entries"][0].as_object_mut().unwrap();
     assert!(entry.remove("products").is_some() && entry.remove("chosen").is_some());
-    let old = json.to_string();
-    let store = CalibrationStore::from_json(&old);
-    let [calibration] = store.entries.as_slice() else {
-        panic!("{store:?}")
-    };
-    assert_eq!((calibration.products.len(), calibration.chosen), (0, None));
-    assert_eq!(calibration.choice().path, ComputePath::WebGpu);
+    let read = CalibrationStore::from_json(&json.to_string());
+    assert!(read.find(&key("nvidia", 256, 2)).is_none(), "{read:?}");
+    assert!(read.find(&key("amd", 256, 2)).is_some(), "{read:?}");
 }
 
 #[test]
@@ -188,13 +193,7 @@ fn a_path_that_failed_loses_and_both_failing_leaves_the_cpu() {
 #[test]
 fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
     let mut store = CalibrationStore::default();
-    store.remember(Calibration {
-        key: key("nvidia", 256, 2),
-        webgpu: Ok(9.0),
-        cpu: Ok(35.0),
-        products: Vec::new(),
-        chosen: None,
-    });
+    store.remember(calibration(key("nvidia", 256, 2), Ok(9.0), Ok(35.0)));
     assert!(store.find(&key("nvidia", 256, 2)).is_some());
     assert!(store.find(&key("amd", 256, 2)).is_none(), "another adapter");
     assert!(
@@ -217,26 +216,14 @@ fn a_calibration_counts_only_for_its_adapter_settings_and_build() {
     assert!(store.find(&other_model).is_none(), "another model");
 
     // A new measurement replaces the old one for its key; the oldest go beyond the limit.
-    store.remember(Calibration {
-        key: key("nvidia", 256, 2),
-        webgpu: Ok(50.0),
-        cpu: Ok(35.0),
-        products: Vec::new(),
-        chosen: None,
-    });
+    store.remember(calibration(key("nvidia", 256, 2), Ok(50.0), Ok(35.0)));
     assert_eq!(store.entries.len(), 1);
     assert_eq!(
         store.find(&key("nvidia", 256, 2)).unwrap().choice().path,
         ComputePath::Cpu
     );
     for workers in 1..=MAX_REMEMBERED {
-        store.remember(Calibration {
-            key: key("amd", 256, workers),
-            webgpu: Ok(1.0),
-            cpu: Ok(2.0),
-            products: Vec::new(),
-            chosen: None,
-        });
+        store.remember(calibration(key("amd", 256, workers), Ok(1.0), Ok(2.0)));
     }
     assert_eq!(store.entries.len(), MAX_REMEMBERED);
     assert!(
@@ -285,6 +272,60 @@ fn calibrate_effect(effects: &[Effect]) -> Option<(CalibrationKey, usize)> {
         Effect::Calibrate { key, config } => Some((key.clone(), config.batch_size)),
         _ => None,
     })
+}
+
+#[test]
+fn measured_on_a_group_already_on_webgpu_the_path_stays_and_its_kernel_changes() {
+    let mut page = Page::booted(
+        PathPreference::Force(ComputePath::WebGpu),
+        2,
+        CalibrationStore::default(),
+    );
+    assert_eq!(
+        page.send(Event::GpuProbed(hardware())),
+        [Effect::StartPath {
+            path: ComputePath::WebGpu,
+            workers: 1,
+            products: None,
+        }]
+    );
+    // "Automatic" while WebGPU starts: that start goes on, and its group is measured.
+    let picked = page.send(Event::PathPicked(PathPreference::Auto));
+    assert!(
+        !picked.iter().any(|e| matches!(e, Effect::StartPath { .. })),
+        "{picked:?}"
+    );
+    let started = page.send(Event::PathStarted {
+        path: ComputePath::WebGpu,
+        workers: 1,
+        result: Ok(()),
+    });
+    page.ack(&started);
+    let effects = page.send(loaded());
+    let (key, _) = calibrate_effect(&effects).expect("measured once MNIST is there");
+    let products = vec![
+        ProductTiming {
+            products: Products::Burns,
+            ms: Ok(9.0),
+        },
+        ProductTiming {
+            products: Products::SplitDepth,
+            ms: Ok(5.0),
+        },
+    ];
+    let calibration = Calibration::measured(key, products, Ok(40.0), Products::Burns);
+    let effects = page.send(Event::Calibrated(calibration));
+    assert!(
+        effects.contains(&Effect::UseProducts(Products::SplitDepth)),
+        "{effects:?}"
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartPath { .. })),
+        "{effects:?}"
+    );
+    assert_eq!(page.model.path.active, Some(ComputePath::WebGpu));
 }
 
 #[test]
@@ -428,13 +469,7 @@ fn figures_for_other_settings_or_no_measurement_at_all() {
     page.send(Event::PathPicked(PathPreference::Auto));
     assert!(page.model.path.measure.measuring.is_some());
     // A result for a measurement no longer awaited is remembered but chooses nothing.
-    let stale = Calibration {
-        key: key("amd", 256, 1),
-        webgpu: Ok(1.0),
-        cpu: Ok(2.0),
-        products: Vec::new(),
-        chosen: None,
-    };
+    let stale = calibration(key("amd", 256, 1), Ok(1.0), Ok(2.0));
     let effects = page.send(Event::Calibrated(stale));
     assert!(
         matches!(effects[..], [Effect::StoreCalibrations(_)]),

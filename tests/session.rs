@@ -7,6 +7,7 @@ mod common;
 use common::{CpuThread, block_on, device};
 use mnist_gan_web::data::DataRef;
 use mnist_gan_web::idx::IdxImages;
+use mnist_gan_web::matmul::{self, Products};
 use mnist_gan_web::path::ComputePath;
 use mnist_gan_web::protocol::{Command, Reply, TrainerError, bytes_to_floats};
 use mnist_gan_web::session::{GRID_SIDE, Host, Preview, TrainerSession};
@@ -701,4 +702,78 @@ fn imported_data_trains_on_nine_tenths_and_scores_against_the_tenth_held_out() {
         send(&mut host, score),
         Reply::Failed(TrainerError::Refused(m)) if m.contains("too few images to hold out")
     ));
+}
+
+/// A thread whose "WebGPU" device is Burn's CPU device (every product kernel computes Burn's
+/// product there), to follow the host's kernel choices natively.
+struct CpuAsWebGpu;
+
+impl mnist_gan_web::session::Platform for CpuAsWebGpu {
+    fn device(&self, _path: ComputePath) -> Result<burn::tensor::Device, TrainerError> {
+        Ok(device())
+    }
+    fn start_webgpu(
+        &self,
+        products: Option<Products>,
+    ) -> mnist_gan_web::session::Pending<Result<(), TrainerError>> {
+        matmul::use_products(&device(), products.unwrap_or_default());
+        Box::pin(std::future::ready(Ok(())))
+    }
+    fn memory_bytes(&self) -> f64 {
+        ALONE.memory_bytes()
+    }
+    fn group(&self) -> Option<std::rc::Rc<dyn mnist_gan_web::session::Exchange>> {
+        None
+    }
+    fn clock(&self) -> fn() -> f64 {
+        ALONE.clock()
+    }
+    fn decoders(&self) -> std::rc::Rc<dyn mnist_gan_web::import::Decoders> {
+        ALONE.decoders()
+    }
+}
+
+#[test]
+fn a_calibration_times_the_kernel_asked_for_and_puts_the_devices_own_back() {
+    use mnist_gan_web::session::Platform;
+
+    let mut host = ready_host();
+    let mut send_here = |command| block_on(host.start(command, &CpuAsWebGpu));
+    assert_eq!(
+        send_here(Command::StartWebGpu {
+            products: Some(Products::RegisterTiled)
+        }),
+        Reply::Done
+    );
+    assert_eq!(matmul::products_on(&device()), Products::RegisterTiled);
+    for products in Products::ALL {
+        let timing = send_here(Command::Calibrate {
+            config: config(),
+            path: ComputePath::WebGpu,
+            warm_up: 1,
+            steps: 1,
+            products: Some(products),
+        });
+        assert!(
+            matches!(timing, Reply::Timing(ms) if ms > 0.0),
+            "{timing:?}"
+        );
+        assert_eq!(matmul::products_on(&device()), Products::RegisterTiled);
+    }
+    // Nothing to time: still put back.
+    let refused = send_here(Command::Calibrate {
+        config: config(),
+        path: ComputePath::WebGpu,
+        warm_up: 0,
+        steps: 0,
+        products: Some(Products::SplitDepth),
+    });
+    assert!(matches!(refused, Reply::Failed(_)), "{refused:?}");
+    assert_eq!(matmul::products_on(&device()), Products::RegisterTiled);
+    assert_eq!(
+        send_here(Command::StartWebGpu { products: None }),
+        Reply::Done
+    );
+    assert_eq!(matmul::products_on(&device()), Products::Burns);
+    assert!(CpuAsWebGpu.device(ComputePath::Cpu).is_ok());
 }

@@ -8,6 +8,7 @@ mod common;
 use common::page::*;
 use mnist_gan_web::app::{Effect, Event, RunPhase};
 use mnist_gan_web::calibration::CalibrationStore;
+use mnist_gan_web::matmul::Products;
 use mnist_gan_web::path::{ComputePath, CpuWorkers, PathPreference, default_cpu_workers};
 
 fn start(workers: usize) -> Effect {
@@ -77,7 +78,7 @@ fn a_cpu_group_starts_with_the_wanted_workers_and_webgpu_with_one() {
         [Effect::StartPath {
             path: ComputePath::WebGpu,
             workers: 1,
-            products: None,
+            products: Some(Products::Burns),
         }]
     );
 }

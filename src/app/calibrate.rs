@@ -127,10 +127,18 @@ impl Model {
             }
             return;
         }
+        let chosen = calibration.chosen;
         self.path.measure.store.remember(calibration);
         effects.push(Effect::StoreCalibrations(self.path.measure.store.to_json()));
         if awaited {
             self.path.measure.measuring = None;
+            // Measured on a group already on WebGPU (its path started before "automatic" was
+            // asked for): the path stays, its kernel changes.
+            let on_webgpu = self.path.active == Some(ComputePath::WebGpu)
+                || self.path.starting == Some(ComputePath::WebGpu);
+            if let (true, Some(products)) = (on_webgpu, chosen) {
+                effects.push(Effect::UseProducts(products));
+            }
             self.choose_path(effects);
         }
     }

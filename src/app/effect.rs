@@ -40,6 +40,9 @@ pub enum Effect {
     },
     /// Keep the calibrations (JSON) in the browser's local storage.
     StoreCalibrations(String),
+    /// Send the WebGPU device's matrix products through this kernel from now on (a calibration
+    /// chose it while the group was already on WebGPU).
+    UseProducts(Products),
     /// Fetch each model's reference curve → [`Event::ReferencesLoaded`](super::Event::ReferencesLoaded).
     LoadReferences,
     /// Download and check MNIST → [`Event::DataProgress`](super::Event::DataProgress), [`Event::DataLoaded`](super::Event::DataLoaded).

@@ -229,8 +229,13 @@ impl Host {
                 let Some(data) = self.dataset.clone() else {
                     return ready(refused("the worker has no images yet"));
                 };
+                // The kernel asked for is timed, and the device's own put back afterwards: a
+                // calibration leaves the device as it found it (`StartWebGpu` names the kernel
+                // to train with).
+                let mut restore = None;
                 let session = platform.device(path).and_then(|device| {
                     if let (ComputePath::WebGpu, Some(products)) = (path, products) {
+                        restore = Some((device.clone(), crate::matmul::products_on(&device)));
                         crate::matmul::use_products(&device, products);
                     }
                     TrainerSession::new(config, &device)
@@ -239,13 +244,20 @@ impl Host {
                 let replicas = platform
                     .group()
                     .filter(|group| trains_on_every_worker(path, group.place().count));
-                match session {
-                    Ok(session) => answer(
-                        time_steps(session, data, replicas, platform.clock(), warm_up, steps),
-                        Reply::Timing,
-                    ),
-                    Err(e) => ready(Reply::Failed(e)),
-                }
+                let timing = session.map(|session| {
+                    time_steps(session, data, replicas, platform.clock(), warm_up, steps)
+                });
+                let timed = async move {
+                    let timing = match timing {
+                        Ok(timing) => timing.await,
+                        Err(e) => Err(e),
+                    };
+                    if let Some((device, products)) = restore {
+                        crate::matmul::use_products(&device, products);
+                    }
+                    timing
+                };
+                answer(Box::pin(timed), Reply::Timing)
             }
             Command::Checksum => match &self.session {
                 Some(session) => match session.borrow().trainer.checksum() {

@@ -5,7 +5,8 @@ use mnist_gan_web::app::library::{Listing, RunSummary};
 use mnist_gan_web::app::saved::SavedRun;
 use mnist_gan_web::app::timing::FrameWork;
 use mnist_gan_web::app::{DataRef, DataSummary, Effect, Event, Model, Run, RunPhase};
-use mnist_gan_web::calibration::{Calibration, CalibrationKey, CalibrationStore};
+use mnist_gan_web::calibration::{Calibration, CalibrationKey, CalibrationStore, ProductTiming};
+use mnist_gan_web::matmul::Products;
 use mnist_gan_web::model::ModelKind;
 use mnist_gan_web::path::{AdapterInfo, ComputePath, CpuWorkers, GpuProbe, PathPreference};
 use mnist_gan_web::protocol::StepReport;
@@ -40,14 +41,22 @@ pub fn measured(webgpu: f64, cpu: f64, workers: usize) -> CalibrationStore {
     let config = TrainingConfig::default();
     let key = CalibrationKey::new(&info, config.model, config.batch_size, workers);
     let mut store = CalibrationStore::default();
-    store.remember(Calibration {
-        key,
-        webgpu: Ok(webgpu),
-        cpu: Ok(cpu),
-        products: Vec::new(),
-        chosen: None,
-    });
+    store.remember(calibration(key, Ok(webgpu), Ok(cpu)));
     store
+}
+
+/// What a calibration measured for `key` with WebGPU's products through CubeCL's kernel alone
+/// (a hardware adapter's own): WebGPU's figure is that kernel's.
+pub fn calibration(
+    key: CalibrationKey,
+    webgpu: Result<f64, String>,
+    cpu: Result<f64, String>,
+) -> Calibration {
+    let products = vec![ProductTiming {
+        products: Products::Burns,
+        ms: webgpu,
+    }];
+    Calibration::measured(key, products, cpu, Products::Burns)
 }
 
 pub fn software() -> GpuProbe {

@@ -2,13 +2,16 @@
 //! backward pass with Burn's `matmul` (natively on the CPU, in the browser on WebGPU).
 
 use burn::tensor::{Device, Tensor, TensorData};
+use nalgebra::DMatrix;
 
 /// Which operands a product's gradient reaches (a frozen layer's kernel is a constant).
 pub const TRACKED: [(bool, bool); 3] = [(true, true), (true, false), (false, true)];
 
-/// Shapes `[m, k]`, `[k, n]` off the kernel's 8 × 4 tiles and 8 × 8 workgroups, and one of the
-/// step's (a batch of 256 through the discriminator's first layer).
-pub const SHAPES: [(usize, usize, usize); 3] = [(37, 53, 29), (1, 5, 3), (256, 784, 128)];
+/// Shapes `[m, k]`, `[k, n]` off the kernel's 8 × 4 tiles and 8 × 8 workgroups, one of the
+/// step's (a batch of 256 through the discriminator's first layer: a depth of 784, split in 4
+/// parts), and one whose right operand's gradient has a depth of 520 (split in 3 uneven parts).
+pub const SHAPES: [(usize, usize, usize); 4] =
+    [(37, 53, 29), (1, 5, 3), (256, 784, 128), (520, 40, 24)];
 
 /// Burn's own product, which the register-tiled one is compared with.
 pub fn burns(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
@@ -98,9 +101,8 @@ pub fn relative_difference(actual: &[f32], expected: &[f32]) -> f32 {
 pub type Product = (usize, usize, usize, bool, bool);
 
 /// The tutorial's step at batch 256: its 30 products (as `bench/matmul.mjs` lists them; the
-/// discriminator's main pass takes the real and the fake rows together), then sizes off the
-/// CPU micro-kernel's 8 × 4 tiles and the transpositions the step does not use.
-pub fn step_and_odd_products() -> Vec<Product> {
+/// discriminator's main pass takes the real and the fake rows together), each shape once.
+pub fn step_products() -> Vec<Product> {
     const G: [usize; 5] = [100, 128, 128, 256, 784];
     const D: [usize; 5] = [784, 128, 128, 128, 1];
     let mut products = Vec::new();
@@ -128,57 +130,61 @@ pub fn step_and_odd_products() -> Vec<Product> {
     input_gradients(&D, 256, 0, &mut products);
     weight_gradients(&G, 256, &mut products);
     input_gradients(&G, 256, 1, &mut products);
+    assert_eq!(products.len(), 30);
+    let mut once = Vec::new();
+    for product in products {
+        if !once.contains(&product) {
+            once.push(product);
+        }
+    }
+    once
+}
+
+/// Sizes off the CPU micro-kernel's 8 × 4 tiles, in each transposition, and one of the step's
+/// shapes: products whose gradients are checked too.
+pub fn odd_products() -> Vec<Product> {
+    let mut products = vec![(256, 784, 128, false, false)];
     for (m, k, n) in [(1, 1, 1), (9, 17, 5), (7, 3, 13), (33, 1, 4), (13, 300, 6)] {
-        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            products.push((m, k, n, ta, tb));
+        for (lhs_t, rhs_t) in [(false, false), (true, false), (false, true), (true, true)] {
+            products.push((m, k, n, lhs_t, rhs_t));
         }
     }
     products
 }
 
-/// `Σ_t a[i][t] · b[t][j]` in double precision, for row-major `a` `[m, k]` and `b` `[k, n]`.
-fn reference(a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize)) -> Vec<f32> {
-    let mut out = vec![0.0; m * n];
-    for i in 0..m {
-        for j in 0..n {
-            let sum: f64 = (0..k)
-                .map(|t| a[i * k + t] as f64 * b[t * n + j] as f64)
-                .sum();
-            out[i * n + j] = sum as f32;
-        }
-    }
-    out
+/// A row-major `rows × columns` matrix in double precision (nalgebra's, optimised in test
+/// builds too, where a loop of ours would take tens of seconds for the step's products).
+fn matrix(values: &[f32], rows: usize, columns: usize) -> DMatrix<f64> {
+    DMatrix::from_row_iterator(rows, columns, values.iter().map(|v| *v as f64))
 }
 
-fn transposed(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..columns {
-            out[c * rows + r] = values[r * columns + c];
-        }
-    }
-    out
+/// `matrix`'s entries, row-major, as `f32`.
+fn entries(matrix: &DMatrix<f64>) -> Vec<f32> {
+    matrix.transpose().iter().map(|v| *v as f32).collect()
 }
 
-/// `device`'s product and both operands' gradients (for a loss weighting each output
-/// differently) against the same in double precision: for each of `products`, the largest
-/// norm-wise relative difference of the three ([`normwise_difference`]).
+/// `device`'s product and, with `gradients`, both operands' gradients (for a loss weighting each
+/// output differently) against the same in double precision: for each of `products`, the
+/// largest norm-wise relative difference ([`normwise_difference`]). (The step's own gradients
+/// are among its products; the reference is slow in a test build, so the gradients of the
+/// step's largest products need not be checked twice.)
 pub async fn against_double_precision(
     device: &Device,
     products: &[Product],
+    gradients: bool,
 ) -> Vec<(Product, f32)> {
     let device = device.clone().autodiff();
     let mut out = Vec::new();
     for &(m, k, n, lhs_t, rhs_t) in products {
         // The leaves as stored; the product reads them through transposed views where asked.
-        let lhs_stored = values(m * k, 1);
-        let rhs_stored = values(k * n, 2);
+        let lhs_shape = if lhs_t { [k, m] } else { [m, k] };
+        let rhs_shape = if rhs_t { [n, k] } else { [k, n] };
+        let (lhs_stored, rhs_stored) = (values(m * k, 1), values(k * n, 2));
         let weights = values(m * n, 3);
         let leaf = |values: &[f32], shape: [usize; 2]| {
             Tensor::<2>::from_data(TensorData::new(values.to_vec(), shape), &device).require_grad()
         };
-        let lhs_leaf = leaf(&lhs_stored, if lhs_t { [k, m] } else { [m, k] });
-        let rhs_leaf = leaf(&rhs_stored, if rhs_t { [n, k] } else { [k, n] });
+        let (lhs_leaf, rhs_leaf) = (leaf(&lhs_stored, lhs_shape), leaf(&rhs_stored, rhs_shape));
         let view = |leaf: &Tensor<2>, t: bool| {
             if t {
                 leaf.clone().transpose()
@@ -193,32 +199,31 @@ pub async fn against_double_precision(
         let rhs_grad = read(rhs_leaf.grad(&grads).expect("a right gradient")).await;
         let output = read(output).await;
 
+        // The same in double precision: the leaves as stored, then read as the product reads
+        // them; d(lhs) = weights · rhsᵀ and d(rhs) = lhsᵀ · weights, each in its leaf's layout.
+        let lhs_leaf = matrix(&lhs_stored, lhs_shape[0], lhs_shape[1]);
+        let rhs_leaf = matrix(&rhs_stored, rhs_shape[0], rhs_shape[1]);
         let lhs = if lhs_t {
-            transposed(&lhs_stored, k, m)
+            lhs_leaf.transpose()
         } else {
-            lhs_stored
+            lhs_leaf
         };
         let rhs = if rhs_t {
-            transposed(&rhs_stored, n, k)
+            rhs_leaf.transpose()
         } else {
-            rhs_stored
+            rhs_leaf
         };
-        // d(lhs) = weights · rhsᵀ, d(rhs) = lhsᵀ · weights, each in its leaf's layout.
-        let lhs_expected = reference(&weights, &transposed(&rhs, k, n), (m, n, k));
-        let rhs_expected = reference(&transposed(&lhs, m, k), &weights, (k, m, n));
-        let lhs_expected = if lhs_t {
-            transposed(&lhs_expected, m, k)
-        } else {
-            lhs_expected
-        };
-        let rhs_expected = if rhs_t {
-            transposed(&rhs_expected, k, n)
-        } else {
-            rhs_expected
-        };
-        let difference = normwise_difference(&output, &reference(&lhs, &rhs, (m, k, n)))
-            .max(normwise_difference(&lhs_grad, &lhs_expected))
-            .max(normwise_difference(&rhs_grad, &rhs_expected));
+        let mut difference = normwise_difference(&output, &entries(&(&lhs * &rhs)));
+        if gradients {
+            let weights = matrix(&weights, m, n);
+            let in_layout =
+                |grad: DMatrix<f64>, t: bool| entries(&if t { grad.transpose() } else { grad });
+            let lhs_expected = in_layout(&weights * rhs.transpose(), lhs_t);
+            let rhs_expected = in_layout(lhs.transpose() * &weights, rhs_t);
+            difference = difference
+                .max(normwise_difference(&lhs_grad, &lhs_expected))
+                .max(normwise_difference(&rhs_grad, &rhs_expected));
+        }
         out.push(((m, k, n, lhs_t, rhs_t), difference));
     }
     out

@@ -7,12 +7,13 @@
 //! accumulators. Published gemm-f32 uses 3 × 4 tiles with the depth unrolled by 2 on wasm: 12
 //! accumulators, and two steps' operands (6 vectors, 8 broadcasts) loaded ahead of the
 //! arithmetic, where V8 on x86-64 allocates at most 15 of the 16 vector registers to a function
-//! (one is its scratch) — so it spills accumulators to the stack in the innermost loop. Here
-//! the tile is 2 × 4 (8 accumulators, 2 column vectors, 4 broadcasts: 14 registers) and the
-//! depth is not unrolled: measured in headless Chromium 156 on an AMD EPYC (Zen 3), the step's
-//! 33 products at batch 256 ran at 20.3 G multiply-adds/s against 15.9 for the published
-//! kernel; 3 × 3, 2 × 5, 2 × 6, 4 × 3 and unrolled forms spilled and were slower
-//! (BENCHMARKS.md, "A micro-kernel that fits V8's registers").
+//! (one is its scratch): node 20's V8 spills its accumulators to the stack in the innermost
+//! loop (`--print-wasm-code`; Chrome's release build prints no code). Here the tile is 2 × 4
+//! (8 accumulators, 2 column vectors, 4 broadcasts: 14 registers) and the depth is not
+//! unrolled: measured in headless Chromium 156 on an AMD EPYC (Zen 3), the step's 30 products
+//! at batch 256 ran at 19.6–20.3 G multiply-adds/s against 14.3–16.6 for the published kernel
+//! (68–72 % of the `simd128` peak); 3 × 3, 3 × 4, 2 × 5, 2 × 6, 4 × 3, 1 × 8 and unrolled forms
+//! ran at 40–52 % (docs/benchmarks/history.md, "A micro-kernel that fits V8's registers").
 
 /// The kernels for `f32`, in the layout gemm-common's `__inject_mod!` reads.
 pub mod f32 {
@@ -64,8 +65,9 @@ pub mod f32 {
 
     /// gemm's micro-kernel contract (`MicroKernelFn`): `dst[m × n] = alpha · dst + beta ·
     /// lhs · rhs` over depth `k`, `dst` read only when `alpha_status` is 1 (`alpha` = 1) or 2
-    /// (any `alpha`); `lhs` is packed (`lhs_cs` between the depth's columns), `rhs` packed or
-    /// not (`rhs_rs` between rows, `rhs_cs` between columns). Real numbers: the conjugation
+    /// (any `alpha`); `lhs` is packed, or its rows are contiguous with `m` a multiple of 4
+    /// (`lhs_cs` between the depth's columns either way), `rhs` packed or not (`rhs_rs` between
+    /// rows, `rhs_cs` between columns). Real numbers: the conjugation
     /// flags and the prefetch pointer are unused.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "simd128")]

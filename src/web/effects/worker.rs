@@ -177,6 +177,16 @@ impl Effects {
                     }
                 });
             }
+            Effect::UseProducts(products) => {
+                let started = self.ask(Command::StartWebGpu {
+                    products: Some(products),
+                });
+                spawn(async move {
+                    if !matches!(started.await, Ok(Reply::Done)) {
+                        log::warn!("the worker kept its product kernel");
+                    }
+                });
+            }
             _ => log::warn!("not an effect on the worker"),
         }
     }
