@@ -4,7 +4,11 @@
 // step's 30 products at batch 256, against the `simd128` multiply-add peak measured on the page.
 //
 // `node bench/cpu-products.mjs [rounds]` (default 9) builds `bench/cpu-products` twice (into
-// target/cpu-products-*), then prints one row per build.
+// target/cpu-products-*), then prints one row per build. PATCHED_FLAGS adds rustc flags to the
+// patched build only, e.g. `-C llvm-args=-pre-RA-sched=source` (LLVM's instructions in source
+// order: what a tile larger than 2 × 4 needs, docs/benchmarks/history.md, "The noise per row").
+// Each build measures the peak on its own; a flag that slows the peak's loop shows as a smaller
+// peak, so compare G MAC/s as well as the share.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +24,7 @@ for (const [name, extra] of Object.entries(builds)) {
   execFileSync('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', ...extra], {
     cwd: crate,
     stdio: 'inherit',
-    env: { ...process.env, CARGO_TARGET_DIR: join(root, 'target', `cpu-products-${name}`), RUSTFLAGS: '-C target-feature=+simd128' },
+    env: { ...process.env, CARGO_TARGET_DIR: join(root, 'target', `cpu-products-${name}`), RUSTFLAGS: '-C target-feature=+simd128' + (process.env.PATCHED_FLAGS && name === 'patched' ? ' ' + process.env.PATCHED_FLAGS : '') },
   });
 }
 

@@ -253,7 +253,7 @@ fn bench_replicas(config: &TrainingConfig, data: &Dataset, threads: usize, steps
                 .collect();
             parts.sort_by_key(|(index, _)| *index);
             let parts: Vec<ShardGradients> = parts.into_iter().map(|(_, p)| p).collect();
-            let whole = Arc::new(combine(&parts).expect("the parts combine"));
+            let whole = Arc::new(combine(parts).expect("the parts combine"));
             for tx in &wholes {
                 tx.send(whole.clone()).expect("the replica listens");
             }

@@ -1,13 +1,18 @@
 //! The reference's data pipeline: pixels scaled to [−1, 1], a full shuffle redrawn every epoch,
 //! batches without dropping the remainder; plus the seeded normal noise fed to the generator.
 //!
-//! Every random draw comes from a ChaCha stream named by (seed, epoch) or (seed, step), so the
-//! position in training alone fixes the next batch and noise: resuming needs no RNG state.
+//! Every random draw comes from a stream named by (seed, epoch) or (seed, step) — ChaCha8 for
+//! the order, the digits asked for and the score's and grid's noise, one Xoshiro256++ per row
+//! for a training step's noise — so the position in training alone fixes the next batch and
+//! noise: resuming needs no RNG state.
+
+use std::ops::Range;
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::idx::{IMAGE_PIXELS, IdxError, IdxImages, check_pairing};
 use crate::model::DIGITS;
@@ -175,13 +180,76 @@ pub fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<u32> {
     order
 }
 
-/// `rows × dim` standard-normal values from the ChaCha stream `stream` of `seed`.
+/// `rows × dim` standard-normal values from the ChaCha stream `stream` of `seed`: the quality
+/// score's samples, the grid's and the snapshots' (the training steps' noise is
+/// [`step_noise_rows`]).
 pub fn normal_noise(seed: u64, stream: u64, rows: usize, dim: usize) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
-    (0..rows * dim)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect()
+    let mut values = Vec::with_capacity(rows * dim);
+    normals(&mut NoiseRng::Stream(rng), rows * dim, &mut values);
+    values
+}
+
+/// Rows `rows` (each `dim` standard-normal values) of the noise of training step `step` drawn
+/// from `seed`. Each row has its own Xoshiro256++ generator, seeded from `seed`, `step` and the
+/// row's number, so a replica draws only its shard's rows and gets exactly what the whole batch
+/// holds there. (One ChaCha8 stream for the whole batch took ~1 ms of a CPU worker's step in
+/// wasm, where ChaCha has no SIMD, on every replica.)
+pub fn step_noise_rows(seed: u64, step: u64, rows: Range<usize>, dim: usize) -> Vec<f32> {
+    let mut values = Vec::with_capacity(rows.len() * dim);
+    for row in rows {
+        let rng = Xoshiro256PlusPlus::seed_from_u64(mix(mix(mix(seed) ^ step) ^ row as u64));
+        normals(&mut NoiseRng::Row(rng), dim, &mut values);
+    }
+    values
+}
+
+/// The noise's two generators as one type: rand_distr's normal sampler (its ziggurat, inlined
+/// where it is used) is then in the wasm once (~650 B gzipped for each generator type).
+// One short-lived value per call on the stack: a box would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum NoiseRng {
+    /// The score's, the grid's and the snapshots' stream.
+    Stream(ChaCha8Rng),
+    /// One row of a training step's noise.
+    Row(Xoshiro256PlusPlus),
+}
+
+impl RngCore for NoiseRng {
+    fn next_u32(&mut self) -> u32 {
+        match self {
+            Self::Stream(rng) => rng.next_u32(),
+            Self::Row(rng) => rng.next_u32(),
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        match self {
+            Self::Stream(rng) => rng.next_u64(),
+            Self::Row(rng) => rng.next_u64(),
+        }
+    }
+
+    fn fill_bytes(&mut self, bytes: &mut [u8]) {
+        match self {
+            Self::Stream(rng) => rng.fill_bytes(bytes),
+            Self::Row(rng) => rng.fill_bytes(bytes),
+        }
+    }
+}
+
+/// Appends `count` standard-normal values drawn from `rng`.
+#[inline(never)]
+fn normals(rng: &mut NoiseRng, count: usize, values: &mut Vec<f32>) {
+    values.extend((0..count).map(|_| -> f32 { rng.sample(StandardNormal) }));
+}
+
+/// SplitMix64's finaliser: a bijection of `u64` that spreads every input bit over the output.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Which data: its name and, for an imported dataset, the SHA-256 of its pixels and labels (in

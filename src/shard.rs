@@ -75,11 +75,14 @@ pub struct ShardGradients {
 }
 
 /// The whole step from every shard's part, added in the order given (shard order), so every
-/// replica that combines the same parts gets the same bits.
-pub fn combine(parts: &[ShardGradients]) -> Result<ShardGradients, ShardError> {
-    let (first, rest) = parts.split_first().ok_or(ShardError::Empty)?;
-    let mut whole = first.clone();
-    for part in rest {
+/// replica that combines the same parts gets the same bits. The first part's gradient becomes
+/// the sum.
+pub fn combine(
+    parts: impl IntoIterator<Item = ShardGradients>,
+) -> Result<ShardGradients, ShardError> {
+    let mut parts = parts.into_iter();
+    let mut whole = parts.next().ok_or(ShardError::Empty)?;
+    for part in parts {
         if part.step != whole.step {
             return Err(ShardError::Step(whole.step, part.step));
         }
@@ -123,7 +126,23 @@ impl Gan {
         step: u64,
     ) -> Result<ShardGradients, TrainError> {
         let dim = self.generator.noise_dim();
-        let (real_rows, batch) = (real.len() / IMAGE_PIXELS, noise.len() / dim);
+        let rows_of = |rows: Range<usize>| noise[rows.start * dim..rows.end * dim].to_vec();
+        self.part_with(real, noise.len() / dim, rows_of, labels, place, step)
+    }
+
+    /// [`Gan::labelled_shard_part`] with the noise of a batch of `batch` rows given by
+    /// `noise_rows`, asked only for this shard's rows.
+    fn part_with(
+        &self,
+        real: &[f32],
+        batch: usize,
+        noise_rows: impl FnOnce(Range<usize>) -> Vec<f32>,
+        labels: Option<(&[u8], &[u8])>,
+        place: ShardPlace,
+        step: u64,
+    ) -> Result<ShardGradients, TrainError> {
+        let dim = self.generator.noise_dim();
+        let real_rows = real.len() / IMAGE_PIXELS;
         // Every replica splits the same way: into as many shards as the smaller side allows.
         let active = place.count.min(real_rows).min(batch);
         if place.index >= active {
@@ -145,7 +164,7 @@ impl Gan {
             fake: fake.len() as f32 / batch as f32,
         };
         let real_shard = real[rows.start * IMAGE_PIXELS..rows.end * IMAGE_PIXELS].to_vec();
-        let noise_shard = noise[fake.start * dim..fake.end * dim].to_vec();
+        let noise_shard = noise_rows(fake.clone());
         let labels = labels.and_then(|(real_labels, fake_labels)| {
             self.step_labels(&real_labels[rows.clone()], &fake_labels[fake.clone()])
         });
@@ -177,7 +196,7 @@ impl Gan {
 
 impl Trainer {
     /// This replica's part of the next optimizer step: the current batch's shard of real
-    /// images and the step's shard of noise ([`Gan::shard_part`]).
+    /// images and the step's shard of noise ([`Gan::shard_part`]), only its rows drawn.
     pub fn shard_gradients(
         &mut self,
         data: &Dataset,
@@ -185,11 +204,12 @@ impl Trainer {
     ) -> Result<ShardGradients, TrainError> {
         let step = self.progress.step;
         let batch = self.next_batch(data)?;
-        let noise = self.step_noise(step);
+        let noise_rows = |rows| self.step_noise_rows(step, rows);
         let fake_labels = self.step_fake_labels(step);
         let labels = batch.labels.as_deref().map(|real| (real, &fake_labels[..]));
+        let rows = self.config.batch_size;
         self.gan
-            .labelled_shard_part(&batch.pixels, &noise, labels, place, step)
+            .part_with(&batch.pixels, rows, noise_rows, labels, place, step)
     }
 
     /// Applies the whole step combined from every shard's part ([`combine`]) and moves one

@@ -14,7 +14,8 @@ use mnist_gan_web::app::timing::{
     ActiveClock, FrameBudget, FrameWork, StepRate, format_duration, seconds_left,
 };
 use mnist_gan_web::app::{
-    CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS, PauseReason, RunPhase,
+    COUNTERS_MS, CapturePurpose, DataState, Effect, Event, MAX_IN_FLIGHT, MAX_RESTARTS,
+    PauseReason, RunPhase,
 };
 use mnist_gan_web::calibration::CalibrationStore;
 use mnist_gan_web::matmul::Products;
@@ -63,6 +64,49 @@ fn the_path_follows_the_adapter_and_falls_back_to_the_cpu() {
     assert!(matches!(page.model.phase, RunPhase::Unavailable(_)));
     assert!(!page.model.can_train());
     assert!(page.send(Event::TrainClicked).is_empty());
+}
+
+#[test]
+fn while_training_the_counters_are_paced_and_once_paused_they_follow_every_step() {
+    let mut page = Page::ready();
+    page.send(Event::TrainClicked);
+    let version = |page: &Page| page.model.display.counters_version;
+    let (start, started_at) = (version(&page), page.now);
+    // Frames every 10 ms of the page's clock, each step answered at once: ~100 steps a second.
+    let mut steps = 0;
+    while page.now - started_at < 1000.0 {
+        let asked = page.frame();
+        for _ in asked.iter().filter(|e| matches!(e, Effect::Step { .. })) {
+            let before = version(&page);
+            page.step_done(1.0, None);
+            assert_eq!(
+                version(&page),
+                before,
+                "a step while training waits for a frame"
+            );
+            steps += 1;
+        }
+    }
+    let shown = version(&page) - start;
+    let most = ((page.now - started_at) / COUNTERS_MS).ceil() as u64 + 1;
+    assert!(
+        steps > 3 * most,
+        "{steps} steps for {most} refreshes at most"
+    );
+    assert!(
+        (most - 2..=most).contains(&shown),
+        "{shown} refreshes in a second"
+    );
+    // Paused, the steps still in flight come back and each shows at once.
+    page.frame();
+    let in_flight = page.run().in_flight;
+    assert!(in_flight > 0);
+    page.pause();
+    for _ in 0..in_flight {
+        let before = version(&page);
+        page.step_done(1.0, None);
+        assert_eq!(version(&page), before + 1);
+    }
 }
 
 #[test]

@@ -314,7 +314,7 @@ async fn golden_first_step_matches_tensorflow_in_two_and_three_shards_on_the_was
                 trainer.gan.shard_part(&x, &z, place, 0).unwrap()
             })
             .collect();
-        let whole = combine(&parts).unwrap();
+        let whole = combine(parts).unwrap();
         trainer.gan.apply_host_gradients(&whole.grads).unwrap();
         let path = format!("{count} shards on the wasm CPU");
         matches_tensorflow_after_one_step(&trainer, whole.values, &path).await;
@@ -1191,7 +1191,7 @@ async fn labelled_steps_match_tensorflow(golden: &[u8], model: ModelKind) {
                 .unwrap()
         })
         .collect();
-    let whole = combine(&parts).unwrap();
+    let whole = combine(parts).unwrap();
     trainer.gan.apply_host_gradients(&whole.grads).unwrap();
     let path = format!("{model} in two shards on the wasm CPU");
     assert_losses_in(golden, "step1", whole.values, &path);

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // a test asserts by unwrapping
 
 use mnist_gan_web::Dataset;
-use mnist_gan_web::data::{epoch_order, normal_noise, scale_pixel, unscale_pixel};
+use mnist_gan_web::data::{epoch_order, normal_noise, scale_pixel, step_noise_rows, unscale_pixel};
 use mnist_gan_web::idx::IdxImages;
 
 fn dataset(count: usize) -> Dataset {
@@ -88,6 +88,40 @@ fn noise_is_standard_normal_and_seeded() {
         normal_noise(5, 1, 256, 100),
         "each step draws new noise"
     );
+}
+
+#[test]
+fn any_rows_of_the_noise_are_those_rows_of_the_whole_batch() {
+    let whole = step_noise_rows(5, 3, 0..256, 100);
+    let mean = whole.iter().sum::<f32>() / whole.len() as f32;
+    let var = whole.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / whole.len() as f32;
+    assert!(mean.abs() < 0.03, "mean {mean}");
+    assert!((var - 1.0).abs() < 0.05, "variance {var}");
+    for rows in [0..128, 128..256, 0..86, 86..171, 171..256, 255..256, 7..7] {
+        let part = step_noise_rows(5, 3, rows.clone(), 100);
+        assert_eq!(
+            part,
+            whole[rows.start * 100..rows.end * 100],
+            "rows {rows:?}"
+        );
+    }
+    // Neighbouring rows, seeds and steps draw different values.
+    let row = |seed, step, row: usize| step_noise_rows(seed, step, row..row + 1, 100);
+    assert_ne!(row(5, 3, 0), row(5, 3, 1));
+    assert_ne!(row(5, 3, 0), row(6, 3, 0));
+    assert_ne!(row(5, 3, 0), row(5, 4, 0));
+    // Rows are independent: neighbouring rows' values are uncorrelated.
+    let pairs: f32 = (0..255)
+        .map(|r| {
+            let (a, b) = (
+                &whole[r * 100..(r + 1) * 100],
+                &whole[(r + 1) * 100..(r + 2) * 100],
+            );
+            a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
+        })
+        .sum();
+    let correlation = pairs / (255.0 * 100.0);
+    assert!(correlation.abs() < 0.03, "correlation {correlation}");
 }
 
 #[test]

@@ -275,7 +275,7 @@ fn group_step(replicas: &mut [Trainer], data: &Dataset) -> ShardGradients {
                 .unwrap()
         })
         .collect();
-    let whole = combine(&parts).unwrap();
+    let whole = combine(parts).unwrap();
     for replica in replicas.iter_mut() {
         replica.apply_combined(data, &whole).unwrap();
     }
@@ -296,7 +296,7 @@ fn unequal_shards_of_the_last_batch_add_up_to_the_whole_batch_gradient() {
                     .unwrap()
             })
             .collect();
-        let combined = combine(&parts).unwrap();
+        let combined = combine(parts.clone()).unwrap();
         let diff = max_abs_diff(&combined.grads, &reference.grads);
         assert!(diff <= 1e-6, "{count} shards: gradient off by {diff}");
         let (a, b) = (combined.values, reference.values);
@@ -363,8 +363,8 @@ fn a_part_of_another_step_or_length_is_refused() {
         grads: part.grads[1..].to_vec(),
         ..part.clone()
     };
-    assert!(combine(&[part.clone(), short.clone()]).is_err());
-    assert!(combine(&[]).is_err());
+    assert!(combine([part.clone(), short.clone()]).is_err());
+    assert!(combine([]).is_err());
     assert!(trainer.apply_combined(&data, &short).is_err());
     part.step += 1;
     assert!(trainer.apply_combined(&data, &part).is_err());

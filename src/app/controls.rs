@@ -6,7 +6,9 @@ use crate::app::event::RunId;
 use crate::app::quality::is_score_epoch;
 use crate::app::settings::{describe_autosave, parse_autosave};
 use crate::app::timing::FrameWork;
-use crate::app::{InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase};
+use crate::app::{
+    COUNTERS_MS, InstallKind, MAX_IN_FLIGHT, MEMORY_MS, Model, PauseReason, REDRAW_MS, RunPhase,
+};
 use crate::idx::IMAGE_PIXELS;
 use crate::onnx::Network;
 use crate::protocol::TrainerError;
@@ -294,13 +296,18 @@ impl Model {
                 });
             }
         }
-        if now - self.display.last_redraw >= REDRAW_MS {
-            self.display.last_redraw = now;
+        let refreshed = &mut self.display.refreshed;
+        if now - refreshed.counters >= COUNTERS_MS {
+            refreshed.counters = now;
+            self.display.counters_version += 1;
+        }
+        if now - refreshed.redraw >= REDRAW_MS {
+            refreshed.redraw = now;
             self.display.chart_version += 1;
             self.request_grid(effects);
         }
-        if now - self.display.last_memory >= MEMORY_MS {
-            self.display.last_memory = now;
+        if now - self.display.refreshed.memory >= MEMORY_MS {
+            self.display.refreshed.memory = now;
             effects.push(Effect::Stats);
         }
         effects.push(Effect::ScheduleFrame);

@@ -47,6 +47,8 @@ pub use crate::protocol::MAX_IN_FLIGHT;
 pub const REDRAW_MS: f64 = 250.0;
 /// How often the memory figures are refreshed while training (ms).
 pub const MEMORY_MS: f64 = 2000.0;
+/// How often the counters show the latest step while training (ms).
+pub const COUNTERS_MS: f64 = 100.0;
 /// Workers the page starts after one stopped before it gives up.
 pub const MAX_RESTARTS: u32 = 3;
 

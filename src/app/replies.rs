@@ -89,6 +89,7 @@ impl Model {
         }
         if self.phase != RunPhase::Running {
             self.display.chart_version += 1;
+            self.display.counters_version += 1;
             self.request_grid(effects);
         }
     }

@@ -346,7 +346,7 @@ pub fn replicated_step(
                 .shard_gradients(&data, exchange.place())
                 .map_err(refused)?;
             let parts = exchange.exchange(mine).await?;
-            let whole = combine(&parts).map_err(|e| TrainerError::Replicas(e.to_string()))?;
+            let whole = combine(parts).map_err(|e| TrainerError::Replicas(e.to_string()))?;
             let snapshot = {
                 let mut session = session.borrow_mut();
                 session.preview = None;

@@ -1,7 +1,9 @@
 //! The training loop's position and the [`Trainer`] that walks it, one batch at a time.
 
+use std::ops::Range;
+
 use crate::config::TrainingConfig;
-use crate::data::{Dataset, epoch_order, normal_noise, uniform_labels};
+use crate::data::{Dataset, epoch_order, normal_noise, step_noise_rows, uniform_labels};
 use crate::idx::IMAGE_PIXELS;
 
 use super::{Gan, StepStats, TrainError};
@@ -99,12 +101,12 @@ impl Trainer {
 
     /// The noise of optimizer step `step` (0-based): `[batch_size, noise_dim]`, host-side.
     pub fn step_noise(&self, step: u64) -> Vec<f32> {
-        normal_noise(
-            self.config.noise_seed,
-            step,
-            self.config.batch_size,
-            self.config.noise_dim,
-        )
+        self.step_noise_rows(step, 0..self.config.batch_size)
+    }
+
+    /// Rows `rows` of [`Trainer::step_noise`], drawn alone ([`step_noise_rows`]).
+    pub fn step_noise_rows(&self, step: u64, rows: Range<usize>) -> Vec<f32> {
+        step_noise_rows(self.config.noise_seed, step, rows, self.config.noise_dim)
     }
 
     /// The digits the fakes of optimizer step `step` are asked for: `[batch_size]`, host-side.

@@ -10,10 +10,13 @@
 //! (one is its scratch): node 20's V8 spills its accumulators to the stack in the innermost
 //! loop (`--print-wasm-code`; Chrome's release build prints no code). Here the tile is 2 × 4
 //! (8 accumulators, 2 column vectors, 4 broadcasts: 14 registers) and the depth is not
-//! unrolled: measured in headless Chromium 156 on an AMD EPYC (Zen 3), the step's 30 products
-//! at batch 256 ran at 19.6–20.3 G multiply-adds/s against 14.3–16.6 for the published kernel
+//! unrolled: measured in headless Chromium 156 on an AMD EPYC (Zen 4), the step's 30 products
+//! at batch 256 ran at 19.6–20.5 G multiply-adds/s against 14.3–16.6 for the published kernel
 //! (68–72 % of the `simd128` peak); 3 × 3, 3 × 4, 2 × 5, 2 × 6, 4 × 3, 1 × 8 and unrolled forms
-//! ran at 40–52 % (docs/benchmarks/history.md, "A micro-kernel that fits V8's registers").
+//! ran at 40–52 % (docs/benchmarks/history.md, "A micro-kernel that fits V8's registers"):
+//! LLVM's scheduler loads all of a step's broadcasts first, which leaves more values live than V8
+//! has registers. 2 × 5 in source order (`-C llvm-args=-pre-RA-sched=source`) reached 75–77 %,
+//! but that flag covers the whole module (+6.4 KB gzipped): history, "The noise per row".
 
 /// The kernels for `f32`, in the layout gemm-common's `__inject_mod!` reads.
 pub mod f32 {

@@ -1,9 +1,11 @@
 //! The counters: epoch, step, steps/s, time left, the latest losses, memory.
 
+use std::cell::Cell;
+
 use web_sys::Element;
 
-use crate::app::Model;
 use crate::app::timing::format_duration;
+use crate::app::{Model, RunId, RunPhase};
 use crate::web::dom::{MissingElement, by_id, set_text};
 
 pub struct Counters {
@@ -13,6 +15,8 @@ pub struct Counters {
     eta: Element,
     latest: Element,
     memory: Element,
+    /// While training: the run and counters version shown (`Display::counters_version`).
+    shown: Cell<Option<(RunId, u64)>>,
 }
 
 fn megabytes(bytes: f64) -> String {
@@ -28,11 +32,20 @@ impl Counters {
             eta: by_id("eta")?,
             latest: by_id("latest")?,
             memory: by_id("memory")?,
+            shown: Cell::new(None),
         })
     }
 
     pub fn render(&self, model: &Model) {
         let Some(run) = &model.run else { return };
+        self.render_memory(model);
+        // While training, the figures change at every step: shown at the model's pace.
+        let key = (run.id, model.display.counters_version);
+        let running = model.phase == RunPhase::Running;
+        if running && self.shown.get() == Some(key) {
+            return;
+        }
+        self.shown.set(running.then_some(key));
         let epochs = format!("{} / {}", run.progress.epoch, run.config.epochs);
         set_text(&self.epoch, &epochs);
         set_text(&self.step, &run.steps_done().to_string());
@@ -50,6 +63,9 @@ impl Counters {
             )
         });
         set_text(&self.latest, &latest);
+    }
+
+    fn render_memory(&self, model: &Model) {
         if let Some(memory) = &model.display.memory {
             let device = memory
                 .worker
